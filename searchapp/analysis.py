@@ -1,0 +1,272 @@
+"""Normalisation and tokenisation: the jieba word channel and the exact character channel.
+
+Two channels are indexed for every paragraph:
+
+* words: jieba words of the normalised text, numbered in token order, with exact
+  character offsets. Ranking (BM25F) and "all the words of a term" matching use it.
+* grams: every character and every pair of adjacent characters of the normalised
+  text with white space removed, at the character's position. A phrase of n ≥ 2
+  characters is the Whoosh phrase of its n-1 overlapping pairs, so exact matching
+  is a substring test that never depends on how jieba cut the text.
+
+Normalisation folds full-width forms, Latin case and quote styles for matching only.
+It maps one character to one character, so offsets found in normalised text are
+offsets in the original text too, and snippets show the document's own characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jieba
+from whoosh.analysis import Token, Tokenizer
+
+log = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
+
+# Bump when normalisation or tokenisation changes: indexes built otherwise are refused.
+ANALYSIS_VERSION = 1
+SEGMENTER = f"jieba {jieba.__version__} HMM"
+
+
+def _build_fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0xFF01, 0xFF5F):  # full-width ASCII → ASCII
+        table[code] = chr(code - 0xFEE0)
+    table[0x3000] = " "  # ideographic space
+    for ch in "“”„‟〝〞〟「」『』＂":
+        table[ord(ch)] = '"'
+    for ch in "‘’‚‛′＇":
+        table[ord(ch)] = "'"
+    for ch in "—―‒–":  # dashes of every width
+        table[ord(ch)] = "-"
+    table[ord("・")] = "·"
+    table[ord("･")] = "·"
+    for code in range(ord("A"), ord("Z") + 1):
+        table[code] = chr(code + 32)
+    for code in range(0xFF21, 0xFF3B):  # full-width A-Z → a-z
+        table[code] = chr(code - 0xFEE0 + 32)
+    return table
+
+
+FOLD_TABLE = _build_fold_table()
+SPACE = re.compile(r"\s")
+
+
+def normalize(text: str) -> str:
+    """Fold a text for matching; the result has exactly the input's length."""
+    return text.translate(FOLD_TABLE)
+
+
+def exact_units(text: str) -> tuple[str, list[int]]:
+    """The normalised text without white space, and each kept character's original offset."""
+    folded = normalize(text)
+    offsets = [i for i, ch in enumerate(folded) if not ch.isspace()]
+    return "".join(folded[i] for i in offsets), offsets
+
+
+def exact_key(text: str) -> str:
+    """The form in which exact matching compares texts (normalised, white space removed)."""
+    return SPACE.sub("", normalize(text))
+
+
+def iter_grams(units: str) -> Iterator[tuple[str, int]]:
+    """Every character and every adjacent pair, with the position of its first character."""
+    last = len(units) - 1
+    for i, ch in enumerate(units):
+        yield ch, i
+        if i < last:
+            yield units[i : i + 2], i
+
+
+def phrase_grams(units: str) -> list[str]:
+    """The grams whose consecutive positions spell `units`: one gram for 1-2 characters."""
+    if len(units) <= 2:
+        return [units] if units else []
+    return [units[i : i + 2] for i in range(len(units) - 1)]
+
+
+def gram_positions(text: str) -> dict[str, list[int]]:
+    """All grams of a text with their positions: what the grams field indexes."""
+    units, _ = exact_units(text)
+    positions: dict[str, list[int]] = {}
+    for gram, pos in iter_grams(units):
+        bucket = positions.get(gram)
+        if bucket is None:
+            positions[gram] = [pos]
+        else:
+            bucket.append(pos)
+    return positions
+
+
+# --- jieba ------------------------------------------------------------------------------
+
+WORD = re.compile(r"[\w\u3400-\u9fff\uf900-\ufaff]", re.UNICODE)
+_segmenters: dict[str, jieba.Tokenizer] = {}
+_segmenter_lock = threading.Lock()
+
+
+def dictionary_hash(words: Iterable[str]) -> str:
+    """A short hash that identifies a domain dictionary."""
+    return hashlib.sha1("\n".join(sorted(set(words))).encode("utf-8")).hexdigest()[:16]
+
+
+def get_segmenter(words: tuple[str, ...]) -> jieba.Tokenizer:
+    """A jieba tokenizer with the domain words added, one per dictionary per process."""
+    key = dictionary_hash(words)
+    with _segmenter_lock:
+        segmenter = _segmenters.get(key)
+        if segmenter is None:
+            segmenter = jieba.Tokenizer()
+            segmenter.initialize()
+            for word in words:
+                segmenter.add_word(normalize(word))
+            _segmenters[key] = segmenter
+    return segmenter
+
+
+def iter_words(text: str, words: tuple[str, ...]) -> Iterator[tuple[str, int, int]]:
+    """jieba words of the normalised text as (word, start, end); punctuation and space dropped."""
+    folded = normalize(text)
+    start = 0
+    for piece in get_segmenter(words).cut(folded, HMM=True):
+        end = start + len(piece)
+        if WORD.search(piece) and not piece.isspace():
+            yield piece.strip(), start, end
+        start = end
+
+
+def segment(text: str, words: tuple[str, ...]) -> list[str]:
+    """The word channel's tokens of a text, in order."""
+    return [w for w, _, _ in iter_words(text, words)]
+
+
+class JiebaTokenizer(Tokenizer):
+    """Whoosh tokenizer over jieba: positions in token order, exact character offsets.
+
+    It holds only its word list (picklable: Whoosh stores the schema in the index);
+    the jieba tokenizer itself is built lazily in each process.
+    """
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self.words = tuple(sorted(set(words)))
+        self.dictionary = dictionary_hash(self.words)
+        self.version = ANALYSIS_VERSION
+        self.segmenter = SEGMENTER
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JiebaTokenizer) and other.dictionary == self.dictionary
+
+    def __hash__(self) -> int:
+        return hash(self.dictionary)
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, (word, start, end) in enumerate(iter_words(value, self.words)):
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+class GramTokenizer(Tokenizer):
+    """Whoosh tokenizer for the exact channel (characters and adjacent pairs)."""
+
+    def __init__(self) -> None:
+        self.version = ANALYSIS_VERSION
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        units, offsets = exact_units(value)
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for gram, pos in iter_grams(units):
+            token.text = gram
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + offsets[pos]
+                token.endchar = start_char + offsets[pos + len(gram) - 1] + 1
+            yield token
+
+
+# --- the domain dictionary ------------------------------------------------------------------
+
+QUOTED = re.compile(r"[“\"「『]([^”\"」』\n]{2,60})[”\"」』]")
+SLOGAN = re.compile(r"^[\u4e00-\u9fff]{3,6}$")
+NUMERAL_START = re.compile(r"^[一二三四五六七八九十两百千万]")
+
+
+def shipped_terms() -> list[str]:
+    """The policy terms shipped with searchapp (searchapp/data/policy_terms.txt)."""
+    text = resources.files("searchapp").joinpath("data/policy_terms.txt").read_text("utf-8")
+    return read_term_lines(text)
+
+
+def read_term_lines(text: str) -> list[str]:
+    """Terms from a word list: one a line, `#` comments, anything after white space ignored."""
+    terms = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            terms.append(line.split()[0])
+    return terms
+
+
+def read_user_dict(path: Path | None) -> list[str]:
+    """A user's word list (one term a line), or nothing when there is none."""
+    if path is None or not path.exists():
+        return []
+    return read_term_lines(path.read_text(encoding="utf-8-sig"))
+
+
+def mine_slogans(texts: Iterable[str]) -> list[str]:
+    """Quoted policy slogans of a corpus: 3-6 Hanzi pieces of quotations.
+
+    A piece counts when it opens with a numeral (三清两建, 两个确立, 一把手招商) or is
+    quoted at least twice; 、-separated lists inside one quotation count piece by piece.
+    """
+    counts: dict[str, int] = {}
+    for text in texts:
+        for quote in QUOTED.findall(text):
+            for piece in re.split(r"[、，,；;]", quote):
+                piece = piece.strip()
+                if SLOGAN.match(piece):
+                    counts[piece] = counts.get(piece, 0) + 1
+    return sorted(t for t, n in counts.items() if NUMERAL_START.match(t) or n >= 2)

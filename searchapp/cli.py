@@ -1,0 +1,268 @@
+"""The `searchapp` command: a thin click shell over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Config
+from .errors import SearchAppError
+from .highlight import snippet_plain
+from .indexer import IndexReport, build_index, index_exists, open_index
+from .query import MODES, SearchPage, SearchRequest, run_search
+
+log = logging.getLogger(__name__)
+
+
+def index_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Index folder [default: index/ of the project, or $SEARCHAPP_INDEX].",
+    )(func)
+
+
+def corpus_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--corpus",
+        "corpus_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Folder of reports to index [default: seeds/, or $SEARCHAPP_CORPUS].",
+    )(func)
+
+
+def fail(exc: SearchAppError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group()
+@click.version_option(package_name="searchapp")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+def main(verbose: bool) -> None:
+    """Full-text search over Chinese policy documents."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+# --- index ----------------------------------------------------------------------------------
+
+
+@main.command("index")
+@corpus_option
+@index_option
+@click.option("--rebuild", is_flag=True, help="Rebuild from scratch instead of updating.")
+@click.option(
+    "--user-dict",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Extra words for jieba, one a line (a change re-segments everything).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def index_command(
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    rebuild: bool,
+    user_dict: Path | None,
+    as_json: bool,
+) -> None:
+    """Build or update the index from a folder of reports.
+
+    Unchanged files are kept, changed and new files re-read, deleted ones removed.
+    The exit status is 1 when a file of a supported type could not be read.
+
+    Example: searchapp index --corpus seeds --index index
+    """
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir, user_dict=user_dict)
+    try:
+        report = run_index(config, rebuild, show_progress=not as_json and sys.stderr.isatty())
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_index_report(report))
+    if report.failed:
+        sys.exit(1)
+
+
+def run_index(config: Config, rebuild: bool, show_progress: bool) -> IndexReport:
+    if not show_progress:
+        return build_index(
+            config.corpus_dir,
+            config.index_dir,
+            user_dict=config.user_dict,
+            rebuild=rebuild,
+            procs=config.index_procs,
+        )
+    with click.progressbar(length=1, label="indexing", file=sys.stderr) as bar:
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos, current_item=name)
+
+        return build_index(
+            config.corpus_dir,
+            config.index_dir,
+            user_dict=config.user_dict,
+            rebuild=rebuild,
+            procs=config.index_procs,
+            progress=progress,
+        )
+
+
+def format_index_report(report: IndexReport) -> str:
+    indexed = [f for f in report.files if f.status == "indexed"]
+    lines = [
+        f"{report.mode} index of {report.corpus_dir} → {report.index_dir} "
+        f"({report.generation}, {report.seconds:.1f} s)",
+        f"  files indexed: {len(indexed)}   documents: {report.documents}   "
+        f"paragraphs: {report.paragraphs}",
+    ]
+    if report.mode == "incremental":
+        lines.append(
+            f"  added: {len(report.added)}   updated: {len(report.updated)}   "
+            f"removed: {len(report.removed)}"
+        )
+    if report.skipped:
+        lines.append(f"  files skipped: {len(report.skipped)}")
+        lines += [f"    {f.path}: {f.reason} — {f.message}" for f in report.skipped]
+    if report.warned:
+        lines.append(f"  files indexed with warnings: {len(report.warned)}")
+        lines += [f"    {f.path}: {'; '.join(f.warnings)}" for f in report.warned]
+    return "\n".join(lines)
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@main.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--mode", type=click.Choice(MODES), default="keyword", show_default=True)
+@click.option("--town", multiple=True, help="Only this town (repeatable).")
+@click.option("--year", multiple=True, help="Only this year (repeatable).")
+@click.option("--type", "doc_type", multiple=True, help="Only this document type (repeatable).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--all", "all_hits", is_flag=True, help="Every hit, not one page.")
+@click.option("--by-town", is_flag=True, help="Group the hits by town.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@index_option
+def search_command(
+    query: tuple[str, ...],
+    mode: str,
+    town: tuple[str, ...],
+    year: tuple[str, ...],
+    doc_type: tuple[str, ...],
+    limit: int,
+    page: int,
+    all_hits: bool,
+    by_town: bool,
+    as_json: bool,
+    index_dir: Path | None,
+) -> None:
+    """Search the index.
+
+    Keyword mode (default): every term must occur; OR, NOT or -term, "quoted phrases"
+    and town:/year:/type: filters work in the query. Phrase mode: the whole query as
+    one exact substring. Fuzzy mode: approximate wording.
+
+    Example: searchapp search 三清两建 --by-town
+    """
+    config = Config.from_env(index_dir=index_dir)
+    request = SearchRequest(
+        q=" ".join(query),
+        mode=mode,
+        town=list(town),
+        year=list(year),
+        doc_type=list(doc_type),
+        page=page,
+        page_size=limit,
+        all=all_hits,
+    )
+    try:
+        ix, _ = open_index(config.index_dir)
+        with ix.searcher() as searcher:
+            result = run_search(
+                searcher,
+                request,
+                max_query_chars=config.max_query_chars,
+                max_page_size=1000,
+            )
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_page(result, by_town, color=sys.stdout.isatty()))
+
+
+def format_page(page: SearchPage, by_town: bool, color: bool) -> str:
+    """Results for a terminal: counts by town, then the hits with marked matches."""
+    open_tag, close_tag = ("\x1b[1;31m", "\x1b[0m") if color else ("【", "】")
+    lines = [f"“{page.query}”（{page.mode}）：{page.total} 段"]
+    lines += [f"  注意：{n}" for n in page.notices]
+    towns = page.facets.get("town", {})
+    if towns:
+        lines.append("  按镇：" + "，".join(f"{t} {n}" for t, n in towns.items()))
+    lines.append("")
+    hits = page.hits
+    if by_town:
+        order = {t: i for i, t in enumerate(dict.fromkeys(h.town for h in hits))}
+        hits = sorted(hits, key=lambda h: order[h.town])
+    current = None
+    for hit in hits:
+        if by_town and hit.town != current:
+            current = hit.town
+            lines.append(f"== {hit.town}（{towns.get(hit.town, 0)} 段）")
+        where = " › ".join(filter(None, [hit.section]))
+        score = f"相似度 {hit.similarity:.0f}" if hit.similarity is not None else ""
+        lines.append(f"{hit.town} · {hit.year or '—'} · 《{hit.title}》 {where} {score}".rstrip())
+        lines.append("  " + snippet_plain(hit.text, hit.spans, open_tag, close_tag))
+        lines.append(f"  {hit.url}")
+        lines.append("")
+    if page.pages > 1:
+        lines.append(f"第 {page.page}/{page.pages} 页（--page N 翻页，--all 全部）")
+    return "\n".join(lines).rstrip()
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="0.0.0.0 opens it to the network."
+)
+@click.option("--port", type=int, default=5000, show_default=True)
+@corpus_option
+@index_option
+@click.option("--threads", type=int, default=8, show_default=True)
+def serve_command(
+    host: str, port: int, corpus_dir: Path | None, index_dir: Path | None, threads: int
+) -> None:
+    """Serve the web front end (building the index from the corpus first if there is none).
+
+    Example: searchapp serve --port 5000
+    """
+    import waitress
+
+    from .web import create_app
+
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir)
+    if not index_exists(config.index_dir):
+        click.echo(f"no index in {config.index_dir}: indexing {config.corpus_dir} first …")
+        try:
+            report = run_index(config, rebuild=False, show_progress=sys.stderr.isatty())
+        except SearchAppError as exc:
+            raise fail(exc) from exc
+        click.echo(format_index_report(report))
+    app = create_app(config)
+    click.echo(f"searchapp serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="searchapp")

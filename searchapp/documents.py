@@ -1,0 +1,558 @@
+"""From source files to reports: cleaning, splitting compilations, metadata, paragraphs.
+
+A source file may hold one report or a compilation of several (a web page that
+bundles many towns' reports behind a table of contents and the site's own header
+and footer). Each report becomes a `Document` of `Paragraph`s with a section path,
+deterministic ids and metadata that a sidecar file (`metadata.toml` in the corpus
+folder) can override.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UnreadableFile
+from .readers import Block, SourceText, is_supported, read_source
+
+log = logging.getLogger(__name__)
+
+SIDECAR_NAME = "metadata.toml"
+UNKNOWN = "未知"
+
+# --- data -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph (or heading) of a report, the unit that search returns."""
+
+    para_id: str
+    ordinal: int  # 0-based position in the report, for ordering only (not an id)
+    text: str
+    section: tuple[str, ...] = ()
+    is_heading: bool = False
+
+
+@dataclass
+class Document:
+    """One report with its metadata."""
+
+    doc_id: str
+    source: str  # path of the source file, relative to the corpus folder, POSIX form
+    title: str
+    town: str = UNKNOWN
+    place: str = ""  # the county, city or province above the town, where stated
+    year: int | None = None
+    doc_type: str = "其他"
+    date: str | None = None  # ISO date where the text gives one
+    part: int = 0  # 1-based position within a compilation, 0 for a single report
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+
+@dataclass
+class FileReport:
+    """What happened to one file of the corpus."""
+
+    path: str
+    status: str  # "indexed", "skipped"
+    reason: str = ""  # skipped: unsupported, empty, undecodable, corrupt, no-text …
+    message: str = ""
+    documents: int = 0
+    paragraphs: int = 0
+    warnings: list[str] = field(default_factory=list)
+    content_hash: str = ""
+
+
+# --- the corpus -----------------------------------------------------------------------
+
+
+def iter_corpus_files(corpus_dir: Path) -> list[Path]:
+    """Every file below corpus_dir in a stable order, hidden files and the sidecar left out."""
+    files = []
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if rel.as_posix() == SIDECAR_NAME:
+            continue
+        files.append(path)
+    return files
+
+
+def load_sidecar(corpus_dir: Path) -> dict[str, dict[str, object]]:
+    """Read metadata overrides: `["file.txt"]` or `["file.txt#title"]` tables of fields."""
+    path = corpus_dir / SIDECAR_NAME
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def load_file(
+    path: Path, corpus_dir: Path, sidecar: dict[str, dict[str, object]]
+) -> tuple[FileReport, list[Document]]:
+    """Read one file into documents; never raises for a bad file, reports it instead."""
+    rel = path.relative_to(corpus_dir).as_posix()
+    data_hash = file_hash(path)
+    if not is_supported(path):
+        return FileReport(rel, "skipped", "unsupported", "unsupported file type"), []
+    try:
+        source = read_source(path)
+        docs = parse_source(source, rel, sidecar)
+    except UnreadableFile as exc:
+        return FileReport(rel, "skipped", exc.reason, exc.message, content_hash=data_hash), []
+    except Exception as exc:  # a reader library failing on a hostile file
+        log.exception("failed to read %s", rel)
+        message = f"{type(exc).__name__}: {exc}"
+        return FileReport(rel, "skipped", "corrupt", message, content_hash=data_hash), []
+    if not docs:
+        return FileReport(rel, "skipped", "empty", "no paragraphs", content_hash=data_hash), []
+    report = FileReport(
+        rel,
+        "indexed",
+        documents=len(docs),
+        paragraphs=sum(len(d.paragraphs) for d in docs),
+        warnings=list(source.warnings),
+        content_hash=data_hash,
+    )
+    return report, docs
+
+
+def load_corpus(corpus_dir: Path) -> Iterator[tuple[FileReport, list[Document]]]:
+    """Read every file of a corpus folder, one (report, documents) pair a file."""
+    sidecar = load_sidecar(corpus_dir)
+    for path in iter_corpus_files(corpus_dir):
+        yield load_file(path, corpus_dir, sidecar)
+
+
+def file_hash(path: Path) -> str:
+    """SHA-1 of a file's bytes."""
+    digest = hashlib.sha1()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- one source file → reports -----------------------------------------------------------
+
+
+def parse_source(
+    source: SourceText, rel: str, sidecar: dict[str, dict[str, object]] | None = None
+) -> list[Document]:
+    """Split a source into reports and build each report's paragraphs and metadata."""
+    sidecar = sidecar or {}
+    blocks = [Block(b.text.strip(), b.heading_level) for b in source.blocks]
+    blocks = [b for b in blocks if b.text]
+    blocks = strip_site_junk(blocks)
+    parts = split_compilation(blocks)
+    docs = []
+    for number, (title, part_blocks) in enumerate(parts, start=1):
+        part = number if len(parts) > 1 else 0
+        doc = build_document(part_blocks, rel, part, title, source)
+        apply_overrides(doc, sidecar)
+        if doc.paragraphs:
+            docs.append(doc)
+    return docs
+
+
+def build_document(
+    blocks: list[Block], rel: str, part: int, part_title: str | None, source: SourceText
+) -> Document:
+    """One report from its blocks: title, metadata and paragraphs."""
+    front = front_matter(blocks, source.structured)
+    title = part_title or detect_title(blocks[:front]) or source.title_hint or Path(rel).stem
+    text = "\n".join(b.text for b in blocks)
+    date = detect_date(blocks[: max(front, 8)] + blocks[-4:])
+    doc = Document(
+        doc_id=make_doc_id(rel, part_title if part else None),
+        source=rel,
+        title=title,
+        town=detect_town(title, text),
+        place=detect_place(text),
+        year=detect_year(title, date, text),
+        doc_type=detect_doc_type(title, text),
+        date=date,
+        part=part,
+    )
+    doc.paragraphs = build_paragraphs(blocks, front, source.structured)
+    return doc
+
+
+def apply_overrides(doc: Document, sidecar: dict[str, dict[str, object]]) -> None:
+    """Apply sidecar fields for the whole file, then for this report (`file#title`)."""
+    for key in (doc.source, f"{doc.source}#{doc.title}"):
+        for name, value in sidecar.get(key, {}).items():
+            if name == "year":
+                doc.year = int(str(value))
+            elif name in {"title", "town", "place", "doc_type", "date"}:
+                setattr(doc, name, str(value))
+            else:
+                log.warning("%s: unknown metadata field %r in %s", key, name, SIDECAR_NAME)
+
+
+# --- identifiers --------------------------------------------------------------------------
+
+
+def make_doc_id(rel: str, part_title: str | None) -> str:
+    """A short id that depends only on the file's path and, in a compilation, the title."""
+    key = rel if part_title is None else f"{rel}#{compact(part_title)}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+def make_para_ids(texts: list[str]) -> list[str]:
+    """Ids from each paragraph's own text, so edits elsewhere in the report keep them."""
+    seen: Counter[str] = Counter()
+    ids = []
+    for text in texts:
+        base = "p" + hashlib.sha1(compact(text).encode("utf-8")).hexdigest()[:10]
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+def compact(text: str) -> str:
+    """Text without any white space, for comparisons and ids."""
+    return re.sub(r"\s+", "", text)
+
+
+# --- site junk and compilations -----------------------------------------------------------
+
+JUNK_WORDS = (
+    "vip",
+    "会员",
+    "客服",
+    "下载",
+    "付费",
+    "支付",
+    "桌面",
+    "版权",
+    "著作权",
+    "侵权",
+    "举报",
+    "回到顶部",
+    "删除",
+    "您可能",
+    "本站",
+    "登录",
+    "注册",
+    "收藏",
+    "上传",
+    "搜索资料",
+    "文档",
+)
+
+
+def junk_score(line: str) -> int:
+    """How many download-site words a line holds."""
+    lowered = line.lower()
+    return sum(1 for word in JUNK_WORDS if word in lowered)
+
+
+def is_junk_line(line: str) -> bool:
+    """A download site's header/footer line: a short line with a site word, or many."""
+    score = junk_score(line)
+    return score >= 2 or (score == 1 and len(line) <= 30)
+
+
+def strip_site_junk(blocks: list[Block]) -> list[Block]:
+    """Drop the web page's header and footer runs around the report text.
+
+    Only the runs at the very start and end are dropped, so a report that mentions
+    下载 or 会员 in its own sentences keeps them. A footer line that repeats a header
+    line (the compilation's name, for example) counts as junk too.
+    """
+    start = 0
+    while start < len(blocks) and is_junk_line(blocks[start].text):
+        start += 1
+    header = [compact(b.text) for b in blocks[:start]]
+    end = len(blocks)
+    while end > start:
+        line = compact(blocks[end - 1].text)
+        repeated = any(line in h or (h and h in line) for h in header)
+        if not (is_junk_line(blocks[end - 1].text) or repeated):
+            break
+        end -= 1
+    return blocks[start:end]
+
+
+TOC_HEADING = re.compile(r"^目\s*录$")
+TOC_NUMBER = re.compile(r"^\d{1,3}\s*[.、．]?$")
+TOC_ENTRY = re.compile(r"^(?:\d{1,3}\s*[.、．]\s*)?(?P<title>\S.*?)[\s.·…]+(?P<page>\d{1,4})$")
+REPORT_TITLE = re.compile(r"^.{2,40}(?:工作报告|报告|讲话)$")
+SALUTATION = re.compile(r"^(?:各位代表|各位委员|同志们|各位代表、同志们)[：:，,！!]?$")
+
+
+def split_compilation(blocks: list[Block]) -> list[tuple[str | None, list[Block]]]:
+    """Split a compilation into its reports; a single report comes back whole.
+
+    A compilation is recognised by a table of contents (目录 followed by entries
+    ending in page numbers) whose titles recur as lines of the body, or by several
+    report-title lines each followed by a salutation (各位代表：). The text before the
+    first report (the compilation's title page and table of contents) is dropped.
+    """
+    starts = toc_title_positions(blocks) or salutation_title_positions(blocks)
+    if len(starts) < 2 and not (starts and has_toc(blocks)):
+        return [(None, blocks)]
+    parts = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(blocks)
+        parts.append((blocks[start].text, blocks[start:end]))
+    return parts
+
+
+def has_toc(blocks: list[Block]) -> bool:
+    """True when a 目录 line opens a table of contents."""
+    return any(TOC_HEADING.match(compact(b.text)) for b in blocks[:200])
+
+
+def toc_titles(blocks: list[Block]) -> tuple[list[str], int]:
+    """The titles listed in a table of contents, and the index of the block after it."""
+    for i, block in enumerate(blocks[:200]):
+        if TOC_HEADING.match(compact(block.text)):
+            titles = []
+            j = i + 1
+            while j < len(blocks):
+                text = blocks[j].text.strip()
+                entry = TOC_ENTRY.match(text)
+                if TOC_NUMBER.match(text):
+                    j += 1
+                elif entry:
+                    titles.append(compact(entry.group("title")))
+                    j += 1
+                else:
+                    break
+            return titles, j
+    return [], 0
+
+
+def toc_title_positions(blocks: list[Block]) -> list[int]:
+    """Where the table of contents' titles stand as lines of the body."""
+    titles, after = toc_titles(blocks)
+    wanted = set(titles)
+    return [i for i in range(after, len(blocks)) if compact(blocks[i].text) in wanted]
+
+
+def salutation_title_positions(blocks: list[Block]) -> list[int]:
+    """Report-title lines that are followed within three lines by a salutation."""
+    positions = []
+    for i, block in enumerate(blocks):
+        if REPORT_TITLE.match(compact(block.text)) and any(
+            SALUTATION.match(compact(b.text)) for b in blocks[i + 1 : i + 4]
+        ):
+            positions.append(i)
+    return positions
+
+
+# --- paragraphs and sections ---------------------------------------------------------------
+
+CN_NUM = "一二三四五六七八九十百零〇"
+HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(rf"^[{CN_NUM}]+\s*[、.．]")),
+    (2, re.compile(rf"^[（(]\s*[{CN_NUM}]+\s*[)）]")),
+    (3, re.compile(r"^\d{1,2}\s*[、．.](?!\d)")),
+    (4, re.compile(r"^[（(]\s*\d{1,2}\s*[)）]")),
+)
+DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
+CLAUSE_PUNCT = re.compile(r"[。！？；：，,;:!?]")
+SENTENCE_END = re.compile(r"[。！？；!?;]")
+
+
+def heading_level(text: str) -> int | None:
+    """The level of a numbered heading (一、 / （一） / 1. / （1）), or None.
+
+    A numbered line counts as a heading when it is short and at most one sentence;
+    a long numbered line is a paragraph that opens with its own heading.
+    """
+    for level, pattern in HEADING_PATTERNS:
+        if pattern.match(text):
+            body = text.rstrip("。.;；")
+            if len(text) <= 45 and not SENTENCE_END.search(body):
+                return level
+            return None
+    return None
+
+
+def is_plain_heading(text: str) -> bool:
+    """An unnumbered heading line: short, no punctuation, not a date or a signature."""
+    return (
+        len(text) <= 24
+        and not CLAUSE_PUNCT.search(text)
+        and not DATE.search(text)
+        and not re.search(r"\s{2,}", text)
+        and len(re.findall(r"[\u4e00-\u9fff]", text)) >= 2
+    )
+
+
+def front_matter(blocks: list[Block], structured: bool) -> int:
+    """How many leading blocks are the title page (title, subtitle, speaker, date)."""
+    for i, block in enumerate(blocks[:12]):
+        text = block.text
+        if (
+            SALUTATION.match(compact(text))
+            or (len(text) <= 14 and text.endswith(("：", ":")))
+            or (block.heading_level is not None and i > 0)
+            or (not structured and heading_level(text) is not None)
+            or len(text) > 60
+        ):
+            return i
+    return min(len(blocks), 1)
+
+
+ISSUER = re.compile(r"^(?:中共.{1,15}委员会|.{1,15}人民政府|.{1,15}办公室)$")
+TITLE_END = re.compile(r"(?:报告|讲话|计划|总结|汇报|意见|方案|规划|通知)$")
+
+
+def detect_title(front: list[Block]) -> str | None:
+    """The report's title from its title page: lines joined up to the one ending 报告 etc."""
+    lines = [compact(b.text) for b in front if not ISSUER.match(compact(b.text))]
+    lines = [line for line in lines if not DATE.search(line) and not line.startswith("——")]
+    for n in range(len(lines)):
+        if TITLE_END.search(lines[n]):
+            return "".join(lines[: n + 1])[:80]
+    return lines[0][:80] if lines else None
+
+
+def build_paragraphs(blocks: list[Block], front: int, structured: bool) -> list[Paragraph]:
+    """Paragraphs with section paths; wrapped plain headings are joined back together."""
+    merged: list[tuple[str, int | None]] = []
+    for i, block in enumerate(blocks):
+        level = block_level(block, i < front, structured)
+        if level == 0 and merged and merged[-1][1] == 0 and i - 1 >= front:
+            merged[-1] = (merged[-1][0] + block.text, 0)  # a heading wrapped over two lines
+            continue
+        merged.append((block.text, level))
+    ids = make_para_ids([text for text, _ in merged])
+    paragraphs = []
+    stack: list[tuple[int, str]] = []
+    for ordinal, ((text, level), para_id) in enumerate(zip(merged, ids, strict=True)):
+        if level is not None:
+            stack = [(lv, t) for lv, t in stack if lv < level]
+            stack.append((level, section_label(text)))
+        section = tuple(t for _, t in stack)
+        paragraphs.append(Paragraph(para_id, ordinal, text, section, level is not None))
+    return paragraphs
+
+
+def block_level(block: Block, in_front: bool, structured: bool) -> int | None:
+    """A block's heading level (0 for unnumbered headings), None for body text."""
+    if in_front:
+        return None
+    if structured:
+        return block.heading_level
+    level = heading_level(block.text)
+    if level is None and is_plain_heading(block.text):
+        return 0
+    return level
+
+
+def section_label(text: str) -> str:
+    """A heading as shown in a section path: without its final full stop."""
+    return text.rstrip("。.")[:60]
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+PLACE_NAME = r"[\u4e00-\u9fff]{1,8}?"
+TOWN_SUFFIX = r"(?:镇|乡|街道)"
+TOWN_PATTERNS = (
+    re.compile(rf"我(?:谨)?代表(?P<name>{PLACE_NAME}(?:镇|乡|街道|县|市|区|旗))人民政府"),
+    re.compile(rf"在(?P<name>{PLACE_NAME}{TOWN_SUFFIX})第.{{1,4}}届人民代表大会"),
+    re.compile(rf"中共(?P<name>{PLACE_NAME}{TOWN_SUFFIX})委员会"),
+    re.compile(rf"(?P<name>{PLACE_NAME}{TOWN_SUFFIX})人民政府"),
+)
+PLACE_PATTERNS = (
+    re.compile(r"中共(?P<name>[\u4e00-\u9fff]{2,6}?(?:县|市|区|旗))委(?:员会)?"),
+    re.compile(r"(?P<name>[\u4e00-\u9fff]{2,6}?(?:县|市|区|旗))人民政府"),
+)
+TITLE_TOWN = re.compile(
+    rf"^(?:关于)?(?P<name>[\u4e00-\u9fff]{{1,8}}{TOWN_SUFFIX})(?=\d|人民政府|政府|党委|关于|$)"
+)
+NOT_A_PLACE = re.compile(r"^(?:全|本|我|各|该|两|乡|城|集|村|县|市|省|区)")
+
+
+def detect_town(title: str, text: str) -> str:
+    """The town (or county/city) the report is about, or 未知 when the text does not say."""
+    head = TITLE_TOWN.match(compact(title))
+    if head and not NOT_A_PLACE.match(head.group("name")):
+        return head.group("name")
+    for pattern in TOWN_PATTERNS:
+        for match in pattern.finditer(text):
+            name = match.group("name")
+            if not NOT_A_PLACE.match(name):
+                return name
+    return UNKNOWN
+
+
+def detect_place(text: str) -> str:
+    """The county or city above the town, where the text names it (中共栾川县委)."""
+    for pattern in PLACE_PATTERNS:
+        for match in pattern.finditer(text):
+            name = match.group("name")
+            if not NOT_A_PLACE.match(name):
+                return name
+    return ""
+
+
+def detect_date(blocks: list[Block]) -> str | None:
+    """An ISO date from the title page or the signature, where given."""
+    for block in blocks:
+        if len(compact(block.text)) > 80:
+            continue
+        match = DATE.search(block.text)
+        if match:
+            y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
+            if 1 <= m <= 12 and 1 <= d <= 31:
+                return f"{y:04d}-{m:02d}-{d:02d}"
+    return None
+
+
+YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+PLAN_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要|重点)?(?:工作|发展|目标)")
+REVIEW_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要)?工作回顾")
+
+
+def detect_year(title: str, date: str | None, text: str) -> int | None:
+    """The report's year: from its title, else its date, else the year it plans for."""
+    match = YEAR.search(title)
+    if match:
+        return int(match.group(1))
+    if date:
+        return int(date[:4])
+    review = REVIEW_YEAR.search(text)
+    plans = [int(y) for y in PLAN_YEAR.findall(text)]
+    if review:
+        later = [y for y in plans if y > int(review.group(1))]
+        return min(later) if later else int(review.group(1)) + 1
+    years = Counter(int(y) for y in YEAR.findall(text[:3000]))
+    return years.most_common(1)[0][0] if years else None
+
+
+DOC_TYPES = (
+    ("乡村振兴工作报告", re.compile(r"乡村振兴.*(?:报告|情况)")),
+    ("政府工作报告", re.compile(r"政府工作报告")),
+    ("工作计划", re.compile(r"工作计划|工作要点")),
+    ("工作总结", re.compile(r"工作总结")),
+    ("工作报告", re.compile(r"报告$")),
+)
+
+
+def detect_doc_type(title: str, text: str) -> str:
+    """The kind of report, from its title (政府工作报告, 乡村振兴工作报告, …)."""
+    for name, pattern in DOC_TYPES:
+        if pattern.search(compact(title)):
+            return name
+    if "向大会报告" in text[:2000]:
+        return "政府工作报告"
+    return "其他"

@@ -1,0 +1,94 @@
+"""Approximate matching with rapidfuzz over candidates that the index supplies.
+
+Edit distance over words does little for Hanzi, so fuzzy mode works on characters:
+the index proposes paragraphs that share character pairs with the query, and
+rapidfuzz's partial-ratio alignment finds the closest stretch of each paragraph.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rapidfuzz import fuzz
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from . import schema as F
+from .analysis import exact_key, exact_units, phrase_grams
+from .highlight import unit_span
+
+CANDIDATES = 500
+MIN_SIMILARITY = 70.0
+
+
+def candidate_query(key: str) -> wq.Query:
+    """Paragraphs sharing characters pairs with the query, scored by how many they share."""
+    grams = sorted(set(phrase_grams(key))) if len(key) > 1 else [key]
+    return wq.Or([wq.ConstantScoreQuery(wq.Term(F.GRAMS, g), 1.0) for g in grams])
+
+
+def align(key: str, text: str) -> tuple[float, tuple[int, int]] | None:
+    """Similarity (0-100) of the closest stretch of `text` to `key`, and that stretch."""
+    units, _ = exact_units(text)
+    start = units.find(key)
+    if start >= 0:
+        return 100.0, unit_span(text, start, start + len(key))
+    result = fuzz.partial_ratio_alignment(key, units, score_cutoff=MIN_SIMILARITY)
+    if result is None or result.dest_end <= result.dest_start:
+        return None
+    return result.score, unit_span(text, result.dest_start, result.dest_end)
+
+
+def run_fuzzy(
+    searcher: Searcher,
+    request: Any,
+    parsed: Any,
+    filters: dict[str, list[str]],
+    words: tuple[str, ...],
+) -> Any:
+    """Fuzzy mode: candidates from the exact channel, ranked by rapidfuzz similarity."""
+    from .query import SearchPage, empty_facets, filter_query, hit_from_fields
+
+    text = parsed.groups[0][0].text if parsed.groups else ""
+    key = exact_key(text)
+    if not key:
+        return SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
+    results = searcher.search(candidate_query(key), filter=filter_query(filters), limit=CANDIDATES)
+    scored = []
+    for i in range(len(results.top_n)):
+        fields = results.fields(i)
+        found = align(key, fields[F.TEXT_FIELD])
+        if found:
+            similarity, span = found
+            order = (fields[F.SOURCE], fields[F.DOC_ID], fields[F.ORDINAL])
+            scored.append((-similarity, order, i, span))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    facets = empty_facets()
+    for _, _, i, _ in scored:
+        fields = results.fields(i)
+        for name in F.FACET_FIELDS:
+            facets[name][fields[name]] = facets[name].get(fields[name], 0) + 1
+    facets = {n: dict(Counter(c).most_common()) for n, c in facets.items()}
+    total = len(scored)
+    first = 0 if request.all else (request.page - 1) * request.page_size
+    last = total if request.all else first + request.page_size
+    hits = []
+    for neg_similarity, _, i, span in scored[first:last]:
+        hit = hit_from_fields(results.fields(i), [span], -neg_similarity)
+        hit.similarity = round(-neg_similarity, 1)
+        hits.append(hit)
+    notices = list(parsed.notices)
+    if any(h.similarity and h.similarity < 100 for h in hits):
+        notices.append("模糊检索：结果为近似匹配，按相似度排序")
+    return SearchPage(
+        request.q,
+        request.mode,
+        total,
+        hits,
+        facets,
+        page=request.page,
+        page_size=request.page_size,
+        pages=max(1, -(-total // request.page_size)),
+        notices=notices,
+    )

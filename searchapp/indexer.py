@@ -1,0 +1,451 @@
+"""Build and update the index, safely.
+
+Layout of an index folder:
+
+    index/
+      CURRENT            name of the live generation (replaced atomically)
+      lock               held (flock) by the indexer that is writing
+      g-000001/          a complete Whoosh index plus searchapp.json (settings, file report)
+      g-000002.tmp/      a generation being written; never read
+
+A run writes a new generation beside the live one (an incremental run starts from
+hard links to the live generation's files, which Whoosh never rewrites in place)
+and switches CURRENT only once the new one is committed. A reader therefore never
+sees a half-written index, and an indexer killed at any moment leaves the previous
+generation live; the next run removes the leftovers.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.writing import IndexWriter
+
+from . import schema as F
+from .analysis import (
+    ANALYSIS_VERSION,
+    SEGMENTER,
+    dictionary_hash,
+    get_segmenter,
+    mine_slogans,
+    read_user_dict,
+    shipped_terms,
+)
+from .documents import (
+    Document,
+    FileReport,
+    file_hash,
+    iter_corpus_files,
+    load_file,
+    load_sidecar,
+)
+from .errors import IndexIncompatible, IndexLocked, IndexMissing
+
+log = logging.getLogger(__name__)
+
+META_NAME = "searchapp.json"
+CURRENT = "CURRENT"
+LOCK = "lock"
+
+Progress = Callable[[str, int, int], None]  # (file, files done, files in all)
+
+
+@dataclass
+class IndexReport:
+    """What an index run did, file by file."""
+
+    corpus_dir: str
+    index_dir: str
+    generation: str = ""
+    mode: str = "full"  # "full", "incremental", "unchanged"
+    files: list[FileReport] = field(default_factory=list)
+    documents: int = 0
+    paragraphs: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    bytes_read: int = 0
+
+    @property
+    def skipped(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "skipped"]
+
+    @property
+    def failed(self) -> list[FileReport]:
+        """Files of a supported type that could not be read (unsupported types are not)."""
+        return [f for f in self.skipped if f.reason not in {"unsupported"}]
+
+    @property
+    def warned(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "indexed" and f.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = len(self.skipped)
+        data["failed"] = len(self.failed)
+        return data
+
+
+# --- locations ------------------------------------------------------------------------------
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation's folder, or None when no index has been built."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    path = index_dir / name
+    return path if name and path.is_dir() else None
+
+
+def index_exists(index_dir: Path) -> bool:
+    return current_generation(index_dir) is not None
+
+
+def read_meta(generation: Path) -> dict[str, Any]:
+    return json.loads((generation / META_NAME).read_text(encoding="utf-8"))
+
+
+def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
+    """Open the live generation; refuse an index built with other analysis settings."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise IndexMissing(
+            f"no index in {index_dir}", hint="build it with: searchapp index --index DIR"
+        )
+    meta = read_meta(generation)
+    if meta.get("analysis_version") != ANALYSIS_VERSION or meta.get("segmenter") != SEGMENTER:
+        raise IndexIncompatible(
+            f"the index in {index_dir} was built by another version of searchapp "
+            f"(analysis {meta.get('analysis_version')}, {meta.get('segmenter')}); "
+            f"this one needs analysis {ANALYSIS_VERSION}, {SEGMENTER}",
+            hint="rebuild it with: searchapp index --rebuild",
+        )
+    return whoosh_index.open_dir(str(generation)), meta
+
+
+# --- locking --------------------------------------------------------------------------------
+
+
+@contextmanager
+def index_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's write lock; the OS releases it if the process dies."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK).open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise IndexLocked(
+                f"{index_dir} is being written by {holder}",
+                hint="wait for that indexer to finish; a killed one releases the lock by itself",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def dictionary_terms(user_dict: Path | None, mined: list[str]) -> list[str]:
+    return sorted(set(shipped_terms()) | set(read_user_dict(user_dict)) | set(mined))
+
+
+def base_dictionary(user_dict: Path | None) -> str:
+    """Hash of the dictionary parts a user controls (shipped list and user file)."""
+    return dictionary_hash(shipped_terms() + read_user_dict(user_dict))
+
+
+def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
+    """The Whoosh documents for one report's paragraphs."""
+    for para in doc.paragraphs:
+        yield {
+            F.KEY: f"{doc.doc_id}/{para.para_id}",
+            F.DOC_ID: doc.doc_id,
+            F.PARA_ID: para.para_id,
+            F.SOURCE: doc.source,
+            F.FILE_HASH: file_hash,
+            F.ORDINAL: para.ordinal,
+            F.SORT_KEY: f"{doc.source}\x00{doc.part:04d}\x00{para.ordinal:06d}",
+            F.TITLE: doc.title,
+            F.TOWN: doc.town,
+            F.PLACE: doc.place,
+            F.YEAR: str(doc.year) if doc.year else "",
+            F.DOC_TYPE: doc.doc_type,
+            F.DATE: doc.date or "",
+            F.SECTION: list(para.section),
+            F.HEADING: para.is_heading,
+            F.TEXT_FIELD: para.text,
+            F.WORDS: para.text,
+            F.GRAMS: para.text,
+        }
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    *,
+    user_dict: Path | None = None,
+    rebuild: bool = False,
+    procs: int = 1,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Index a corpus folder: incrementally when a compatible index exists, else in full."""
+    started = time.perf_counter()
+    corpus_dir = corpus_dir.resolve()
+    index_dir = index_dir.resolve()
+    report = IndexReport(str(corpus_dir), str(index_dir))
+    with index_lock(index_dir):
+        remove_leftovers(index_dir)
+        live = current_generation(index_dir)
+        meta = read_meta(live) if live else None
+        if meta and not rebuild and can_update(meta, corpus_dir, user_dict):
+            assert live is not None
+            update_generation(live, meta, corpus_dir, index_dir, report, procs, progress)
+        else:
+            full_generation(corpus_dir, index_dir, user_dict, report, procs, progress)
+        remove_old_generations(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def can_update(meta: dict[str, Any], corpus_dir: Path, user_dict: Path | None) -> bool:
+    """An incremental update is possible when nothing but the files has changed."""
+    return (
+        meta.get("analysis_version") == ANALYSIS_VERSION
+        and meta.get("segmenter") == SEGMENTER
+        and meta.get("base_dictionary") == base_dictionary(user_dict)
+        and meta.get("corpus_dir") == str(corpus_dir)
+    )
+
+
+def full_generation(
+    corpus_dir: Path,
+    index_dir: Path,
+    user_dict: Path | None,
+    report: IndexReport,
+    procs: int,
+    progress: Progress | None,
+) -> None:
+    """Read every file, mine the slogans, and write a fresh generation."""
+    report.mode = "full"
+    sidecar = load_sidecar(corpus_dir)
+    paths = iter_corpus_files(corpus_dir)
+    loaded: list[tuple[FileReport, list[Document]]] = []
+    for n, path in enumerate(paths, start=1):
+        loaded.append(load_file(path, corpus_dir, sidecar))
+        report.bytes_read += path.stat().st_size
+        if progress:
+            progress(loaded[-1][0].path, n, len(paths) * 2)
+    mined = mine_slogans(p.text for _, docs in loaded for d in docs for p in d.paragraphs)
+    words = dictionary_terms(user_dict, mined)
+    target = new_generation_dir(index_dir)
+    ix = whoosh_index.create_in(str(target), F.make_schema(words))
+    get_segmenter(tuple(sorted(set(words))))  # load jieba once; worker processes inherit it
+    writer = make_writer(ix, procs)
+    for n, (file_report, docs) in enumerate(loaded, start=1):
+        add_file(writer, file_report, docs, report)
+        if progress:
+            progress(file_report.path, len(paths) + n, len(paths) * 2)
+    writer.commit()
+    meta = make_meta(corpus_dir, user_dict, words, mined, report)
+    publish(target, index_dir, meta, report)
+
+
+def update_generation(
+    live: Path,
+    meta: dict[str, Any],
+    corpus_dir: Path,
+    index_dir: Path,
+    report: IndexReport,
+    procs: int,
+    progress: Progress | None,
+) -> None:
+    """Re-index only the files whose content hash changed, in a copy of the live index."""
+    old_files: dict[str, dict[str, Any]] = {f["path"]: f for f in meta["files"]}
+    sidecar = load_sidecar(corpus_dir)
+    sidecar_changed = meta.get("sidecar") != sidecar
+    paths = iter_corpus_files(corpus_dir)
+    current = {p.relative_to(corpus_dir).as_posix(): p for p in paths}
+    changed: list[tuple[FileReport, list[Document]]] = []
+    kept: list[FileReport] = []
+    for n, (rel, path) in enumerate(current.items(), start=1):
+        old = old_files.get(rel)
+        if old and not sidecar_changed and old.get("content_hash") == quick_hash(path, old):
+            kept.append(FileReport(**{k: v for k, v in old.items() if k != "mtime"}))
+        else:
+            changed.append(load_file(path, corpus_dir, sidecar))
+            report.bytes_read += path.stat().st_size
+            (report.updated if old else report.added).append(rel)
+        if progress:
+            progress(rel, n, len(current))
+    report.removed = sorted(set(old_files) - set(current))
+    if not changed and not report.removed:
+        report.mode = "unchanged"
+        report.generation = live.name
+        report.files = sorted(kept, key=lambda f: f.path)
+        report.documents = meta["documents"]
+        report.paragraphs = meta["paragraphs"]
+        return
+    report.mode = "incremental"
+    target = new_generation_dir(index_dir)
+    for item in live.iterdir():
+        if item.name != META_NAME:
+            os.link(item, target / item.name)
+    ix = whoosh_index.open_dir(str(target))
+    get_segmenter(tuple(F.word_tokenizer(ix.schema).words))
+    writer = make_writer(ix, procs)
+    for rel in report.removed + report.updated:
+        writer.delete_by_term(F.SOURCE, rel)
+    for file_report, docs in changed:
+        add_file(writer, file_report, docs, report)
+    writer.commit()
+    report.files.extend(kept)
+    report.files.sort(key=lambda f: f.path)
+    with ix.searcher() as searcher:
+        report.documents = len(list(searcher.lexicon(F.DOC_ID)))
+        report.paragraphs = searcher.doc_count()
+    words = list(F.word_tokenizer(ix.schema).words)
+    new_meta = make_meta(corpus_dir, None, words, meta.get("mined", []), report)
+    new_meta["base_dictionary"] = meta["base_dictionary"]
+    publish(target, index_dir, new_meta, report)
+
+
+def quick_hash(path: Path, old: dict[str, Any]) -> str:
+    """The file's content hash; size and mtime unchanged means the recorded hash holds."""
+    stat = path.stat()
+    if old.get("mtime") == [stat.st_size, stat.st_mtime_ns]:
+        return str(old.get("content_hash"))
+    return file_hash(path)
+
+
+def make_writer(ix: whoosh_index.Index, procs: int) -> IndexWriter:
+    if procs > 1:
+        return ix.writer(procs=procs, multisegment=True, limitmb=256, batchsize=200)
+    return ix.writer(limitmb=256)
+
+
+def add_file(
+    writer: IndexWriter, file_report: FileReport, docs: list[Document], report: IndexReport
+) -> None:
+    report.files.append(file_report)
+    for doc in docs:
+        report.documents += 1
+        for fields in paragraph_fields(doc, file_report.content_hash):
+            writer.add_document(**fields)
+            report.paragraphs += 1
+
+
+def make_meta(
+    corpus_dir: Path,
+    user_dict: Path | None,
+    words: list[str],
+    mined: list[str],
+    report: IndexReport,
+) -> dict[str, Any]:
+    files = []
+    for f in report.files:
+        record = asdict(f)
+        path = corpus_dir / f.path
+        if path.exists():
+            stat = path.stat()
+            record["mtime"] = [stat.st_size, stat.st_mtime_ns]
+        files.append(record)
+    return {
+        "analysis_version": ANALYSIS_VERSION,
+        "segmenter": SEGMENTER,
+        "dictionary": dictionary_hash(words),
+        "base_dictionary": base_dictionary(user_dict),
+        "mined": mined,
+        "corpus_dir": str(corpus_dir),
+        "sidecar": load_sidecar(corpus_dir),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "documents": report.documents,
+        "paragraphs": report.paragraphs,
+        "files": files,
+    }
+
+
+# --- generations ----------------------------------------------------------------------------
+
+
+def new_generation_dir(index_dir: Path) -> Path:
+    numbers = [int(p.name[2:8]) for p in index_dir.glob("g-[0-9]*") if p.name[2:8].isdigit()]
+    name = f"g-{max(numbers, default=0) + 1:06d}.tmp"
+    target = index_dir / name
+    target.mkdir(parents=True)
+    return target
+
+
+def publish(target: Path, index_dir: Path, meta: dict[str, Any], report: IndexReport) -> None:
+    """Make a written generation live: write its meta, rename it, switch CURRENT atomically."""
+    write_atomic(target / META_NAME, json.dumps(meta, ensure_ascii=False, indent=1))
+    final = target.with_name(target.name.removesuffix(".tmp"))
+    target.rename(final)
+    fsync_dir(index_dir)
+    write_atomic(index_dir / CURRENT, final.name + "\n")
+    report.generation = final.name
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Remove generations that a killed indexer left half-written."""
+    for path in index_dir.glob("g-*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_old_generations(index_dir: Path, keep_seconds: float = 60.0) -> None:
+    """Remove generations other than the live one once no fresh reader can still want them.
+
+    A server that opened the previous generation a moment ago may still be reading
+    it, so a generation is kept for `keep_seconds` after it stopped being live.
+    """
+    live = current_generation(index_dir)
+    now = time.time()
+    for path in index_dir.glob("g-[0-9]*"):
+        if path == live or path.name.endswith(".tmp") or not path.is_dir():
+            continue
+        retired = path / "RETIRED"
+        if not retired.exists():
+            retired.write_text(str(now))
+        elif now - float(retired.read_text() or 0) > keep_seconds:
+            shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,595 @@
+"""From a user's query to a page of hits: parsing, building Whoosh queries, running them.
+
+Query language (keyword mode):
+
+    三清两建 乡贤         both terms (a paragraph must contain every term)
+    三清两建 OR 三变改革  either
+    -疫情  /  NOT 疫情    without
+    "二十大精神"          an exact phrase (also “…”)
+    town:潭头镇 year:2022 type:政府工作报告   filters
+
+A term matches a paragraph that holds it verbatim (exact channel) or holds all of
+its jieba words (word channel); verbatim holders rank first, then BM25F over the
+words. Phrase mode takes the whole query as one exact substring.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import query as wq
+from whoosh import scoring, sorting
+from whoosh.searching import Results, SearchContext, Searcher
+
+from . import schema as F
+from .analysis import exact_key, phrase_grams, segment
+from .errors import QueryError
+from .highlight import Span, find_spans, make_snippet, merge_spans
+
+log = logging.getLogger(__name__)
+
+MODES = ("keyword", "phrase", "fuzzy")
+FILTER_NAMES = {"town": F.TOWN, "year": F.YEAR, "type": F.DOC_TYPE, "doc_type": F.DOC_TYPE}
+EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
+
+
+# --- parsed form ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One term or quoted phrase of a query."""
+
+    text: str
+    quoted: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    """A query as understood: an AND of OR-groups, exclusions, filters, and notices."""
+
+    groups: list[list[Atom]] = field(default_factory=list)
+    excluded: list[Atom] = field(default_factory=list)
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def positive(self) -> list[Atom]:
+        return [atom for group in self.groups for atom in group]
+
+    @property
+    def empty(self) -> bool:
+        return not self.groups and not self.excluded and not self.filters
+
+
+@dataclass
+class SearchRequest:
+    """Everything a search needs from a front end."""
+
+    q: str = ""
+    mode: str = "keyword"
+    town: list[str] = field(default_factory=list)
+    year: list[str] = field(default_factory=list)
+    doc_type: list[str] = field(default_factory=list)
+    page: int = 1
+    page_size: int = 10
+    all: bool = False
+
+
+@dataclass
+class Hit:
+    """One matching paragraph, ready to show."""
+
+    doc_id: str
+    para_id: str
+    title: str
+    town: str
+    year: int | None
+    doc_type: str
+    section: str
+    text: str
+    snippet: str
+    url: str
+    score: float
+    place: str = ""
+    date: str = ""
+    source: str = ""
+    ordinal: int = 0
+    section_path: list[str] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    similarity: float | None = None  # fuzzy mode: 0-100
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k not in {"spans"}}
+        data["spans"] = [list(s) for s in self.spans]
+        if self.similarity is None:
+            del data["similarity"]
+        return data
+
+
+@dataclass
+class SearchPage:
+    """A page of results with totals and facet counts over all hits."""
+
+    query: str
+    mode: str
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    page: int = 1
+    page_size: int = 10
+    pages: int = 1
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "pages": self.pages,
+            "filters": self.filters,
+            "hits": [h.to_json() for h in self.hits],
+            "facets": self.facets,
+            "notices": self.notices,
+            "suggestions": self.suggestions,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+        }
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+QUOTES = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』", "＂": "＂"}
+LEXEME = re.compile(r'\s+|["“”「『＂]|[^\s"“”「『＂]+')
+
+
+def parse_query(text: str, mode: str = "keyword") -> ParsedQuery:
+    """Parse a query; malformed input gets a sensible reading and a notice, never an error."""
+    parsed = ParsedQuery()
+    text = text.strip()
+    if mode == "phrase" or mode == "fuzzy":
+        body, filters, notices = extract_filters(text)
+        parsed.filters, parsed.notices = filters, notices
+        body = strip_outer_quotes(body)
+        if exact_key(body):
+            parsed.groups = [[Atom(body.strip(), quoted=True)]]
+        return parsed
+    tokens = tokenize_query(text, parsed)
+    negate_next = False
+    or_next = False
+    for kind, value in tokens:
+        if kind == "OR":
+            if not parsed.groups or or_next:
+                parsed.notices.append("“OR” 两侧需要检索词，已忽略")
+            or_next = True
+            continue
+        if kind == "NOT":
+            negate_next = True
+            continue
+        if kind == "filter":
+            name, val = value.split(":", 1)
+            parsed.filters.setdefault(FILTER_NAMES[name.lower()], []).append(val)
+            continue
+        atom = Atom(value, quoted=(kind == "phrase"))
+        if negate_next:
+            parsed.excluded.append(atom)
+        elif or_next and parsed.groups:
+            parsed.groups[-1].append(atom)
+        else:
+            parsed.groups.append([atom])
+        negate_next = or_next = False
+    if or_next:
+        parsed.notices.append("查询末尾的 “OR” 没有检索词，已忽略")
+    if negate_next:
+        parsed.notices.append("查询末尾的 “NOT” 没有检索词，已忽略")
+    return parsed
+
+
+def tokenize_query(text: str, parsed: ParsedQuery) -> list[tuple[str, str]]:
+    """Split a keyword query into (kind, value) tokens: term, phrase, OR, NOT, filter."""
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in QUOTES:
+            close = QUOTES[ch]
+            end = find_close(text, i + 1, close)
+            if end < 0:
+                parsed.notices.append("引号没有配对，已把引号后的全部内容当作短语")
+                end = len(text)
+            phrase = text[i + 1 : end]
+            if exact_key(phrase):
+                tokens.append(("phrase", phrase.strip()))
+            i = end + 1
+            continue
+        end = i
+        while end < len(text) and not text[end].isspace() and text[end] not in QUOTES:
+            end += 1
+        word = text[i:end]
+        i = end
+        tokens.extend(classify_word(word, parsed))
+    return tokens
+
+
+def find_close(text: str, start: int, close: str) -> int:
+    """Index of the closing quote; straight and curly closers both count."""
+    candidates = [text.find(c, start) for c in {close, '"', "”", "＂"}]
+    found = [c for c in candidates if c >= 0]
+    return min(found) if found else -1
+
+
+def classify_word(word: str, parsed: ParsedQuery) -> list[tuple[str, str]]:
+    """One space-free word of a query as an operator, a filter or a term."""
+    if word in {"OR", "|", "||", "或"}:
+        return [("OR", word)]
+    if word in {"NOT", "AND", "&&"}:
+        return [("NOT", word)] if word == "NOT" else []
+    if word.startswith("-") and len(word) > 1:
+        return [("NOT", "-"), *classify_word(word[1:], parsed)]
+    if word == "-":
+        return []
+    name, sep, value = word.partition(":")
+    if not sep:
+        name, sep, value = word.partition("：")
+    if sep and name.lower() in FILTER_NAMES:
+        if value:
+            return [("filter", f"{name}:{value}")]
+        parsed.notices.append(f"筛选条件 “{name}:” 缺少取值，已忽略")
+        return []
+    stripped = word.strip("()（）[]【】")
+    if not exact_key(stripped):
+        if stripped != word:
+            parsed.notices.append(f"已忽略多余的括号 “{word}”")
+        return []
+    return [("term", word if exact_key(word) else stripped)]
+
+
+def extract_filters(text: str) -> tuple[str, dict[str, list[str]], list[str]]:
+    """Filters (town:… year:… type:…) out of a phrase or fuzzy query; the rest is the text."""
+    filters: dict[str, list[str]] = {}
+    notices: list[str] = []
+    kept = []
+    for word in re.split(r"(\s+)", text):
+        name, sep, value = word.partition(":")
+        if sep and name.lower() in FILTER_NAMES:
+            if value:
+                filters.setdefault(FILTER_NAMES[name.lower()], []).append(value)
+            else:
+                notices.append(f"筛选条件 “{name}:” 缺少取值，已忽略")
+            continue
+        kept.append(word)
+    return "".join(kept).strip(), filters, notices
+
+
+def strip_outer_quotes(text: str) -> str:
+    if len(text) >= 2 and text[0] in QUOTES and text[-1] in {QUOTES[text[0]], '"', "”"}:
+        return text[1:-1]
+    return text
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+class ConstantScorer(scoring.BaseScorer):
+    """Scores every posting with the same value."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def score(self, matcher: Any) -> float:
+        return self.value
+
+    def max_quality(self) -> float:
+        return self.value
+
+    def block_quality(self, matcher: Any) -> float:
+        return self.value
+
+
+class ConstantWeighting(scoring.WeightingModel):
+    """A weighting model under which every matching term scores `value`."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def scorer(self, searcher: Any, fieldname: str, text: str, qf: int = 1) -> ConstantScorer:
+        return ConstantScorer(self.value)
+
+
+class Verbatim(wq.WrappingQuery):
+    """An exact-channel query that adds a fixed score to the paragraphs it matches.
+
+    (Whoosh's own WeightingQuery drops its weighting, and ConstantScoreQuery keeps the
+    child's scores whenever results are sorted by score.)
+    """
+
+    def __init__(self, child: wq.Query, score: float) -> None:
+        super().__init__(child)
+        self.score = score
+
+    def _rewrap(self, child: wq.Query) -> Verbatim:
+        return Verbatim(child, self.score)
+
+    def matcher(self, searcher: Searcher, context: SearchContext | None = None) -> Any:
+        terms = max(1, len(self.child.words) if isinstance(self.child, wq.Phrase) else 1)
+        context = (context or SearchContext()).set(weighting=ConstantWeighting(self.score / terms))
+        return self.child.matcher(searcher, context)
+
+
+def exact_query(text: str) -> wq.Query:
+    """Paragraphs whose exact-match form contains `text`'s: a term or a phrase of grams."""
+    grams = phrase_grams(exact_key(text))
+    if not grams:
+        return wq.NullQuery
+    if len(grams) == 1:
+        return wq.Term(F.GRAMS, grams[0])
+    return wq.Phrase(F.GRAMS, grams)
+
+
+def word_terms(text: str, words: tuple[str, ...]) -> list[wq.Query]:
+    return [wq.Term(F.WORDS, w) for w in dict.fromkeys(segment(text, words))]
+
+
+def atom_query(atom: Atom, words: tuple[str, ...]) -> wq.Query:
+    """A term: verbatim (ranked first) or all of its words; a quoted phrase: verbatim only."""
+    exact = Verbatim(exact_query(atom.text), EXACT_BOOST)
+    terms = word_terms(atom.text, words)
+    if atom.quoted or not terms:
+        return wq.AndMaybe(exact, wq.Or(terms)) if terms else exact
+    if len(terms) == 1:
+        return wq.Or([exact, terms[0]])
+    # verbatim, or all of its words; any of its words present adds BM25F to the score
+    return wq.AndMaybe(wq.Or([exact, wq.And(terms)]), wq.Or(terms))
+
+
+def build_query(parsed: ParsedQuery, words: tuple[str, ...]) -> wq.Query:
+    """The Whoosh query for a parsed keyword or phrase query (filters are applied apart)."""
+    clauses = []
+    for group in parsed.groups:
+        alternatives = [atom_query(atom, words) for atom in group]
+        clauses.append(alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives))
+    positive: wq.Query = wq.And(clauses) if clauses else wq.Every()
+    if len(clauses) == 1:
+        positive = clauses[0]
+    if parsed.excluded:
+        excluded = wq.Or([exact_query(a.text) for a in parsed.excluded])
+        return wq.AndNot(positive, excluded)
+    return positive
+
+
+def filter_query(filters: dict[str, list[str]]) -> wq.Query | None:
+    """An AND over fields of an OR over each field's values."""
+    clauses = []
+    for name, values in sorted(filters.items()):
+        values = [v for v in dict.fromkeys(values) if v]
+        if values:
+            clauses.append(wq.Or([wq.Term(name, v) for v in values]))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+
+
+def merged_filters(parsed: ParsedQuery, request: SearchRequest) -> dict[str, list[str]]:
+    filters = {k: list(v) for k, v in parsed.filters.items()}
+    for name, values in ((F.TOWN, request.town), (F.YEAR, request.year)):
+        filters.setdefault(name, []).extend(values)
+    filters.setdefault(F.DOC_TYPE, []).extend(request.doc_type)
+    return {k: list(dict.fromkeys(v)) for k, v in filters.items() if v}
+
+
+# --- running --------------------------------------------------------------------------------
+
+SORT_ORDER = sorting.MultiFacet([sorting.ScoreFacet(), sorting.FieldFacet(F.SORT_KEY)])
+
+
+def facet_spec() -> dict[str, sorting.FacetType]:
+    return {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in F.FACET_FIELDS}
+
+
+def check_request(request: SearchRequest, max_query_chars: int, max_page_size: int) -> None:
+    """Reject what no user types; clamp what a URL can exaggerate."""
+    if request.mode not in MODES:
+        raise QueryError(f"未知的检索方式 “{request.mode}”", hint="可选：keyword、phrase、fuzzy")
+    if len(request.q) > max_query_chars:
+        raise QueryError(
+            f"查询太长（{len(request.q)} 字），最多 {max_query_chars} 字",
+            hint="请缩短查询，或改用“相似表述”查找整段文字",
+        )
+    request.page = max(1, request.page)
+    request.page_size = min(max(1, request.page_size), max_page_size)
+
+
+def run_search(
+    searcher: Searcher,
+    request: SearchRequest,
+    *,
+    max_query_chars: int = 200,
+    max_page_size: int = 100,
+) -> SearchPage:
+    """Run a search request against an open searcher and build the page of hits."""
+    started = time.perf_counter()
+    check_request(request, max_query_chars, max_page_size)
+    words = tuple(F.word_tokenizer(searcher.schema).words)
+    parsed = parse_query(request.q, request.mode)
+    filters = merged_filters(parsed, request)
+    if request.mode == "fuzzy":
+        from .fuzzy import run_fuzzy
+
+        page = run_fuzzy(searcher, request, parsed, filters, words)
+    elif not parsed.groups and not parsed.excluded and not filters:
+        page = SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
+    else:
+        page = run_indexed(searcher, request, parsed, filters, words)
+    page.filters = filters
+    page.elapsed_ms = (time.perf_counter() - started) * 1000
+    return page
+
+
+def empty_facets() -> dict[str, dict[str, int]]:
+    return {name: {} for name in F.FACET_FIELDS}
+
+
+def run_indexed(
+    searcher: Searcher,
+    request: SearchRequest,
+    parsed: ParsedQuery,
+    filters: dict[str, list[str]],
+    words: tuple[str, ...],
+) -> SearchPage:
+    """Keyword and phrase modes: one Whoosh search, sorted by score then document order."""
+    query = build_query(parsed, words)
+    limit = None if request.all else request.page * request.page_size
+    results = searcher.search(
+        query,
+        filter=filter_query(filters),
+        limit=limit,
+        sortedby=SORT_ORDER,
+        groupedby=facet_spec(),
+    )
+    total = len(results)
+    first = 0 if request.all else (request.page - 1) * request.page_size
+    needles = highlight_needles(parsed, words)
+    hits = [make_hit(results, i, needles) for i in range(first, len(results.top_n))]
+    return SearchPage(
+        request.q,
+        request.mode,
+        total,
+        hits,
+        facet_counts(results),
+        page=1 if request.all else request.page,
+        page_size=total if request.all else request.page_size,
+        pages=1 if request.all else max(1, -(-total // request.page_size)),
+        notices=parsed.notices,
+    )
+
+
+def facet_counts(results: Results) -> dict[str, dict[str, int]]:
+    counts = {}
+    for name in F.FACET_FIELDS:
+        groups = results.groups(name)
+        counts[name] = dict(sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+    return counts
+
+
+def highlight_needles(parsed: ParsedQuery, words: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """For each positive atom: its verbatim form and the words to mark when it is absent."""
+    needles = []
+    for atom in parsed.positive:
+        parts = [] if atom.quoted else segment(atom.text, words)
+        needles.append((atom.text, parts))
+    return needles
+
+
+def hit_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
+    spans: list[Span] = []
+    for verbatim, parts in needles:
+        found = find_spans(text, [verbatim])
+        spans.extend(found or find_spans(text, parts))
+    return sorted(set(spans))
+
+
+def make_hit(results: Results, index: int, needles: list[tuple[str, list[str]]]) -> Hit:
+    fields = results.fields(index)
+    spans = hit_spans(fields[F.TEXT_FIELD], needles)
+    key = results.score(index)  # sorted by SORT_ORDER: (-score, sort_key)
+    score = -key[0] if isinstance(key, tuple) else (key or 0.0)
+    return hit_from_fields(fields, spans, score)
+
+
+def hit_from_fields(fields: dict[str, Any], spans: list[Span], score: float) -> Hit:
+    spans = merge_spans(spans)
+    section = list(fields.get(F.SECTION) or [])
+    year = fields.get(F.YEAR) or ""
+    return Hit(
+        doc_id=fields[F.DOC_ID],
+        para_id=fields[F.PARA_ID],
+        title=fields[F.TITLE],
+        town=fields[F.TOWN],
+        year=int(year) if year.isdigit() else None,
+        doc_type=fields[F.DOC_TYPE],
+        section=" / ".join(section),
+        text=fields[F.TEXT_FIELD],
+        snippet=str(make_snippet(fields[F.TEXT_FIELD], spans)),
+        url=permalink(fields[F.DOC_ID], fields[F.PARA_ID]),
+        score=round(float(score), 4),
+        place=fields.get(F.PLACE, ""),
+        date=fields.get(F.DATE, ""),
+        source=fields.get(F.SOURCE, ""),
+        ordinal=fields.get(F.ORDINAL, 0),
+        section_path=section,
+        spans=spans,
+    )
+
+
+def permalink(doc_id: str, para_id: str) -> str:
+    """The web app's permanent address of a paragraph."""
+    return f"/doc/{doc_id}#{para_id}"
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+@dataclass
+class DocumentView:
+    """A whole report from the index, paragraphs in order."""
+
+    doc_id: str
+    title: str
+    town: str
+    place: str
+    year: int | None
+    doc_type: str
+    date: str
+    source: str
+    paragraphs: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def load_document(searcher: Searcher, doc_id: str) -> DocumentView | None:
+    """The report with this id, or None."""
+    rows = sorted(
+        (fields for fields in searcher.documents(doc_id=doc_id)),
+        key=lambda f: f[F.ORDINAL],
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    year = first.get(F.YEAR) or ""
+    return DocumentView(
+        doc_id=doc_id,
+        title=first[F.TITLE],
+        town=first[F.TOWN],
+        place=first.get(F.PLACE, ""),
+        year=int(year) if year.isdigit() else None,
+        doc_type=first[F.DOC_TYPE],
+        date=first.get(F.DATE, ""),
+        source=first[F.SOURCE],
+        paragraphs=[
+            {
+                "para_id": f[F.PARA_ID],
+                "ordinal": f[F.ORDINAL],
+                "text": f[F.TEXT_FIELD],
+                "section": " / ".join(f.get(F.SECTION) or []),
+                "section_path": list(f.get(F.SECTION) or []),
+                "heading": bool(f.get(F.HEADING)),
+                "url": permalink(doc_id, f[F.PARA_ID]),
+            }
+            for f in rows
+        ],
+    )
