@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from searchapp.config import PROJECT_ROOT
 from searchapp.documents import (
     is_junk_line,
     load_corpus,
@@ -11,8 +12,6 @@ from searchapp.documents import (
     parse_source,
 )
 from searchapp.readers import Block, SourceText
-
-from searchapp.config import PROJECT_ROOT
 
 SEEDS = PROJECT_ROOT / "seeds"
 
@@ -69,7 +68,10 @@ def test_compilation_rules_are_generic():
 def test_single_report_keeps_mentions_of_site_words_in_its_body():
     text = "政府工作报告\n各位代表：\n推进文档下载服务，方便会员单位。\n谢谢大家！"
     (doc,) = parse_source(source(text), "a.txt")
-    assert [p.text for p in doc.paragraphs][-2:] == ["推进文档下载服务，方便会员单位。", "谢谢大家！"]
+    assert [p.text for p in doc.paragraphs][-2:] == [
+        "推进文档下载服务，方便会员单位。",
+        "谢谢大家！",
+    ]
 
 
 def test_seed_metadata():
