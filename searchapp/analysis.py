@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -132,8 +135,34 @@ def get_segmenter(words: tuple[str, ...]) -> jieba.Tokenizer:
     return segmenter
 
 
+_watched_pid: int | None = None
+
+
+def exit_with_parent() -> None:
+    """In a worker process (Whoosh's multiprocessing writer), exit when the parent dies.
+
+    A killed indexer must not leave orphaned workers behind, writing into a folder
+    that the next run will clean up.
+    """
+    global _watched_pid
+    if _watched_pid == os.getpid():
+        return
+    _watched_pid = os.getpid()
+    if multiprocessing.parent_process() is None:
+        return
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def iter_words(text: str, words: tuple[str, ...]) -> Iterator[tuple[str, int, int]]:
     """jieba words of the normalised text as (word, start, end); punctuation and space dropped."""
+    exit_with_parent()
     folded = normalize(text)
     start = 0
     for piece in get_segmenter(words).cut(folded, HMM=True):

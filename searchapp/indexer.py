@@ -4,7 +4,7 @@ Layout of an index folder:
 
     index/
       CURRENT            name of the live generation (replaced atomically)
-      lock               held (flock) by the indexer that is writing
+      lock               held (a POSIX lock) by the indexer that is writing
       g-000001/          a complete Whoosh index plus searchapp.json (settings, file report)
       g-000002.tmp/      a generation being written; never read
 
@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -144,10 +145,31 @@ def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
 def index_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index's write lock; the OS releases it if the process dies."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    path = str((index_dir / LOCK).resolve())
+    with _held_guard:
+        if path in _held_locks:  # POSIX locks do not exclude the process holding them
+            raise IndexLocked(f"{index_dir} is being written by this process")
+        _held_locks.add(path)
+    try:
+        with _locked_file(index_dir):
+            yield
+    finally:
+        with _held_guard:
+            _held_locks.discard(path)
+
+
+_held_locks: set[str] = set()
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def _locked_file(index_dir: Path) -> Iterator[None]:
     with (index_dir / LOCK).open("a+") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # a POSIX record lock: held by this process only (not by forked workers)
+            # and released by the OS when the process dies, however it dies
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             raise IndexLocked(
@@ -163,7 +185,7 @@ def index_lock(index_dir: Path) -> Iterator[None]:
         finally:
             fh.seek(0)
             fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.lockf(fh, fcntl.LOCK_UN)
 
 
 # --- building -------------------------------------------------------------------------------
@@ -324,9 +346,8 @@ def update_generation(
     writer.commit()
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
-    with ix.searcher() as searcher:
-        report.documents = len(list(searcher.lexicon(F.DOC_ID)))
-        report.paragraphs = searcher.doc_count()
+    report.documents = sum(f.documents for f in report.files)
+    report.paragraphs = sum(f.paragraphs for f in report.files)
     words = list(F.word_tokenizer(ix.schema).words)
     new_meta = make_meta(corpus_dir, None, words, meta.get("mined", []), report)
     new_meta["base_dictionary"] = meta["base_dictionary"]

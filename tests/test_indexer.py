@@ -1,0 +1,134 @@
+"""Index lifecycle: stable ids, incremental updates, locking, crash safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from searchapp.config import PROJECT_ROOT
+from searchapp.errors import IndexIncompatible, IndexLocked, IndexMissing
+from searchapp.indexer import (
+    META_NAME,
+    build_index,
+    current_generation,
+    index_lock,
+    open_index,
+)
+from searchapp.query import SearchRequest, run_search
+
+SEEDS = PROJECT_ROOT / "seeds"
+REPORT = "某镇2023年政府工作报告\n各位代表：\n一、工作回顾\n推进三清两建工作。\n乡贤返乡创业。\n"
+
+
+def hit_keys(index_dir: Path, q: str, mode: str = "keyword") -> list[tuple[str, str]]:
+    ix, _ = open_index(index_dir)
+    with ix.searcher() as searcher:
+        page = run_search(searcher, SearchRequest(q=q, mode=mode, all=True))
+    return sorted((h.doc_id, h.para_id) for h in page.hits)
+
+
+def copy_seeds(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    return corpus
+
+
+def test_ids_survive_rebuilds_and_other_files(tmp_path: Path):
+    corpus = copy_seeds(tmp_path)
+    index = tmp_path / "index"
+    build_index(corpus, index)
+    before = hit_keys(index, "三清两建")
+    assert len(before) == 5
+    (corpus / "zzz_other.txt").write_text(REPORT, encoding="utf-8")
+    (corpus / "000_40916b3ed7792af0.txt").rename(corpus / "000_40916b3ed7792af0.txt.bak")
+    build_index(corpus, index, rebuild=True)
+    after = hit_keys(index, "三清两建")
+    assert set(after) - set(before) == {k for k in after if k[0] not in {b[0] for b in before}}
+    assert set(before) - set(after) == {b for b in before if b[0] not in {a[0] for a in after}}
+    (corpus / "000_40916b3ed7792af0.txt.bak").rename(corpus / "000_40916b3ed7792af0.txt")
+    build_index(corpus, index, rebuild=True)
+    assert set(before) <= set(hit_keys(index, "三清两建"))
+
+
+def test_incremental_update(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
+    (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇"), encoding="utf-8")
+    index = tmp_path / "index"
+    first = build_index(corpus, index)
+    assert first.mode == "full" and first.documents == 2
+    old_generation = current_generation(index)
+    unchanged = build_index(corpus, index)
+    assert unchanged.mode == "unchanged" and unchanged.generation == first.generation
+
+    (corpus / "c.txt").write_text(REPORT.replace("某镇", "新镇"), encoding="utf-8")
+    (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇").replace("三清两建", "三变改革"))
+    (corpus / "a.txt").unlink()
+    update = build_index(corpus, index)
+    assert update.mode == "incremental"
+    assert (update.added, update.updated, update.removed) == (["c.txt"], ["b.txt"], ["a.txt"])
+    assert update.documents == 2
+    assert {h[0] for h in hit_keys(index, "三清两建")} == {h[0] for h in hit_keys(index, "新镇")}
+    assert len(hit_keys(index, "三变改革")) == 1
+    # the previous generation was not touched by the update (hard links, no in-place writes)
+    assert old_generation is not None and old_generation.exists()
+    from whoosh import index as whoosh_index
+
+    with whoosh_index.open_dir(str(old_generation)).searcher() as searcher:
+        assert searcher.doc_count() == first.paragraphs
+
+
+def test_a_second_indexer_is_refused(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
+    with index_lock(tmp_path / "index"), pytest.raises(IndexLocked, match="being written"):
+        build_index(corpus, tmp_path / "index")
+
+
+def test_missing_and_incompatible_index(tmp_path: Path):
+    with pytest.raises(IndexMissing):
+        open_index(tmp_path / "nothing")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
+    build_index(corpus, tmp_path / "index")
+    meta_path = current_generation(tmp_path / "index") / META_NAME  # type: ignore[operator]
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["analysis_version"] = -1
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IndexIncompatible, match="--rebuild"):
+        open_index(tmp_path / "index")
+    assert build_index(corpus, tmp_path / "index").mode == "full"  # rebuilt by itself
+    open_index(tmp_path / "index")
+
+
+def test_killed_indexer_loses_nothing(tmp_path: Path):
+    corpus = copy_seeds(tmp_path)
+    index = tmp_path / "index"
+    build_index(corpus, index)
+    before = hit_keys(index, "三清两建")
+    text = (SEEDS / "002_728e3c0284a2da64.txt").read_text(encoding="utf-8")
+    for n in range(60):  # enough work to be caught in the middle
+        (corpus / f"copy_{n:03d}.txt").write_text(text.replace("潭头镇", f"第{n}镇"), "utf-8")
+    code = "import sys; from pathlib import Path; from searchapp.indexer import build_index; "
+    code += "build_index(Path(sys.argv[1]), Path(sys.argv[2]), procs=2)"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(corpus), str(index)])
+    time.sleep(2.5)
+    assert proc.poll() is None, "the indexer finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.5)  # its worker processes notice and exit too
+    assert hit_keys(index, "三清两建") == before  # the old generation still answers
+    report = build_index(corpus, index)  # recovers without manual cleanup
+    assert report.documents == 9 + 60
+    assert not list(index.glob("*.tmp"))
+    assert len(hit_keys(index, "三清两建")) == len(before) + 60 * 4

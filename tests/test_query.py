@@ -1,0 +1,152 @@
+"""Query parsing, ranking, filters, facets and snippets."""
+
+from __future__ import annotations
+
+import pytest
+from whoosh.searching import Searcher
+
+from searchapp.errors import QueryError
+from searchapp.highlight import find_spans, make_snippet
+from searchapp.query import Atom, SearchRequest, parse_query, run_search
+
+
+def search(searcher: Searcher, q: str, **options: object):
+    return run_search(searcher, SearchRequest(q=q, **options))  # type: ignore[arg-type]
+
+
+def test_parse_operators_and_filters():
+    parsed = parse_query(
+        '三清两建 乡贤 OR 三变改革 -疫情 NOT 防控 "二十大 精神" town:潭头镇 year:2022'
+    )
+    assert parsed.groups == [
+        [Atom("三清两建")],
+        [Atom("乡贤"), Atom("三变改革")],
+        [Atom("二十大 精神", quoted=True)],
+    ]
+    assert parsed.excluded == [Atom("疫情"), Atom("防控")]
+    assert parsed.filters == {"town": ["潭头镇"], "year": ["2022"]}
+    assert parsed.notices == []
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"三清两建',
+        "OR",
+        "三清两建 OR",
+        "OR 乡贤",
+        "town:",
+        "a:b:c",
+        "(((",
+        ")",
+        "NOT",
+        "-",
+        ":",
+        '""',
+    ],
+)
+def test_malformed_queries_get_a_reading_not_an_error(q: str, seed_searcher: Searcher):
+    page = search(seed_searcher, q)
+    assert page.total >= 0
+
+
+def test_unbalanced_quote_reads_rest_as_phrase():
+    parsed = parse_query('乡村 "三清两建 工作')
+    assert parsed.groups[-1] == [Atom("三清两建 工作", quoted=True)]
+    assert parsed.notices
+
+
+def test_every_term_must_match(seed_searcher: Searcher):
+    both = search(seed_searcher, "三清两建 三变改革", all=True)
+    one = search(seed_searcher, "三清两建", all=True)
+    assert 0 < both.total < one.total
+    assert all("三变改革" in h.text and "三清两建" in h.text for h in both.hits)
+
+
+def test_or_not_and_filters(seed_searcher: Searcher):
+    either = search(seed_searcher, "三清两建 OR 三变改革", all=True)
+    assert either.total >= search(seed_searcher, "三变改革", all=True).total
+    without = search(seed_searcher, "三清两建 -三变改革", all=True)
+    assert without.total and all("三变改革" not in h.text for h in without.hits)
+    town = search(seed_searcher, "乡村振兴 town:横沥镇", all=True)
+    assert town.total and {h.town for h in town.hits} == {"横沥镇"}
+    assert search(seed_searcher, "乡村振兴", town=["横沥镇"], all=True).total == town.total
+
+
+def test_verbatim_ranks_above_parts(seed_searcher: Searcher):
+    page = search(seed_searcher, "乡村治理", all=True)
+    verbatim = ["乡村治理" in h.text for h in page.hits]
+    assert any(verbatim) and not all(verbatim)
+    first_partial = verbatim.index(False)
+    assert all(verbatim[:first_partial]) and not any(verbatim[first_partial:])
+
+
+def test_ranking_is_deterministic(seed_searcher: Searcher):
+    runs = [[h.para_id for h in search(seed_searcher, "发展", all=True).hits] for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_facets_count_all_hits_not_the_page(seed_searcher: Searcher):
+    page = search(seed_searcher, "乡村振兴", page_size=3)
+    assert len(page.hits) == 3
+    assert sum(page.facets["town"].values()) == page.total > 3
+    assert page.pages == -(-page.total // 3)
+
+
+def test_pagination_is_consistent(seed_searcher: Searcher):
+    everything = [h.para_id for h in search(seed_searcher, "发展", all=True).hits]
+    second = [h.para_id for h in search(seed_searcher, "发展", page=2, page_size=5).hits]
+    assert second == everything[5:10]
+
+
+def test_snippet_marks_every_occurrence_and_escapes():
+    text = "<b>前文</b>。三清两建很好；再说三清两建。" + "无关内容。" * 60
+    spans = find_spans(text, ["三清两建"])
+    assert len(spans) == 2
+    snippet = str(make_snippet(text, spans))
+    assert snippet.count("<mark>三清两建</mark>") == 2
+    assert "<b>" not in snippet and "&lt;b&gt;" in snippet
+    assert snippet.endswith("…")
+
+
+def test_snippet_cut_at_chinese_sentence_ends(seed_searcher: Searcher):
+    hit = search(seed_searcher, "三清两建").hits[0]
+    assert "<mark>三清两建</mark>" in hit.snippet
+    body = hit.snippet.strip("…")
+    assert body[-1] in "。！？；”" or not hit.snippet.endswith("…")
+
+
+def test_normalisation_for_matching_not_display(make_index):
+    config = make_index(
+        {"a.txt": "某镇2023年政府工作报告\n各位代表：\n推进ＡＩ＋政务，建设“数字政府”。\n"}
+    )
+    from searchapp.indexer import open_index
+
+    ix, _ = open_index(config.index_dir)
+    with ix.searcher() as searcher:
+        page = search(searcher, "ai+政务", mode="phrase")
+        assert page.total == 1
+        assert "<mark>ＡＩ＋政务</mark>" in page.hits[0].snippet
+        assert search(searcher, '"数字政府"', mode="phrase").total == 1
+        assert search(searcher, "“数字政府”").total == 1
+
+
+def test_too_long_query_is_a_clear_error(seed_searcher: Searcher):
+    with pytest.raises(QueryError, match="太长"):
+        run_search(seed_searcher, SearchRequest(q="长" * 500), max_query_chars=200)
+
+
+def test_fuzzy_finds_a_misspelled_slogan(seed_searcher: Searcher):
+    page = search(seed_searcher, "三清两见", mode="fuzzy")
+    assert page.hits and "<mark>三清两建</mark>" in page.hits[0].snippet
+    assert page.hits[0].similarity and page.hits[0].similarity < 100
+
+
+def test_json_contract(seed_searcher: Searcher):
+    data = search(seed_searcher, "三清两建").to_json()
+    assert {"query", "mode", "total", "hits", "facets"} <= set(data)
+    assert set(data["facets"]) == {"town", "year", "doc_type"}
+    required = {"doc_id", "para_id", "title", "town", "year", "doc_type", "section"}
+    assert required | {"text", "snippet", "url"} <= set(data["hits"][0])
+    hit = data["hits"][0]
+    assert hit["url"] == f"/doc/{hit['doc_id']}#{hit['para_id']}"
