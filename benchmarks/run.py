@@ -1,0 +1,218 @@
+"""Benchmark searchapp beside the "tutorial" set-up (Whoosh + jieba.analyse.ChineseAnalyzer).
+
+Prints figures, asserts nothing:
+
+* build time, MB/s and index size for both engines on the same corpus;
+* query latency p50/p95 for a fixed query set, as the top 10 with total and town
+  facets (what a user waits for) and as every hit (what an export needs);
+* phrase recall of both engines against a brute-force substring scan.
+
+    python benchmarks/generate_corpus.py --size-mb 20 --out /tmp/corpus20
+    python benchmarks/run.py --corpus /tmp/corpus20 [--work /tmp/bench20] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import jieba
+from whoosh import index as whoosh_index
+from whoosh import sorting
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.qparser import QueryParser
+
+from searchapp import schema as F
+from searchapp.analysis import exact_key
+from searchapp.documents import load_corpus
+from searchapp.indexer import build_index, open_index
+from searchapp.query import SearchRequest, run_search
+
+jieba.setLogLevel(logging.WARNING)
+
+QUERIES: dict[str, list[str]] = {
+    "2-char word": ["发展", "乡村", "治理", "企业", "项目", "民生"],
+    "3-char word": ["新农村", "合作社", "示范区", "党支部", "基础上"],
+    "4-char word": ["乡村振兴", "营商环境", "三清两建", "招商引资", "人居环境"],
+    "long phrase": [
+        "坚持以习近平新时代中国特色社会主义思想为指导",
+        "持续巩固脱贫成果",
+        "全面贯彻落实党的二十大精神",
+        "统筹发展和安全",
+    ],
+    "rare term": ["三变改革", "乡贤返", "清两", "二十大精", "诗画潭洲"],
+    "AND query": ["乡村振兴 营商环境", "三清两建 集体经济", "招商引资 项目 落地"],
+}
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def corpus_bytes(corpus: Path) -> int:
+    return sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed(func: Callable[[], object], repeat: int) -> list[float]:
+    func()  # warm
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+# --- the tutorial set-up ----------------------------------------------------------------------
+
+
+def build_tutorial(corpus: Path, target: Path) -> float:
+    """Whoosh with jieba's ChineseAnalyzer, one document per paragraph, as tutorials do it."""
+    from jieba.analyse import ChineseAnalyzer
+
+    schema = Schema(
+        key=ID(stored=True, unique=True),
+        town=ID(stored=True, sortable=True),
+        content=TEXT(analyzer=ChineseAnalyzer()),
+    )
+    target.mkdir(parents=True)
+    start = time.perf_counter()
+    ix = whoosh_index.create_in(str(target), schema)
+    writer = ix.writer(limitmb=256)
+    for _, docs in load_corpus(corpus):
+        for doc in docs:
+            for para in doc.paragraphs:
+                writer.add_document(
+                    key=f"{doc.doc_id}/{para.para_id}", town=doc.town, content=para.text
+                )
+    writer.commit()
+    return time.perf_counter() - start
+
+
+def tutorial_search(searcher, q: str, limit: int | None) -> set[str]:  # type: ignore[no-untyped-def]
+    query = QueryParser("content", searcher.schema).parse(q)
+    results = searcher.search(
+        query, limit=limit, groupedby={"town": sorting.FieldFacet("town", maptype=sorting.Count)}
+    )
+    len(results)
+    results.groups("town")
+    return {hit["key"] for hit in results}
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+
+def all_queries() -> Iterable[tuple[str, str]]:
+    for kind, queries in QUERIES.items():
+        for q in queries:
+            yield kind, q
+
+
+def report_latency(name: str, func: Callable[[str], object], repeat: int) -> dict[str, float]:
+    rows = {}
+    for kind, queries in QUERIES.items():
+        times: list[float] = []
+        for q in queries:
+            times += timed(lambda q=q: func(q), repeat)
+        rows[kind] = percentile(times, 0.5)
+        print(
+            f"  {name:<28} {kind:<12} p50 {percentile(times, 0.5):8.1f} ms"
+            f"   p95 {percentile(times, 0.95):8.1f} ms"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--work", type=Path, default=None, help="where to build the indexes")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--procs", type=int, default=2)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-bench-"))
+    shutil.rmtree(work / "searchapp", ignore_errors=True)
+    shutil.rmtree(work / "tutorial", ignore_errors=True)
+    size_mb = corpus_bytes(args.corpus) / 1e6
+    print(f"corpus {args.corpus}: {size_mb:.1f} MB")
+
+    start = time.perf_counter()
+    report = build_index(args.corpus, work / "searchapp", procs=args.procs, rebuild=True)
+    ours_build = time.perf_counter() - start
+    tutorial_build = build_tutorial(args.corpus, work / "tutorial")
+    ours_size = folder_size(work / "searchapp") / 1e6
+    tutorial_size = folder_size(work / "tutorial") / 1e6
+    print(f"paragraphs: {report.paragraphs}  documents: {report.documents}")
+    print("\nbuild                 seconds     MB/s   index MB")
+    print(
+        f"  searchapp ({args.procs} procs)  {ours_build:8.1f} {size_mb / ours_build:8.2f}"
+        f" {ours_size:9.1f}"
+    )
+    print(
+        f"  tutorial (1 proc)     {tutorial_build:8.1f} {size_mb / tutorial_build:8.2f}"
+        f" {tutorial_size:9.1f}"
+    )
+    print(f"  build time ratio searchapp/tutorial: {ours_build / tutorial_build:.2f}")
+
+    ix, _ = open_index(work / "searchapp")
+    tix = whoosh_index.open_dir(str(work / "tutorial"))
+    with ix.searcher() as searcher, tix.searcher() as tsearcher:
+        print("\nquery latency")
+
+        def ours_top(q: str) -> object:
+            return run_search(searcher, SearchRequest(q=q, page_size=10))
+
+        def ours_all(q: str) -> object:
+            return run_search(searcher, SearchRequest(q=q, all=True))
+
+        top = report_latency("searchapp top10+facets", ours_top, args.repeat)
+        ttop = report_latency(
+            "tutorial top10+facets", lambda q: tutorial_search(tsearcher, q, 10), args.repeat
+        )
+        report_latency("searchapp every hit", ours_all, max(1, args.repeat // 2))
+        report_latency(
+            "tutorial every hit",
+            lambda q: tutorial_search(tsearcher, q, None),
+            max(1, args.repeat // 2),
+        )
+        print(
+            "\n  top-10 p50 ratio searchapp/tutorial: "
+            + ", ".join(f"{k} {top[k] / ttop[k]:.2f}" for k in top if ttop[k] > 0)
+        )
+
+        print("\nphrase recall against a brute-force substring scan")
+        texts = {
+            f"{f[F.DOC_ID]}/{f[F.PARA_ID]}": exact_key(f[F.TEXT_FIELD])
+            for f in searcher.all_stored_fields()
+        }
+        ours_found = tutorial_found = expected_total = 0
+        for _, q in all_queries():
+            phrase = q.replace(" ", "")
+            key = exact_key(phrase)
+            truth = {k for k, t in texts.items() if key in t}
+            page = run_search(searcher, SearchRequest(q=phrase, mode="phrase", all=True))
+            ours = {f"{h.doc_id}/{h.para_id}" for h in page.hits}
+            theirs = tutorial_search(tsearcher, f'"{phrase}"', None)
+            expected_total += len(truth)
+            ours_found += len(truth & ours)
+            tutorial_found += len(truth & theirs)
+            if ours != truth or theirs != truth:
+                print(
+                    f"  {phrase}: truth {len(truth)}, searchapp {len(truth & ours)}/{len(ours)},"
+                    f" tutorial {len(truth & theirs)}/{len(theirs)}"
+                )
+        print(f"  searchapp phrase recall: {ours_found / max(1, expected_total):.3f}")
+        print(f"  tutorial  phrase recall: {tutorial_found / max(1, expected_total):.3f}")
+
+
+if __name__ == "__main__":
+    main()
