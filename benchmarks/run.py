@@ -60,7 +60,7 @@ def corpus_bytes(corpus: Path) -> int:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(func: Callable[[], object], repeat: int) -> list[float]:
