@@ -9,7 +9,8 @@ Two channels are indexed for every paragraph:
   characters is the Whoosh phrase of its n-1 overlapping pairs, so exact matching
   is a substring test that never depends on how jieba cut the text.
 
-Normalisation folds full-width forms, Latin case and quote styles for matching only.
+Normalisation folds traditional characters to simplified ones (OpenCC's character
+table), full-width forms, Latin case and quote styles, for matching only.
 It maps one character to one character, so offsets found in normalised text are
 offsets in the original text too, and snippets show the document's own characters.
 """
@@ -35,12 +36,28 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
 
 # Bump when normalisation or tokenisation changes: indexes built otherwise are refused.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 
-def _build_fold_table() -> dict[int, str]:
+def traditional_to_simplified() -> dict[int, str]:
+    """One-to-one traditional → simplified character pairs from OpenCC's character table.
+
+    A character whose candidates include itself (乾 → 干 乾, 於 → 于 於) is left
+    alone: folding it would merge words that differ in simplified text too.
+    """
     table: dict[int, str] = {}
+    data = resources.files("opencc").joinpath("dictionary/TSCharacters.txt").read_text("utf-8")
+    for line in data.splitlines():
+        source, _, targets = line.partition("\t")
+        candidates = targets.split()
+        if len(source) == 1 and candidates and source not in candidates and len(candidates[0]) == 1:
+            table[ord(source)] = candidates[0]
+    return table
+
+
+def _build_fold_table() -> dict[int, str]:
+    table: dict[int, str] = traditional_to_simplified()
     for code in range(0xFF01, 0xFF5F):  # full-width ASCII → ASCII
         table[code] = chr(code - 0xFEE0)
     table[0x3000] = " "  # ideographic space

@@ -102,12 +102,18 @@ def snippet_window(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> 
     return start, end
 
 
-def make_snippet(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> Markup:
-    """An escaped snippet with <mark>ed matches and … where text was cut."""
+def window_and_spans(text: str, spans: list[Span], width: int) -> tuple[int, int, list[Span]]:
+    """The snippet window, and the spans inside it relative to its start."""
     start, end = snippet_window(text, spans, width)
     inner = [
-        (max(a, start) - start, min(b, end) - start) for a, b in spans if b > start and a < end
+        (max(a, start) - start, min(b, end) - start) for a, b in spans if a < end and b > start
     ]
+    return start, end, inner
+
+
+def make_snippet(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> Markup:
+    """An escaped snippet with <mark>ed matches and … where text was cut."""
+    start, end, inner = window_and_spans(text, spans, width)
     body = highlight(text[start:end], inner)
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
@@ -118,9 +124,6 @@ def snippet_plain(
     text: str, spans: list[Span], open_tag: str, close_tag: str, width: int = SNIPPET_CHARS
 ) -> str:
     """The same snippet as plain text with the given markers (for terminals)."""
-    start, end = snippet_window(text, spans, width)
-    inner = [
-        (max(a, start) - start, min(b, end) - start) for a, b in spans if b > start and a < end
-    ]
+    start, end, inner = window_and_spans(text, spans, width)
     body = render(text[start:end], inner, open_tag, close_tag, esc=False)
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
