@@ -6,35 +6,44 @@ Usage::
 
 Method
 ------
-1. Read the seed reports (UTF-8 ``*.txt`` in sorted order, default: the repository's
-   ``seeds/``). Convert ASCII punctuation to full width (one seed uses ``,;:()``), drop
-   web-page junk lines, and classify each line as a level-1 heading (``一、…``), a level-2
-   heading (``（一）…``) or a body paragraph. Other short lines (titles, tables of
-   contents, dates, signatures, salutations) are ignored.
-2. Split every paragraph into sentences after 。！？； and compile each sentence and heading
+1. Read the seed reports (UTF-8 ``*.txt`` in sorted order; default: the repository's
+   ``seeds/``), splitting the scraped compilation at its report titles. Convert ASCII
+   punctuation to full width (one seed uses ``,;:()``), drop web-page junk, and classify
+   each line as a level-1 heading (``一、…``), a level-2 heading (``（一）…``) or a body
+   paragraph; other short lines (titles, tables of contents, dates, signatures) are ignored.
+2. Split paragraphs into sentences after 。！？； and compile every sentence and heading
    into a template: literal text with slots for the seed towns' names (潭头镇, 潭头 …),
-   镇-specific words (全镇, 镇党委 …), years and numbers. Compiling once keeps writing fast.
-3. Plan towns and reports from a seeded RNG. Town names are two characters from a fixed
-   pool of place-name characters (never a pair that occurs anywhere in the seeds, so a
-   town's name finds exactly its own reports) plus 镇, 乡 or 街道. Each town gets 1–3
-   reports in distinct years 2019–2024, each a 政府工作报告 or a 乡村振兴工作报告.
-4. Write each report: title, ``各位代表：``, the opening sentence, then 2–4 numbered sections
-   with （一）… subsections and body paragraphs, and a closing paragraph. A body paragraph
-   starts from a seed paragraph picked with probability proportional to its sentence count;
-   each of its sentences is kept, dropped, or swapped for a sentence drawn uniformly from
-   all seed sentences. Every seed sentence is therefore used in proportion to its frequency
-   in the seeds: the vocabulary keeps the seeds' Zipfian shape and rare terms (三清两建) stay
-   rare. Slots are filled with the report's town, years shifted to the report's year
+   their counties and prefectures (栾川县, 东莞 …), 镇-specific words (全镇, 镇党委 …),
+   years and numbers. Compiling once keeps writing fast.
+3. Find the *local slogans*: quoted terms (“三清两建”) whose text occurs in the reports of
+   one seed town only. National slogans (“两个维护”) occur in several and are ordinary text.
+4. Plan towns and reports from a seeded RNG. Names are two characters from a fixed pool of
+   place-name characters (never a pair found in the seeds, so a town's full name finds
+   exactly its own reports) plus 镇, 乡 or 街道; towns are grouped into invented counties and
+   prefectures. Each town gets 1–3 reports in distinct years 2019–2024, each a
+   政府工作报告 or a 乡村振兴工作报告, and adopts each local slogan with probability
+   ``ADOPTION`` (10 %).
+5. Write each report: title, ``各位代表：``, the opening sentence, 2–4 numbered sections with
+   （一）… subsections and body paragraphs, and a closing paragraph. A body paragraph
+   starts from a seed paragraph picked with probability proportional to its sentences'
+   weights; each sentence is kept, dropped, or swapped for a sentence drawn by weight from
+   all seed sentences, and no sentence is used twice in a report. A sentence's weight is
+   1; 0 if it holds a local slogan the town did not adopt; ``1 / ADOPTION`` if all its
+   slogans were adopted. So every seed sentence is used in proportion to its frequency in
+   the seeds (the Zipfian vocabulary of the real reports survives), while local slogans
+   cluster in the few towns that adopted them, as in real data: 三清两建 shows up in a
+   small fraction of reports instead of in every report that happens to sample it.
+   Slots are filled with the report's places, years shifted to the report's year
    (2018–2024 only; plan years such as 2025 or 2035 stay) and numbers scaled by a
-   per-report factor with per-number jitter (percentages at most 100 stay at most 100).
-5. Stop as soon as the total size reaches ``--size-mb`` MiB (2**20 bytes); the overshoot is
-   at most one report. Write ``manifest.json`` with counts and per-file metadata.
+   per-report factor with per-number jitter (percentages up to 100 stay up to 100).
+6. Stop as soon as the total size reaches ``--size-mb`` MiB (2**20 bytes); the overshoot is
+   at most one report (< 40 KB). Write ``manifest.json`` with counts and per-file metadata.
 
 Determinism: every random choice comes from ``random.Random`` seeded with strings derived
-from ``--seed`` (one stream for the plan, one per report), the seeds are read in sorted
-order, nothing depends on set or hash order, the clock or the platform, and only basic
-floating-point arithmetic is used. The same arguments and seed files give byte-identical
-output on any machine.
+from ``--seed`` (one stream for the plan, one for names, one per town and one per report),
+seeds are read in sorted order, nothing depends on set or hash order, the clock or the
+platform, and only integer and basic floating-point arithmetic is used. The same arguments
+and seed files give byte-identical output on any machine.
 """
 
 from __future__ import annotations
@@ -45,12 +54,14 @@ import json
 import re
 import sys
 import time
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, count
 from pathlib import Path
 from random import Random
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEEDS_DIR = REPO_ROOT / "seeds"
@@ -58,7 +69,7 @@ MIB = 1024 * 1024
 MANIFEST_NAME = "manifest.json"
 GENERATOR_VERSION = 1
 
-# --- Seed cleaning -----------------------------------------------------------------------
+# --- Reading and cleaning the seeds ------------------------------------------------------
 
 JUNK_WORDS = ("VIP", "客服", "下载", "会员", "桌面", "删除", "顶部")
 JUNK_MAX_CHARS = 40  # a junk word only marks a line as junk when the line is this short
@@ -67,17 +78,23 @@ BOILERPLATE_MARKERS = ("向大会", "请予审")  # opening lines and cover lett
 MIN_PARAGRAPH_CHARS = 15
 MAX_HEADING_CHARS = 40  # longer "headings" are a heading plus the start of a paragraph
 
-ASCII_TO_FULL = {";": "；", "!": "！", "?": "？", "(": "（", ")": "）"}
+ASCII_TO_FULL = str.maketrans({";": "；", "!": "！", "?": "？", "(": "（", ")": "）"})
 COMMA_COLON_RE = re.compile(r"(?<!\d)[,:]|[,:](?!\d)")  # keep 1,000 and 10:30
 NUMERALS = "一二三四五六七八九十"
 LEVEL1_RE = re.compile(rf"^[{NUMERALS}]+[、.．]\s*")
 LEVEL2_RE = re.compile(rf"^（[{NUMERALS}]+）\s*")
+REPORT_TITLE_RE = re.compile(r"^\S+?(?:镇|乡|街道)(?:人民政府)?\d{4}年\S*报告$")
 SENTENCE_RE = re.compile(r"[^。！？；]+(?:[。！？；]+[”’」』）]*|$)")
 SENTENCE_ENDS = "。！？；"
+QUOTED_RE = re.compile(r"“([^“”。！？；，\n]{2,16})”")
+REVIEW_WORDS = ("回顾", "开展情况")
+PLAN_WORDS = ("安排", "目标", "思路", "打算", "计划")
 
 # --- Slots: what changes from one generated report to the next ---------------------------
 
 SEED_TOWNS = ("潭头", "杨集", "涌山", "横沥", "六镇", "泥溪", "平湖", "濮院")
+SEED_COUNTIES = ("栾川县", "乐平市", "古田县", "桐乡市")
+SEED_CITIES = ("洛阳市", "景德镇市", "宁德市", "嘉兴市", "东莞市")
 # 镇-specific words and what a 乡 or a 街道 says instead (a 镇 keeps the word).
 COMPOUNDS: dict[str, dict[str, str]] = {
     "镇人民政府": {"乡": "乡人民政府", "街道": "街道办事处"},
@@ -95,26 +112,31 @@ COMPOUNDS: dict[str, dict[str, str]] = {
     "镇级": {"乡": "乡级", "街道": "街道级"},
 }
 SHIFTED_YEARS = range(2018, 2025)
+YEAR_LIKE = range(1949, 2051)  # four-digit numbers in this range are years, never scaled
 SMALL_INT = 10  # integers below this (3个, 1+1+X+N) are kept as they are
 
 
-def _alternation(words: Sequence[str]) -> str:
+def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
 
 
 SLOT_RE = re.compile(
-    rf"(?P<full>{_alternation([t + '镇' for t in SEED_TOWNS])})"
-    rf"|(?P<short>{_alternation(SEED_TOWNS)})"
-    rf"|(?<![乡城集])(?P<compound>{_alternation(list(COMPOUNDS))})(?!员会)"
-    r"|(?<![\d.])(?P<year>(?:19|20)\d\d)(?=年|—|-|－|至|～)"
-    r"|(?<![\d.A-Za-z·第])(?P<number>\d+(?:\.\d+)?)(?![\d.A-Za-z·月日号时届])"
+    rf"(?P<town>{_alternation(t + '镇' for t in SEED_TOWNS)})"
+    rf"|(?P<town_short>{_alternation(SEED_TOWNS)})"
+    rf"|(?P<county>{_alternation(SEED_COUNTIES)})"
+    rf"|(?P<county_short>{_alternation(c[:-1] for c in SEED_COUNTIES)})"
+    rf"|(?P<city>{_alternation(SEED_CITIES)})"
+    rf"|(?P<city_short>{_alternation(c[:-1] for c in SEED_CITIES)})"
+    rf"|(?<![乡城集])(?P<compound>{_alternation(COMPOUNDS)})(?!员会)"
+    r"|(?<![\d.A-Za-z·第])(?P<number>\d+(?:\.\d+)?)(?![\d.A-Za-z·月日号时届强])"
 )
+NAME_SLOTS = ("town", "town_short", "county", "county_short", "city", "city_short")
 
 
 class Slot(NamedTuple):
     """One variable piece of a template."""
 
-    kind: str  # "full", "short", "compound", "year", "number", "percent"
+    kind: str  # one of NAME_SLOTS, "compound", "year", "number" or "percent"
     text: str  # the seed's text: the compound's key, or the number as written
     value: float = 0.0
     decimals: int = 0
@@ -122,29 +144,48 @@ class Slot(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """Seed text compiled into literals interleaved with slots (len(literals) == slots + 1)."""
+    """Seed text compiled into literals interleaved with slots (one more literal than slots)."""
 
     literals: tuple[str, ...]
     slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A compiled sentence or heading and the local slogans it contains."""
+
+    template: Template
+    markers: tuple[int, ...]
+    text: str  # the seed text, for classifying headings
+
+
+@dataclass
+class SeedReport:
+    """One report of the seeds: its town (for slogan spread) and cleaned lines."""
+
+    town: str
+    lines: list[str] = field(default_factory=list)
 
 
 @dataclass
 class SeedCorpus:
     """Everything the generator samples from."""
 
-    sentences: list[Template] = field(default_factory=list)
+    sentences: list[Piece] = field(default_factory=list)
     paragraphs: list[tuple[int, ...]] = field(default_factory=list)  # sentence indexes
     closings: list[tuple[int, ...]] = field(default_factory=list)  # "让我们…" paragraphs
-    level1: list[Template] = field(default_factory=list)
-    level2: list[Template] = field(default_factory=list)
-    sentence_owner: list[int] = field(default_factory=list)  # paragraph of each sentence
+    body: list[int] = field(default_factory=list)  # sentences of paragraphs, in order
+    owner: list[int] = field(default_factory=list)  # the paragraph of each body entry
+    level1: list[Piece] = field(default_factory=list)
+    level2: list[Piece] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)  # local slogans, sorted
     text: str = ""  # all cleaned seed text, to keep invented names out of it
 
 
 def normalize_punctuation(line: str) -> str:
-    """Full-width punctuation as in the other seeds; ASCII digits and letters stay."""
+    """Full-width punctuation as in most seeds; ASCII digits and letters stay."""
     line = COMMA_COLON_RE.sub(lambda m: "，" if m.group() == "," else "：", line)
-    return line.translate(str.maketrans(ASCII_TO_FULL))
+    return line.translate(ASCII_TO_FULL)
 
 
 def is_junk(line: str) -> bool:
@@ -161,16 +202,17 @@ def is_paragraph(line: str) -> bool:
     return any(c in line for c in SENTENCE_ENDS) or (len(line) >= 40 and "，" in line)
 
 
-def split_heading(line: str, prefix: re.Pattern[str]) -> tuple[str, str] | None:
-    """(heading text without its ordinal, rest of the line) or None when not a heading."""
-    match = prefix.match(line)
-    if not match:
-        return None
-    text = line[match.end() :].strip()
-    head, sep, rest = text.partition("。")
-    if len(text) > MAX_HEADING_CHARS and sep:
-        return head, rest.strip()
-    return text.rstrip("。"), ""
+def split_heading(line: str) -> tuple[int, str, str] | None:
+    """(level, heading without its ordinal, rest of the line), or None for other lines."""
+    for level, prefix in ((1, LEVEL1_RE), (2, LEVEL2_RE)):
+        match = prefix.match(line)
+        if match:
+            text = line[match.end() :].strip()
+            head, sep, rest = text.partition("。")
+            if len(text) > MAX_HEADING_CHARS and sep:
+                return level, head, rest.strip()
+            return level, text.rstrip("。"), ""
+    return None
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -178,17 +220,60 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s for s in (m.strip() for m in SENTENCE_RE.findall(paragraph)) if s]
 
 
+def clean_lines(path: Path) -> Iterator[str]:
+    """Non-empty, non-junk, punctuation-normalised lines of one seed file."""
+    for raw in path.read_text(encoding="utf-8-sig").splitlines():
+        line = normalize_punctuation(raw.replace("\u3000", " ").strip())
+        if line and not is_junk(line):
+            yield line
+
+
+def seed_town(lines: Sequence[str], fallback: str) -> str:
+    """The seed town a report is about: the one it names most often."""
+    text = "".join(lines)
+    counts = [(text.count(town), town) for town in SEED_TOWNS]
+    count, town = max(counts, key=lambda item: item[0])  # first town wins a tie
+    return town if count else fallback
+
+
+def read_seed_reports(paths: Sequence[Path]) -> list[SeedReport]:
+    """Cleaned lines per report: a file per report, a compilation split at its titles."""
+    reports: list[SeedReport] = []
+    for path in paths:
+        current = SeedReport(path.name)
+        reports.append(current)
+        for line in clean_lines(path):
+            if REPORT_TITLE_RE.match(line):
+                current = SeedReport(f"{path.name}#{line}")
+                reports.append(current)
+            current.lines.append(line)
+    for report in reports:
+        report.town = seed_town(report.lines, report.town)
+    return reports
+
+
+def local_slogans(reports: Sequence[SeedReport]) -> list[str]:
+    """Quoted terms whose text occurs in the reports of exactly one seed town."""
+    town_text: dict[str, str] = {}
+    for report in reports:
+        town_text[report.town] = town_text.get(report.town, "") + "\n".join(report.lines)
+    quoted = {q for text in town_text.values() for q in QUOTED_RE.findall(text)}
+    return sorted(q for q in quoted if sum(q in text for text in town_text.values()) == 1)
+
+
+# --- Compiling seed text into templates --------------------------------------------------
+
+
 def compile_slot(match: re.Match[str], text: str) -> Slot | None:
     """The slot for one SLOT_RE match, or None to keep the text literally."""
-    kind = match.lastgroup
+    kind = match.lastgroup or ""
     value = match.group()
-    if kind in ("full", "short", "compound"):
+    if kind != "number":
         return Slot(kind, value)
-    if kind == "year":
-        year = int(value)
-        return Slot("year", value, year) if year in SHIFTED_YEARS else None
     number = float(value)
     decimals = len(value.partition(".")[2])
+    if decimals == 0 and len(value) == 4 and int(value) in YEAR_LIKE:
+        return Slot("year", value, number) if int(value) in SHIFTED_YEARS else None
     if text.startswith(("%", "％"), match.end()):
         return Slot("percent", value, number, decimals)
     if decimals == 0 and number < SMALL_INT:
@@ -212,26 +297,37 @@ def compile_template(text: str) -> Template:
     return Template(tuple(literals), tuple(slots))
 
 
-def clean_lines(path: Path) -> Iterator[str]:
-    """Non-empty, non-junk, punctuation-normalised lines of one seed file."""
-    for raw in path.read_text(encoding="utf-8-sig").splitlines():
-        line = normalize_punctuation(raw.strip().replace("\u3000", " ").strip())
-        if line and not is_junk(line):
-            yield line
+class Compiler:
+    """Turns cleaned seed lines into the pieces of a SeedCorpus."""
 
+    def __init__(self, markers: list[str]) -> None:
+        self.corpus = SeedCorpus(markers=markers)
 
-def add_paragraph(corpus: SeedCorpus, text: str) -> None:
-    """Compile a body paragraph's sentences and register it (closings separately)."""
-    first = len(corpus.sentences)
-    sentences = split_sentences(text)
-    corpus.sentences.extend(compile_template(s) for s in sentences)
-    indexes = tuple(range(first, len(corpus.sentences)))
-    if "让我们" in text:
-        corpus.closings.append(indexes)
-        return
-    owner = len(corpus.paragraphs)
-    corpus.paragraphs.append(indexes)
-    corpus.sentence_owner.extend([owner] * len(indexes))
+    def piece(self, text: str) -> Piece:
+        markers = tuple(i for i, m in enumerate(self.corpus.markers) if m in text)
+        return Piece(compile_template(text), markers, text)
+
+    def add_line(self, line: str) -> None:
+        heading = split_heading(line)
+        if heading:
+            level, head, rest = heading
+            (self.corpus.level1 if level == 1 else self.corpus.level2).append(self.piece(head))
+            if is_paragraph(rest):
+                self.add_paragraph(rest)
+        elif is_paragraph(line):
+            self.add_paragraph(line)
+
+    def add_paragraph(self, text: str) -> None:
+        corpus = self.corpus
+        first = len(corpus.sentences)
+        corpus.sentences.extend(self.piece(s) for s in split_sentences(text))
+        indexes = tuple(range(first, len(corpus.sentences)))
+        if "让我们" in text:
+            corpus.closings.append(indexes)
+            return
+        corpus.body.extend(indexes)
+        corpus.owner.extend([len(corpus.paragraphs)] * len(indexes))
+        corpus.paragraphs.append(indexes)
 
 
 def load_seeds(seeds_dir: Path) -> SeedCorpus:
@@ -239,24 +335,15 @@ def load_seeds(seeds_dir: Path) -> SeedCorpus:
     paths = sorted(seeds_dir.glob("*.txt"))
     if not paths:
         raise SystemExit(f"no *.txt seed files in {seeds_dir}")
-    corpus = SeedCorpus()
-    kept: list[str] = []
-    for path in paths:
-        for line in clean_lines(path):
-            kept.append(line)
-            level1 = split_heading(line, LEVEL1_RE)
-            level2 = None if level1 else split_heading(line, LEVEL2_RE)
-            if level1 or level2:
-                head, rest = level1 or level2  # type: ignore[misc]
-                target = corpus.level1 if level1 else corpus.level2
-                target.append(compile_template(head))
-                if is_paragraph(rest):
-                    add_paragraph(corpus, rest)
-            elif is_paragraph(line):
-                add_paragraph(corpus, line)
-    if not corpus.paragraphs or not corpus.closings or not corpus.level1 or not corpus.level2:
+    reports = read_seed_reports(paths)
+    compiler = Compiler(local_slogans(reports))
+    for report in reports:
+        for line in report.lines:
+            compiler.add_line(line)
+    corpus = compiler.corpus
+    if not (corpus.paragraphs and corpus.closings and corpus.level1 and corpus.level2):
         raise SystemExit(f"the seeds in {seeds_dir} lack paragraphs, closings or headings")
-    corpus.text = "\n".join(kept)
+    corpus.text = "\n".join(line for report in reports for line in report.lines)
     return corpus
 
 
@@ -265,34 +352,59 @@ def load_seeds(seeds_dir: Path) -> SeedCorpus:
 PLACE_CHARS = "".join(
     dict.fromkeys(
         "东西南北中上下前后新古大小青白黄金石山河江湖溪泉水林桥塘坪岭峰岗口沟湾洲滩浦港泽坝"
-        "堰庄集店铺营寨堡屯关亭阳安平宁康丰兴隆昌盛富华龙凤鹤马牛柳桃杏梅松竹花云霞永长太和"
+        "堰庄店铺营寨堡屯关亭阳安平宁康丰兴隆昌盛富华龙凤鹤马牛柳桃杏梅松竹花云霞永长太和"
         "顺德仁义文武双五七八九嘉仙灵玉银铜合泰福源清明秀乐广宝庆溧沙塔埠坊陂圩"
     )
 )
-SUFFIXES = ("镇", "乡", "街道")
-SUFFIX_WEIGHTS = (70, 20, 10)
+TOWN_SUFFIXES = (("镇", 70), ("乡", 20), ("街道", 10))
+COUNTY_SUFFIXES = (("县", 70), ("市", 30))
+TOWNS_PER_COUNTY = 12  # on average
+COUNTIES_PER_CITY = 6
 YEARS = tuple(range(2019, 2025))
-DOC_TYPES = ("政府工作报告", "乡村振兴工作报告")
-DOC_TYPE_WEIGHTS = (75, 25)
-REPORTS_PER_TOWN = (1, 2, 3)
-REPORTS_PER_TOWN_WEIGHTS = (40, 35, 25)
-MAX_NAME_TRIES = 50  # then fall back to three-character names
+DOC_TYPES = (("政府工作报告", 75), ("乡村振兴工作报告", 25))
+REPORTS_PER_TOWN = ((1, 40), (2, 35), (3, 25))
+ADOPTION = 0.1  # probability that a town uses a given local slogan
+MAX_NAME_TRIES = 50  # then fall back to longer names
+
+
+T = TypeVar("T")
+
+
+def weighted_choice(rng: Random, options: Sequence[tuple[T, int]]) -> T:
+    """An option drawn with its integer weight."""
+    values = [value for value, _ in options]
+    return rng.choices(values, cum_weights=list(accumulate(w for _, w in options)))[0]
 
 
 @dataclass(frozen=True, slots=True)
-class Town:
-    """An invented town."""
+class Place:
+    """An invented place name: 东坪 + 镇."""
 
-    short: str  # 东坪
-    suffix: str  # 镇, 乡 or 街道
+    short: str
+    suffix: str
 
     @property
     def name(self) -> str:
         return self.short + self.suffix
 
+
+@dataclass(frozen=True, slots=True)
+class Town:
+    """An invented town, where it lies, and the local slogans it uses."""
+
+    index: int
+    place: Place
+    county: Place
+    city: Place
+    adopted: bytes  # one byte per local slogan: 1 when the town uses it
+
+    @property
+    def name(self) -> str:
+        return self.place.name
+
     @property
     def government(self) -> str:
-        return self.name + ("办事处" if self.suffix == "街道" else "人民政府")
+        return self.name + ("办事处" if self.place.suffix == "街道" else "人民政府")
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,42 +417,58 @@ class ReportPlan:
     doc_type: str
 
 
-class TownNamer:
-    """Distinct town names that never occur in the seed text."""
+class Namer:
+    """Distinct two-character names that never occur in the seed text."""
 
     def __init__(self, rng: Random, forbidden_text: str) -> None:
         self.rng = rng
         self.forbidden_text = forbidden_text
         self.used: dict[str, None] = {}
 
-    def new_town(self) -> Town:
-        short = self._new_short_name()
-        self.used[short] = None
-        suffix = self.rng.choices(SUFFIXES, SUFFIX_WEIGHTS)[0]
-        return Town(short, suffix)
-
-    def _new_short_name(self) -> str:
+    def new_place(self, suffixes: Sequence[tuple[str, int]]) -> Place:
         length = 2
         tries = 0
         while True:
             short = "".join(self.rng.choice(PLACE_CHARS) for _ in range(length))
             if short not in self.used and short not in self.forbidden_text:
-                return short
+                break
             tries += 1
             if tries % MAX_NAME_TRIES == 0:
                 length += 1
+        self.used[short] = None
+        return Place(short, weighted_choice(self.rng, suffixes))
 
 
-def plan_reports(rng: Random, namer: TownNamer) -> Iterator[ReportPlan]:
-    """An endless deterministic stream of reports, town after town."""
-    index = 0
-    while True:
-        town = namer.new_town()
-        count = rng.choices(REPORTS_PER_TOWN, REPORTS_PER_TOWN_WEIGHTS)[0]
-        for year in sorted(rng.sample(YEARS, count)):
-            doc_type = rng.choices(DOC_TYPES, DOC_TYPE_WEIGHTS)[0]
-            yield ReportPlan(index, town, year, doc_type)
-            index += 1
+class Planner:
+    """An endless, deterministic stream of towns and their reports."""
+
+    def __init__(self, seed: int, corpus: SeedCorpus) -> None:
+        self.seed = seed
+        self.rng = Random(f"{seed}/plan")
+        self.namer = Namer(Random(f"{seed}/names"), corpus.text)
+        self.slogans = len(corpus.markers)
+        self.county: Place | None = None
+        self.city: Place | None = None
+
+    def new_town(self, index: int) -> Town:
+        if self.city is None or self.rng.random() * COUNTIES_PER_CITY * TOWNS_PER_COUNTY < 1:
+            self.city = self.namer.new_place((("市", 1),))
+            self.county = None
+        if self.county is None or self.rng.random() * TOWNS_PER_COUNTY < 1:
+            self.county = self.namer.new_place(COUNTY_SUFFIXES)
+        place = self.namer.new_place(TOWN_SUFFIXES)
+        rng = Random(f"{self.seed}/town/{index}")
+        adopted = bytes(rng.random() < ADOPTION for _ in range(self.slogans))
+        return Town(index, place, self.county, self.city, adopted)
+
+    def reports(self) -> Iterator[ReportPlan]:
+        index = 0
+        for town_index in count():
+            town = self.new_town(town_index)
+            reports = weighted_choice(self.rng, REPORTS_PER_TOWN)
+            for year in sorted(self.rng.sample(YEARS, reports)):
+                yield ReportPlan(index, town, year, weighted_choice(self.rng, DOC_TYPES))
+                index += 1
 
 
 # --- Writing one report ------------------------------------------------------------------
@@ -349,16 +477,43 @@ MIN_REPORT_BYTES = 4_000
 REPORT_BYTES_SPREAD = 26_000  # target = MIN + SPREAD * u * u: median ~10 KB, mean ~12.7 KB
 KEEP_PROBABILITY = 0.65
 SWAP_PROBABILITY = 0.25  # the rest (0.10) of a paragraph's sentences are dropped
+SWAP_TRIES = 5
 SUBSECTION_PROBABILITY = 0.8
-REVIEW_WORDS = ("回顾", "开展情况")
-PLAN_WORDS = ("安排", "目标", "思路", "打算", "计划")
+THANKS_PROBABILITY = 0.3
+BOOST = round(1 / ADOPTION)  # weight of a sentence whose local slogans the town adopted
+
+
+class TownProfile:
+    """What a town may say: the weights of every seed piece for this town."""
+
+    def __init__(self, corpus: SeedCorpus, town: Town) -> None:
+        self.town_index = town.index
+        self.adopted = town.adopted
+        self.body_cum = list(accumulate(self.weight(corpus.sentences[i]) for i in corpus.body))
+        self.level1 = [p for p in corpus.level1 if self.weight(p)] or corpus.level1
+        self.level2 = [p for p in corpus.level2 if self.weight(p)] or corpus.level2
+        allowed = [c for c in corpus.closings if all(self.weight(corpus.sentences[i]) for i in c)]
+        self.closings = allowed or corpus.closings
+
+    def weight(self, piece: Piece) -> int:
+        if not piece.markers:
+            return 1
+        return BOOST if all(self.adopted[m] for m in piece.markers) else 0
+
+    def body_position(self, rng: Random) -> int:
+        """A position in SeedCorpus.body, drawn by weight."""
+        return bisect_right(self.body_cum, int(rng.random() * self.body_cum[-1]))
 
 
 class Renderer:
-    """Fills templates for one report: its town, its years, its numbers."""
+    """Fills templates for one report: its places, its years, its numbers."""
 
     def __init__(self, plan: ReportPlan, rng: Random) -> None:
-        self.town = plan.town
+        town = plan.town
+        names = (town.place, town.county, town.city)
+        values = [text for place in names for text in (place.name, place.short)]
+        self.names = dict(zip(NAME_SLOTS, values, strict=True))  # town, town_short, county …
+        self.suffix = town.place.suffix
         self.rng = rng
         # Seed 政府工作报告 are 2023 reports reviewing 2022; the 乡村振兴 seed covers 2022.
         base_year = 2023 if plan.doc_type == "政府工作报告" else 2022
@@ -374,18 +529,16 @@ class Renderer:
 
     def fill(self, slot: Slot) -> str:
         kind = slot.kind
-        if kind == "full":
-            return self.town.name
-        if kind == "short":
-            return self.town.short
+        if kind in self.names:
+            return self.names[kind]
         if kind == "compound":
-            return COMPOUNDS[slot.text].get(self.town.suffix, slot.text)
+            return COMPOUNDS[slot.text].get(self.suffix, slot.text)
         if kind == "year":
             return str(int(slot.value) + self.year_shift)
         if kind == "percent":
             return self.percent(slot)
         value = slot.value * self.scale * (0.75 + 0.5 * self.rng.random())
-        return self.format_number(value, slot.decimals)
+        return format_number(value, slot.decimals)
 
     def percent(self, slot: Slot) -> str:
         if slot.value == 100:
@@ -393,13 +546,14 @@ class Renderer:
         value = slot.value * (0.6 + 0.8 * self.rng.random())
         if slot.value <= 100:
             value = min(value, 99.9 if slot.decimals else 99)
-        return self.format_number(value, slot.decimals)
+        return format_number(value, slot.decimals)
 
-    @staticmethod
-    def format_number(value: float, decimals: int) -> str:
-        if decimals:
-            return f"{max(value, 10**-decimals):.{decimals}f}"
-        return str(max(1, round(value)))
+
+def format_number(value: float, decimals: int) -> str:
+    """Same number of decimals as the seed; never zero."""
+    if decimals:
+        return f"{max(value, 10**-decimals):.{decimals}f}"
+    return str(max(1, round(value)))
 
 
 def chinese_ordinal(n: int) -> str:
@@ -418,48 +572,56 @@ def end_paragraph(text: str) -> str:
     return text + "。"
 
 
+def has_word(piece: Piece, words: Sequence[str]) -> bool:
+    return any(word in piece.text for word in words)
+
+
 class ReportWriter:
     """Composes one report from the seed corpus."""
 
-    def __init__(self, corpus: SeedCorpus, plan: ReportPlan, rng: Random) -> None:
+    def __init__(
+        self, corpus: SeedCorpus, profile: TownProfile, plan: ReportPlan, rng: Random
+    ) -> None:
         self.corpus = corpus
+        self.profile = profile
         self.plan = plan
         self.rng = rng
-        self.renderer = Renderer(plan, rng)
+        self.renderer = Renderer(plan, self.rng)
         self.lines: list[str] = []
-        self.size = 0  # bytes written so far (UTF-8, with newlines)
+        self.size = 0  # UTF-8 bytes so far, newlines included
+        self.used: set[int] = set()  # membership only: never iterated
 
     def add(self, line: str) -> None:
         self.lines.append(line)
         self.size += len(line.encode("utf-8")) + 1
 
     def write(self) -> str:
-        target = MIN_REPORT_BYTES + int(REPORT_BYTES_SPREAD * self.rng.random() * self.rng.random())
+        rng = self.rng
+        target = MIN_REPORT_BYTES + int(REPORT_BYTES_SPREAD * rng.random() * rng.random())
         town = self.plan.town
         self.add(f"{town.name}{self.plan.year}年{self.plan.doc_type}")
         self.add("各位代表：")
         self.add(f"现在，我代表{town.government}，向大会报告工作，请予审议。")
         headings = self.section_headings()
-        weights = [0.5 + self.rng.random() for _ in headings]
+        weights = [0.5 + rng.random() for _ in headings]
         for number, (heading, weight) in enumerate(zip(headings, weights, strict=True), 1):
             budget = self.size + int(target * weight / sum(weights))
-            self.add(f"{chinese_ordinal(number)}、{self.renderer.render(heading)}")
+            self.add(f"{chinese_ordinal(number)}、{self.renderer.render(heading.template)}")
             self.write_section(budget)
         self.add(self.closing())
-        if self.rng.random() < 0.3:
+        if rng.random() < THANKS_PROBABILITY:
             self.add("谢谢大家！")
         return "\n".join(self.lines) + "\n"
 
-    def section_headings(self) -> list[Template]:
+    def section_headings(self) -> list[Piece]:
         """A review section, a plan section, then 0–2 other sections (no repeats)."""
-        level1 = self.corpus.level1
-        review = [h for h in level1 if any(w in "".join(h.literals) for w in REVIEW_WORDS)]
-        plans = [h for h in level1 if any(w in "".join(h.literals) for w in PLAN_WORDS)]
-        others = [h for h in level1 if h not in review and h not in plans]
-        chosen = [self.rng.choice(review or level1), self.rng.choice(plans or level1)]
-        extra = self.rng.randint(0, 2)
-        chosen.extend(self.rng.sample(others, min(extra, len(others))))
-        return chosen
+        level1 = self.profile.level1
+        review = [p for p in level1 if has_word(p, REVIEW_WORDS)] or level1
+        plans = [p for p in level1 if has_word(p, PLAN_WORDS)] or level1
+        others = [p for p in level1 if not has_word(p, REVIEW_WORDS + PLAN_WORDS)]
+        chosen = [self.rng.choice(review), self.rng.choice(plans)]
+        extra = min(self.rng.randint(0, 2), len(others))
+        return chosen + self.rng.sample(others, extra)
 
     def write_section(self, budget: int) -> None:
         """Subsections (（一）… + 1–3 paragraphs) or plain paragraphs until budget bytes."""
@@ -468,34 +630,46 @@ class ReportWriter:
         while self.size < budget:
             if use_subsections:
                 number += 1
-                heading = self.renderer.render(self.rng.choice(self.corpus.level2))
-                self.add(f"（{chinese_ordinal(number)}）{heading}")
+                heading = self.rng.choice(self.profile.level2)
+                self.add(f"（{chinese_ordinal(number)}）{self.renderer.render(heading.template)}")
                 for _ in range(self.rng.randint(1, 3)):
                     self.add(self.paragraph())
             else:
                 self.add(self.paragraph())
 
     def paragraph(self) -> str:
-        """A seed paragraph with sentences kept, swapped for random ones, or dropped."""
+        """A seed paragraph with sentences kept, swapped for others, or dropped."""
         corpus = self.corpus
-        rng = self.rng
-        owner = corpus.sentence_owner[rng.randrange(len(corpus.sentence_owner))]
+        owner = corpus.owner[self.profile.body_position(self.rng)]
         chosen: list[int] = []
         for index in corpus.paragraphs[owner]:
-            draw = rng.random()
-            if draw < KEEP_PROBABILITY:
+            draw = self.rng.random()
+            if draw >= KEEP_PROBABILITY + SWAP_PROBABILITY:
+                continue
+            keep = draw < KEEP_PROBABILITY and index not in self.used
+            if not keep or not self.profile.weight(corpus.sentences[index]):
+                index = self.swap()
+            if index >= 0:
                 chosen.append(index)
-            elif draw < KEEP_PROBABILITY + SWAP_PROBABILITY:
-                chosen.append(rng.randrange(len(corpus.sentences)))
+                self.used.add(index)
         if not chosen:
-            chosen.append(rng.randrange(len(corpus.sentences)))
-        text = "".join(self.renderer.render(corpus.sentences[i]) for i in chosen)
-        return end_paragraph(text)
+            chosen.append(corpus.body[self.profile.body_position(self.rng)])
+        return end_paragraph("".join(self.render_sentence(i) for i in chosen))
+
+    def swap(self) -> int:
+        """A sentence drawn by weight and not yet used in this report, or -1."""
+        for _ in range(SWAP_TRIES):
+            index = self.corpus.body[self.profile.body_position(self.rng)]
+            if index not in self.used:
+                return index
+        return -1
+
+    def render_sentence(self, index: int) -> str:
+        return self.renderer.render(self.corpus.sentences[index].template)
 
     def closing(self) -> str:
-        indexes = self.rng.choice(self.corpus.closings)
-        text = "".join(self.renderer.render(self.corpus.sentences[i]) for i in indexes)
-        return end_paragraph(text)
+        indexes = self.rng.choice(self.profile.closings)
+        return end_paragraph("".join(self.render_sentence(i) for i in indexes))
 
 
 # --- The whole corpus --------------------------------------------------------------------
@@ -507,7 +681,7 @@ class Summary:
 
     documents: list[dict[str, object]] = field(default_factory=list)
     total_bytes: int = 0
-    towns: dict[str, None] = field(default_factory=dict)
+    towns: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
 
 
 def prepare_output(out: Path, force: bool) -> None:
@@ -523,12 +697,14 @@ def prepare_output(out: Path, force: bool) -> None:
 def generate(corpus: SeedCorpus, out: Path, target_bytes: int, seed: int) -> Summary:
     """Write reports into out until target_bytes is reached."""
     summary = Summary()
-    namer = TownNamer(Random(f"{seed}/towns"), corpus.text)
-    for plan in plan_reports(Random(f"{seed}/plan"), namer):
+    profile: TownProfile | None = None
+    for plan in Planner(seed, corpus).reports():
         if summary.total_bytes >= target_bytes:
             break
-        data = ReportWriter(corpus, plan, Random(f"{seed}/report/{plan.index}")).write()
-        raw = data.encode("utf-8")
+        if profile is None or profile.town_index != plan.town.index:
+            profile = TownProfile(corpus, plan.town)
+        rng = Random(f"{seed}/report/{plan.index}")
+        raw = ReportWriter(corpus, profile, plan, rng).write().encode("utf-8")
         name = f"{plan.index:06d}_{hashlib.sha1(raw).hexdigest()[:16]}.txt"
         (out / name).write_bytes(raw)
         summary.total_bytes += len(raw)
@@ -537,6 +713,8 @@ def generate(corpus: SeedCorpus, out: Path, target_bytes: int, seed: int) -> Sum
             {
                 "file": name,
                 "town": plan.town.name,
+                "county": plan.town.county.name,
+                "city": plan.town.city.name,
                 "year": plan.year,
                 "doc_type": plan.doc_type,
                 "bytes": len(raw),
