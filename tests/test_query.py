@@ -150,3 +150,22 @@ def test_json_contract(seed_searcher: Searcher):
     assert required | {"text", "snippet", "url"} <= set(data["hits"][0])
     hit = data["hits"][0]
     assert hit["url"] == f"/doc/{hit['doc_id']}#{hit['para_id']}"
+
+
+def test_traditional_and_simplified_match_each_other(make_index):
+    from searchapp.indexer import open_index
+
+    config = make_index(
+        {
+            "s.txt": "某镇2023年政府工作报告\n各位代表：\n全面实施乡村振兴战略。\n",
+            "t.txt": "某鄉2023年政府工作報告\n各位代表：\n全面實施鄉村振興戰略。\n",
+        }
+    )
+    ix, _ = open_index(config.index_dir)
+    with ix.searcher() as searcher:
+        for q in ("鄉村振興", "乡村振兴"):
+            page = search(searcher, q, all=True)
+            assert page.total == 2
+            snippets = sorted(h.snippet for h in page.hits)
+            assert "<mark>乡村振兴</mark>" in snippets[0] + snippets[1]
+            assert "<mark>鄉村振興</mark>" in snippets[0] + snippets[1]
