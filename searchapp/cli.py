@@ -12,9 +12,9 @@ from typing import Any
 import click
 
 from .config import Config
-from .errors import SearchAppError
+from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .highlight import snippet_plain
-from .indexer import IndexReport, build_index, index_exists, open_index
+from .indexer import IndexReport, build_index, current_generation, open_index, read_meta
 from .query import MODES, SearchPage, SearchRequest, run_search
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,23 @@ def format_page(page: SearchPage, by_town: bool, color: bool) -> str:
     return "\n".join(lines).rstrip()
 
 
+def ensure_index(config: Config) -> None:
+    """Build the index when there is none, or rebuild it when this version cannot read it."""
+    try:
+        open_index(config.index_dir)
+        return
+    except IndexMissing:
+        click.echo(f"no index in {config.index_dir}: indexing {config.corpus_dir} first …")
+    except IndexIncompatible as exc:
+        live = current_generation(config.index_dir)
+        built_from = read_meta(live).get("corpus_dir") if live else None
+        if built_from != str(config.corpus_dir.resolve()):
+            raise
+        click.echo(f"{exc.message}: rebuilding it from {config.corpus_dir} …")
+    report = run_index(config, rebuild=True, show_progress=sys.stderr.isatty())
+    click.echo(format_index_report(report))
+
+
 # --- serve ----------------------------------------------------------------------------------
 
 
@@ -256,13 +273,10 @@ def serve_command(
     from .web import create_app
 
     config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir)
-    if not index_exists(config.index_dir):
-        click.echo(f"no index in {config.index_dir}: indexing {config.corpus_dir} first …")
-        try:
-            report = run_index(config, rebuild=False, show_progress=sys.stderr.isatty())
-        except SearchAppError as exc:
-            raise fail(exc) from exc
-        click.echo(format_index_report(report))
+    try:
+        ensure_index(config)
+    except SearchAppError as exc:
+        raise fail(exc) from exc
     app = create_app(config)
     click.echo(f"searchapp serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="searchapp")

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from . import schema as F
 from .analysis import exact_key, exact_units, phrase_grams
 from .highlight import unit_span
+from .query import SearchPage, empty_facets, exact_query, filter_query, hit_from_fields
 
 CANDIDATES = 500
 MIN_SIMILARITY = 70.0
@@ -48,8 +49,6 @@ def run_fuzzy(
     words: tuple[str, ...],
 ) -> Any:
     """Fuzzy mode: candidates from the exact channel, ranked by rapidfuzz similarity."""
-    from .query import SearchPage, empty_facets, filter_query, hit_from_fields
-
     text = parsed.groups[0][0].text if parsed.groups else ""
     key = exact_key(text)
     if not key:
@@ -92,3 +91,52 @@ def run_fuzzy(
         pages=max(1, -(-total // request.page_size)),
         notices=notices,
     )
+
+
+# --- did you mean ---------------------------------------------------------------------------
+
+SUGGEST_MIN_SIMILARITY = 60.0
+_lexicons: dict[str, list[str]] = {}
+
+
+def lexicon(searcher: Searcher) -> list[str]:
+    """The index's words of two or more characters, cached per generation folder.
+
+    A generation folder is never written again once published, so its path is a
+    safe cache key.
+    """
+    folder = str(getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", ""))
+    cached = _lexicons.get(folder) if folder else None
+    if cached is None:
+        cached = [
+            term.decode("utf-8") if isinstance(term, bytes) else term
+            for term in searcher.lexicon(F.WORDS)
+        ]
+        cached = [t for t in cached if len(t) >= 2 and not t.isdigit()]
+        if folder:
+            _lexicons.clear()  # keep only the live generation's
+            _lexicons[folder] = cached
+    return cached
+
+
+def suggest_terms(searcher: Searcher, text: str, limit: int = 5) -> list[dict[str, Any]]:
+    """Corpus words closest to `text` in characters, with how many paragraphs hold them."""
+    key = exact_key(text)
+    if len(key) < 2:
+        return []
+    matches = process.extract(
+        key,
+        lexicon(searcher),
+        scorer=fuzz.ratio,
+        score_cutoff=SUGGEST_MIN_SIMILARITY,
+        limit=limit * 3,
+    )
+    suggestions = []
+    for term, score, _ in matches:
+        if term == key:
+            continue
+        hits = len(searcher.search(exact_query(term), limit=1))
+        if hits:
+            suggestions.append({"term": term, "hits": hits, "similarity": round(score, 1)})
+    suggestions.sort(key=lambda s: (-s["similarity"], -s["hits"], s["term"]))
+    return suggestions[:limit]

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("keyword", "phrase", "fuzzy")
 FILTER_NAMES = {"town": F.TOWN, "year": F.YEAR, "type": F.DOC_TYPE, "doc_type": F.DOC_TYPE}
+SUGGEST_BELOW = 3  # fewer hits than this: suggest corpus terms ("did you mean")
 EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
 
 
@@ -434,6 +435,10 @@ def run_search(
         page = SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
     else:
         page = run_indexed(searcher, request, parsed, filters, words)
+    if request.mode != "fuzzy" and page.total < SUGGEST_BELOW and parsed.positive:
+        from .fuzzy import suggest_terms
+
+        page.suggestions = suggest_terms(searcher, " ".join(a.text for a in parsed.positive))
     page.filters = filters
     page.elapsed_ms = (time.perf_counter() - started) * 1000
     return page

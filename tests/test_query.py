@@ -169,3 +169,10 @@ def test_traditional_and_simplified_match_each_other(make_index):
             snippets = sorted(h.snippet for h in page.hits)
             assert "<mark>乡村振兴</mark>" in snippets[0] + snippets[1]
             assert "<mark>鄉村振興</mark>" in snippets[0] + snippets[1]
+
+
+def test_did_you_mean(seed_searcher: Searcher):
+    page = search(seed_searcher, "三清两见")
+    assert page.total == 0
+    assert page.suggestions[0]["term"] == "三清两建" and page.suggestions[0]["hits"] == 5
+    assert search(seed_searcher, "乡村振兴").suggestions == []
