@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import sys
@@ -15,7 +16,8 @@ from .config import Config
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .highlight import snippet_plain
 from .indexer import IndexReport, build_index, current_generation, open_index, read_meta
-from .query import MODES, SearchPage, SearchRequest, run_search
+from .query import MODES, SearchPage, SearchRequest, run_search, usage_by_town
+from .similar import find_similar
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +250,76 @@ def ensure_index(config: Config) -> None:
         click.echo(f"{exc.message}: rebuilding it from {config.corpus_dir} …")
     report = run_index(config, rebuild=True, show_progress=sys.stderr.isatty())
     click.echo(format_index_report(report))
+
+
+@main.command("towns")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--mode", type=click.Choice(MODES), default="phrase", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@index_option
+def towns_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: Path | None) -> None:
+    """Which towns use a slogan or phrase: paragraphs, occurrences, reports and years.
+
+    Example: searchapp towns 三清两建
+    """
+    config = Config.from_env(index_dir=index_dir)
+    request = SearchRequest(q=" ".join(query), mode=mode, all=True)
+    try:
+        ix, _ = open_index(config.index_dir)
+        with ix.searcher() as searcher:
+            page = run_search(searcher, request, max_query_chars=config.max_query_chars)
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+    usage = usage_by_town(page)
+    if as_json:
+        data = {"query": page.query, "mode": page.mode, "total": page.total}
+        data["towns"] = [u.to_json() for u in usage]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    lines = [f"“{page.query}”：{len(usage)} 个镇，{page.total} 段"]
+    for u in usage:
+        lines.append(f"{u.town}：{u.paragraphs} 段，{u.occurrences} 处")
+        for r in u.reports.values():
+            counts = f"{r['paragraphs']} 段 {r['occurrences']} 处"
+            lines.append(f"    {r['year'] or '—'} 《{r['title']}》 {counts}")
+    click.echo("\n".join(lines))
+
+
+@main.command("similar")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--per-town", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@index_option
+def similar_command(
+    text: tuple[str, ...], limit: int, per_town: int, as_json: bool, index_dir: Path | None
+) -> None:
+    """How other reports phrased it: the sentences most like TEXT, grouped by town.
+
+    Characters that differ from TEXT are marked; the score is a 0-100 similarity.
+
+    Example: searchapp similar 持续优化营商环境，推动经济高质量发展。
+    """
+    config = Config.from_env(index_dir=index_dir)
+    try:
+        ix, _ = open_index(config.index_dir)
+        with ix.searcher() as searcher:
+            result = find_similar(searcher, " ".join(text), limit=limit, per_town=per_town)
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    color = sys.stdout.isatty()
+    open_tag, close_tag = ("\x1b[1;31m", "\x1b[0m") if color else ("【", "】")
+    lines = [f"与“{result.text}”相似的表述：{len(result.sentences)} 处"]
+    for town, items in result.by_town.items():
+        lines.append(f"== {town}")
+        for item in items:
+            marked = item.marked.replace("<mark>", open_tag).replace("</mark>", close_tag)
+            lines.append(f"  {item.similarity:5.1f}  {html.unescape(marked)}")
+            lines.append(f"         《{item.title}》 {item.section}  {item.url}")
+    click.echo("\n".join(lines))
 
 
 # --- serve ----------------------------------------------------------------------------------

@@ -23,10 +23,21 @@ CANDIDATES = 500
 MIN_SIMILARITY = 70.0
 
 
-def candidate_query(key: str) -> wq.Query:
-    """Paragraphs sharing characters pairs with the query, scored by how many they share."""
+RARE_GRAMS = 12
+
+
+def candidate_query(searcher: Searcher, key: str) -> wq.Query:
+    """Paragraphs sharing character pairs with the query, scored by how many they share.
+
+    Only the query's rarest pairs are used: they carry its identity, and common pairs
+    (发展, 工作) would make every paragraph a candidate.
+    """
     grams = sorted(set(phrase_grams(key))) if len(key) > 1 else [key]
-    return wq.Or([wq.ConstantScoreQuery(wq.Term(F.GRAMS, g), 1.0) for g in grams])
+    present = [(searcher.doc_frequency(F.GRAMS, g), g) for g in grams]
+    rarest = [g for n, g in sorted(present) if n > 0][:RARE_GRAMS]
+    if not rarest:
+        return wq.NullQuery
+    return wq.Or([wq.ConstantScoreQuery(wq.Term(F.GRAMS, g), 1.0) for g in rarest])
 
 
 def align(key: str, text: str) -> tuple[float, tuple[int, int]] | None:
@@ -53,7 +64,9 @@ def run_fuzzy(
     key = exact_key(text)
     if not key:
         return SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
-    results = searcher.search(candidate_query(key), filter=filter_query(filters), limit=CANDIDATES)
+    results = searcher.search(
+        candidate_query(searcher, key), filter=filter_query(filters), limit=CANDIDATES
+    )
     scored = []
     for i in range(len(results.top_n)):
         fields = results.fields(i)

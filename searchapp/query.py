@@ -598,3 +598,49 @@ def load_document(searcher: Searcher, doc_id: str) -> DocumentView | None:
             for f in rows
         ],
     )
+
+
+# --- across towns ---------------------------------------------------------------------------
+
+
+@dataclass
+class TownUsage:
+    """How one town uses a term: paragraphs, occurrences, reports and its best paragraph."""
+
+    town: str
+    paragraphs: int = 0
+    occurrences: int = 0
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    best: Hit | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "town": self.town,
+            "paragraphs": self.paragraphs,
+            "occurrences": self.occurrences,
+            "reports": list(self.reports.values()),
+            "best": self.best.to_json() if self.best else None,
+        }
+
+
+def usage_by_town(page: SearchPage) -> list[TownUsage]:
+    """Group every hit of a search (run with all=True) by town, most paragraphs first."""
+    towns: dict[str, TownUsage] = {}
+    for hit in page.hits:  # hits come best first, so a town's first hit is its best
+        usage = towns.setdefault(hit.town, TownUsage(hit.town, best=hit))
+        usage.paragraphs += 1
+        usage.occurrences += max(1, len(hit.spans))
+        report = usage.reports.setdefault(
+            hit.doc_id,
+            {
+                "doc_id": hit.doc_id,
+                "title": hit.title,
+                "year": hit.year,
+                "doc_type": hit.doc_type,
+                "paragraphs": 0,
+                "occurrences": 0,
+            },
+        )
+        report["paragraphs"] += 1
+        report["occurrences"] += max(1, len(hit.spans))
+    return sorted(towns.values(), key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
