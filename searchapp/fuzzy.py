@@ -33,11 +33,20 @@ def candidate_query(searcher: Searcher, key: str) -> wq.Query:
     (发展, 工作) would make every paragraph a candidate.
     """
     grams = sorted(set(phrase_grams(key))) if len(key) > 1 else [key]
+    if len(key) <= 4:  # one wrong character breaks most pairs of a short query
+        grams += sorted(set(key))
     present = [(searcher.doc_frequency(F.GRAMS, g), g) for g in grams]
     rarest = [g for n, g in sorted(present) if n > 0][:RARE_GRAMS]
     if not rarest:
         return wq.NullQuery
     return wq.Or([wq.ConstantScoreQuery(wq.Term(F.GRAMS, g), 1.0) for g in rarest])
+
+
+def min_similarity(key: str) -> float:
+    """The similarity a match needs: one wrong character in three still passes."""
+    if len(key) <= 2:
+        return 100.0  # two characters with one wrong is any character
+    return min(MIN_SIMILARITY, 100.0 * (len(key) - 1) / len(key) - 0.5)
 
 
 def align(key: str, text: str) -> tuple[float, tuple[int, int]] | None:
@@ -46,7 +55,7 @@ def align(key: str, text: str) -> tuple[float, tuple[int, int]] | None:
     start = units.find(key)
     if start >= 0:
         return 100.0, unit_span(text, start, start + len(key))
-    result = fuzz.partial_ratio_alignment(key, units, score_cutoff=MIN_SIMILARITY)
+    result = fuzz.partial_ratio_alignment(key, units, score_cutoff=min_similarity(key))
     if result is None or result.dest_end <= result.dest_start:
         return None
     return result.score, unit_span(text, result.dest_start, result.dest_end)
