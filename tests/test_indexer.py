@@ -132,3 +132,23 @@ def test_killed_indexer_loses_nothing(tmp_path: Path):
     assert report.documents == 9 + 60
     assert not list(index.glob("*.tmp"))
     assert len(hit_keys(index, "三清两建")) == len(before) + 60 * 4
+
+
+def test_user_dictionary_change_resegments_without_losing_phrases(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT + "推进宜居宜业和美乡村建设。\n", encoding="utf-8")
+    user_dict = tmp_path / "words.txt"
+    user_dict.write_text("# 自定义词\n", encoding="utf-8")
+    index = tmp_path / "index"
+    build_index(corpus, index, user_dict=user_dict)
+    before = hit_keys(index, "宜居宜业和美", mode="phrase")
+    assert build_index(corpus, index, user_dict=user_dict).mode == "unchanged"
+    user_dict.write_text("宜居宜业和美乡村\n", encoding="utf-8")
+    assert build_index(corpus, index, user_dict=user_dict).mode == "full"
+    ix, _ = open_index(index)
+    from searchapp.schema import word_tokenizer
+
+    assert "宜居宜业和美乡村" in word_tokenizer(ix.schema).words
+    assert hit_keys(index, "宜居宜业和美", mode="phrase") == before != []
+    assert hit_keys(index, "和美", mode="phrase") == before

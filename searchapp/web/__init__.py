@@ -1,0 +1,74 @@
+"""The web front end: `create_app()` wires the blueprints to one configured index.
+
+    search      /  and  /search          the search page (list or by town)
+    documents   /doc/<id>, /doc/<id>/source   a report, its permalinks, its source file
+    status      /status                  the index and its per-file report
+    api         /api/search, /api/doc/<id>, /api/status, /healthz, /api/openapi.json
+
+Templates live in the project's top-level `templates/` folder; CSS and JS in
+`static/` beside this module (nothing is loaded from elsewhere).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+
+from ..config import PROJECT_ROOT, Config
+from ..query import MODES
+from . import api, documents, search, status
+from .handlers import register_error_handler
+from .links import register_links
+from .params import FIELD_LABELS, FILTER_LABELS, MODE_LABELS, SearchParams
+from .store import init_store
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    """The Flask application serving `config`'s index (from the environment when None)."""
+    config = config or Config.from_env()
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    app.config.update(SEARCHAPP=config, MAX_CONTENT_LENGTH=64 * 1024)
+    if test_config:
+        app.config.update(test_config)
+    app.config["DEBUG"] = False  # never: the debugger runs code from the browser
+    app.debug = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # facets are ordered by count
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    init_store(app, config)
+    for module in (search, documents, status, api):
+        app.register_blueprint(module.bp)
+    register_error_handler(app)
+    register_links(app)
+    app.jinja_env.globals.update(
+        mode_labels=MODE_LABELS, filter_labels=FILTER_LABELS, field_labels=FIELD_LABELS
+    )
+    app.context_processor(template_context)
+    app.after_request(add_security_headers)
+    return app
+
+
+def template_context() -> dict[str, Any]:
+    """Defaults every page's header needs (a page's own values take precedence)."""
+    mode = request.args.get("mode", "keyword")
+    return {
+        "params": SearchParams(
+            q=request.args.get("q", ""), mode=mode if mode in MODES else "keyword"
+        ),
+        "max_query_chars": current_app.config["SEARCHAPP"].max_query_chars,
+    }
+
+
+def add_security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,203 @@
+"""The JSON API: the search and document pages' data, health, and an OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from ..query import MODES, run_search
+from .documents import find_document
+from .params import MAX_PAGE, parse_params
+from .store import get_config, get_searcher, index_status
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/api/search")
+def search() -> Response:
+    """Hits as `searchapp search --json` prints them; the same parameters as /search."""
+    config = get_config()
+    params = parse_params(request.args, config)
+    page = run_search(
+        get_searcher(),
+        params.to_request(config.page_size),
+        max_query_chars=config.max_query_chars,
+        max_page_size=config.max_page_size,
+    )
+    return jsonify(page.to_json())
+
+
+@bp.get("/api/doc/<doc_id>")
+def document(doc_id: str) -> Response:
+    """A whole report, paragraphs in order."""
+    return jsonify(find_document(doc_id).to_json())
+
+
+@bp.get("/api/status")
+def status() -> Response:
+    """The live index and its per-file report."""
+    return jsonify(index_status())
+
+
+@bp.get("/healthz")
+def health() -> Response:
+    """The live generation and its size; 503 when there is no usable index."""
+    data = index_status()
+    data.pop("files")
+    return jsonify({"status": "ok", **data})
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_spec())
+
+
+def openapi_spec() -> dict[str, Any]:
+    """A short OpenAPI 3 description of the JSON endpoints."""
+    config = get_config()
+
+    def query_param(
+        name: str, description: str, schema: dict[str, Any], multi: bool = False
+    ) -> dict[str, Any]:
+        param: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "description": description,
+            "schema": {"type": "array", "items": schema} if multi else schema,
+        }
+        if multi:
+            param["explode"] = True
+        return param
+
+    error = {"$ref": "#/components/responses/Error"}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "searchapp",
+            "version": "1",
+            "description": "全文检索乡镇政府工作报告等政策文件（段落级命中、固定链接）。",
+        },
+        "paths": {
+            "/api/search": {
+                "get": {
+                    "summary": "检索段落",
+                    "parameters": [
+                        query_param(
+                            "q",
+                            '查询；关键词模式支持 OR、-词、"短语"、town:/year:/type: 筛选',
+                            {"type": "string", "maxLength": config.max_query_chars},
+                        ),
+                        query_param(
+                            "mode",
+                            "keyword（关键词）、phrase（精确短语）、fuzzy（模糊）",
+                            {"type": "string", "enum": list(MODES), "default": "keyword"},
+                        ),
+                        query_param("town", "只看这些镇（可重复）", {"type": "string"}, True),
+                        query_param("year", "只看这些年份（可重复）", {"type": "string"}, True),
+                        query_param("type", "只看这些文件类型（可重复）", {"type": "string"}, True),
+                        query_param(
+                            "page",
+                            "页码（超出范围时取最近的有效值）",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                        ),
+                        query_param(
+                            "size",
+                            "每页段落数",
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": config.max_page_size,
+                                "default": config.page_size,
+                            },
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "一页命中段落、总数与分面计数",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/SearchPage"}
+                                }
+                            },
+                        },
+                        "400": error,
+                        "503": error,
+                    },
+                }
+            },
+            "/api/doc/{doc_id}": {
+                "get": {
+                    "summary": "一份报告的全部段落",
+                    "parameters": [
+                        {
+                            "name": "doc_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "文档元数据与段落（para_id、text、section_path…）"},
+                        "404": error,
+                        "503": error,
+                    },
+                }
+            },
+            "/api/status": {
+                "get": {
+                    "summary": "索引状态与逐个文件的读取报告",
+                    "responses": {"200": {"description": "generation、built_at、files…"}},
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "健康检查",
+                    "responses": {
+                        "200": {"description": "generation、documents、paragraphs"},
+                        "503": error,
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "SearchPage": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": kind}
+                        for name, kind in (
+                            ("query", "string"),
+                            ("mode", "string"),
+                            ("total", "integer"),
+                            ("page", "integer"),
+                            ("page_size", "integer"),
+                            ("pages", "integer"),
+                            ("filters", "object"),
+                            ("hits", "array"),
+                            ("facets", "object"),
+                            ("notices", "array"),
+                            ("suggestions", "array"),
+                            ("elapsed_ms", "number"),
+                        )
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": "string"},
+                        "hint": {"type": "string", "nullable": True},
+                        "status": {"type": "integer"},
+                    },
+                },
+            },
+            "responses": {
+                "Error": {
+                    "description": "错误信息与处理建议",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+            },
+        },
+    }

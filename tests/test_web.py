@@ -1,0 +1,573 @@
+"""The web front end through Flask's test client: pages, JSON twins, errors, safety."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from searchapp.config import PROJECT_ROOT, Config
+from searchapp.indexer import build_index
+from searchapp.query import DocumentView
+from searchapp.web import create_app
+from searchapp.web.documents import source_path
+from searchapp.web.links import page_window
+from searchapp.web.matches import cite_head, paragraph_spans, quote_for
+
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_ATTR = '"><img src=x onerror=alert(1)>'
+XSS_TEMPLATE = "{{ 7*7 }}"
+
+
+@pytest.fixture(scope="module")
+def app(seed_config: Config) -> Flask:
+    return create_app(seed_config, {"TESTING": True})
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def get_html(client: FlaskClient, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def get_json(client: FlaskClient, url: str, status: int = 200) -> Any:
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, to check a page without a browser."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
+        return [
+            a
+            for t, a in self.tags
+            if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())
+        ]
+
+    def with_class(self, name: str) -> list[tuple[str, dict[str, str]]]:
+        return [(t, a) for t, a in self.tags if name in a.get("class", "").split()]
+
+
+# --- the application ------------------------------------------------------------------------
+
+
+def test_factory_never_debug_and_uses_the_project_templates(seed_config: Config):
+    app = create_app(seed_config, {"DEBUG": True, "TESTING": True})
+    assert app.debug is False
+    assert Path(app.template_folder or "") == PROJECT_ROOT / "templates"
+    assert set(app.blueprints) == {"search", "documents", "status", "api"}
+
+
+def test_home_page_is_chinese_self_contained_and_helpful(client: FlaskClient):
+    html = get_html(client, "/")
+    assert '<html lang="zh-CN">' in html
+    for example in ("三清两建", '"乡村振兴"', "town:潭头镇"):
+        assert example in html
+    page = Elements(html)
+    radios = page.find("input", type="radio", name="mode")
+    assert [r["value"] for r in radios] == ["keyword", "phrase", "fuzzy"]
+    for label in ("关键词", "精确短语", "模糊"):
+        assert label in html
+    resources = [a.get("src") or a.get("href") for t, a in page.tags if t in {"script", "link"}]
+    assert resources and all(r.startswith("/static/") for r in resources)
+
+
+def test_static_assets_have_no_external_references(client: FlaskClient):
+    for name in ("app.css", "app.js"):
+        response = client.get(f"/static/{name}")
+        text = response.get_data(as_text=True)
+        response.close()
+        assert response.status_code == 200
+        assert not re.search(r"https?://|@import|url\(", text), name
+
+
+def test_security_headers(client: FlaskClient):
+    response = client.get("/")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def test_search_shows_highlighted_hits_with_metadata(client: FlaskClient):
+    html = get_html(client, "/search?q=三清两建")
+    assert '<strong class="total">5</strong>' in html
+    page = Elements(html)
+    hits = page.with_class("hit")
+    assert len(hits) == 5
+    assert html.count("<mark>三清两建</mark>") >= 5
+    assert "潭头镇" in html and "乡村振兴工作报告" in html
+    assert page.with_class("section-path")
+    first = hits[0][1]
+    assert re.fullmatch(r"http://localhost/doc/\w+#p\w+", first["data-permalink"])
+    assert first["data-cite"].startswith("《")
+    assert "三清两建" in first["data-cite"] and first["data-cite"].endswith(first["data-permalink"])
+    links = [a["href"] for a in page.find("a") if a.get("href", "").startswith("/doc/")]
+    assert links and all("q=" in href and "#p" in href for href in links)
+
+
+def test_facets_narrow_and_chips_remove(client: FlaskClient):
+    page = Elements(get_html(client, "/search?q=乡村振兴"))
+    towns = page.find("a", **{"data-facet": "town"})
+    assert len(towns) > 1
+    tantou = next(a for a in towns if a["data-value"] == "潭头镇")
+    narrowed = get_html(client, tantou["href"])
+    assert '<strong class="total">11</strong>' in narrowed
+    narrowed_page = Elements(narrowed)
+    assert all(h["data-cite"].count("潭头镇") for _, h in narrowed_page.with_class("hit"))
+    selected = [
+        a for a in narrowed_page.find("a", **{"data-facet": "town"}) if a["data-value"] == "潭头镇"
+    ]
+    assert "is-selected" in selected[0]["class"]
+    # the other towns stay visible, with their counts, to be added as alternatives
+    assert len(narrowed_page.find("a", **{"data-facet": "town"})) == len(towns)
+    chips = [a for t, a in narrowed_page.with_class("chip")]
+    assert len(chips) == 1
+    assert "town=" not in chips[0]["href"]
+    assert '<strong class="total">38</strong>' in get_html(client, chips[0]["href"])
+
+
+def test_filters_combine(client: FlaskClient):
+    html = get_html(client, "/search?q=乡村振兴&town=潭头镇&year=2022")
+    assert '<strong class="total">8</strong>' in html
+    page = Elements(html)
+    assert len(page.with_class("chip")) == 2
+    assert page.with_class("chip-clear")
+    api = get_json(client, "/api/search?q=乡村振兴&town=潭头镇&year=2022")
+    assert api["total"] == 8
+    assert api["filters"] == {"town": ["潭头镇"], "year": ["2022"]}
+
+
+def test_modes(client: FlaskClient):
+    phrase = get_json(client, "/api/search?q=三清两建&mode=phrase")
+    assert phrase["mode"] == "phrase" and phrase["total"] == 5
+    fuzzy_html = get_html(client, "/search?q=三清两见&mode=fuzzy")
+    assert "相似度" in fuzzy_html
+    assert Elements(fuzzy_html).find("input", type="radio", value="fuzzy", checked="")
+    assert get_json(client, "/api/search?q=三清两见&mode=fuzzy")["total"] > 0
+
+
+def test_pagination_and_clamping(client: FlaskClient):
+    first = get_json(client, "/api/search?q=乡村振兴&size=10")
+    assert first["pages"] == 4
+    second = get_json(client, "/api/search?q=乡村振兴&size=10&page=2")
+    assert {h["para_id"] for h in first["hits"]}.isdisjoint(h["para_id"] for h in second["hits"])
+    html = get_html(client, "/search?q=乡村振兴&page=2")
+    assert 'aria-current="page">2</span>' in html
+    assert 'rel="prev"' in html and 'rel="next"' in html
+    last = get_html(client, "/search?q=乡村振兴&page=999999")
+    assert 'aria-current="page">4</span>' in last
+    assert 'aria-current="page">1</span>' in get_html(client, "/search?q=乡村振兴&page=-3")
+    big = get_json(client, "/api/search?q=乡村振兴&size=100000")
+    assert big["page_size"] == 100 and len(big["hits"]) == 38
+
+
+def test_page_window():
+    assert page_window(1, 1) == [1]
+    assert page_window(5, 20) == [1, None, 3, 4, 5, 6, 7, None, 20]
+    assert page_window(2, 4) == [1, 2, 3, 4]
+
+
+def test_by_town_view(client: FlaskClient):
+    api = get_json(client, "/api/search?q=乡村振兴")
+    html = get_html(client, "/search?q=乡村振兴&view=towns")
+    page = Elements(html)
+    groups = page.with_class("town-group")
+    assert [a["data-town"] for _, a in groups] == list(api["facets"]["town"])
+    for town, count in api["facets"]["town"].items():
+        assert f'<h2 class="town-name">{town}</h2>' in html
+        assert f'<span class="town-count">{count} 段</span>' in html
+    assert html.count('<details class="town-more">') == sum(
+        1 for n in api["facets"]["town"].values() if n > 1
+    )
+    # the best paragraph of each town comes first
+    best = api["hits"][0]
+    assert html.index(best["para_id"]) < html.index("town-more")
+
+
+def test_by_town_view_with_a_town_typed_in_the_query(client: FlaskClient):
+    html = get_html(client, "/search?q=乡村振兴+town:潭头镇+town:平湖镇&view=towns")
+    page = Elements(html)
+    assert [a["data-town"] for _, a in page.with_class("town-group")] == ["潭头镇", "平湖镇"]
+
+
+def test_zero_results_say_what_was_searched_and_how_to_widen(client: FlaskClient):
+    html = get_html(client, "/search?q=量子纠缠&mode=phrase&town=潭头镇")
+    assert "没有找到匹配的段落" in html
+    assert "量子纠缠" in html and "潭头镇" in html and "精确短语" in html
+    page = Elements(html)
+    widen = [a["href"] for a in page.find("a") if "q=" in a.get("href", "")]
+    assert any("mode=fuzzy" in h for h in widen)
+    assert any("town=" not in h and "mode=phrase" in h for h in widen)
+
+
+def test_suggestions_link_to_a_new_search(client: FlaskClient):
+    api = get_json(client, "/api/search?q=三清两见")
+    assert api["suggestions"], "the engine proposes corpus terms for a query with few hits"
+    html = get_html(client, "/search?q=三清两见")
+    term = api["suggestions"][0]["term"]
+    assert "你是不是要找" in html
+    assert any(a["href"] == f"/search?q={quote(term)}" for a in Elements(html).find("a"))
+
+
+def test_notices_are_shown(client: FlaskClient):
+    html = get_html(client, '/search?q="三清两建')
+    assert "引号没有配对" in html
+
+
+def test_filters_only_browse(client: FlaskClient):
+    html = get_html(client, "/search?town=涌山镇")
+    assert "全部段落" in html
+    assert Elements(html).with_class("hit")
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/search?q=x&page=abc", "page"),
+        ("/search?q=x&size=1.5", "size"),
+        ("/search?q=x&mode=boolean", "检索方式"),
+        ("/search?q=x&view=grid", "视图"),
+        ("/search?q=" + "很" * 201, "查询太长"),
+        ("/search?q=x&" + "&".join(f"town={i}" for i in range(21)), "太多"),
+        ("/search?q=x&town=" + "镇" * 101, "太长"),
+    ],
+)
+def test_malformed_parameters_are_400_with_a_message(client: FlaskClient, url: str, message: str):
+    html = get_html(client, url, status=400)
+    assert message in html
+    api = get_json(client, url.replace("/search", "/api/search"), status=400)
+    assert message in api["error"] and "hint" in api
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"', "“", "OR", "NOT", "-", ":", "town:", "(((", "*", "?", "\\", "%", "\x00", "a" * 200, "　"],
+)
+def test_odd_queries_are_never_an_error(client: FlaskClient, q: str):
+    for mode in ("keyword", "phrase", "fuzzy"):
+        response = client.get("/search", query_string={"q": q, "mode": mode})
+        assert response.status_code == 200
+        response = client.get("/api/search", query_string={"q": q, "mode": mode})
+        assert response.status_code == 200
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    q=st.text(max_size=30),
+    mode=st.sampled_from(["keyword", "phrase", "fuzzy"]),
+    town=st.lists(st.text(max_size=8), max_size=3),
+    page=st.integers(min_value=-(10**12), max_value=10**12).map(str),
+    view=st.sampled_from(["list", "towns"]),
+)
+def test_no_query_a_user_can_type_gives_a_500(
+    app: Flask, q: str, mode: str, town: list[str], page: str, view: str
+):
+    client = app.test_client()
+    args = {"q": q, "mode": mode, "town": town, "page": page, "view": view}
+    for url in ("/search", "/api/search"):
+        response = client.get(url, query_string=args)
+        assert response.status_code in {200, 400}, response.get_data(as_text=True)[:300]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(q=st.text(max_size=30), mode=st.text(max_size=8))
+def test_no_query_carried_to_a_document_gives_a_500(app: Flask, q: str, mode: str):
+    client = app.test_client()
+    doc_id = client.get("/api/search?q=三清两建").get_json()["hits"][0]["doc_id"]
+    response = client.get(f"/doc/{doc_id}", query_string={"q": q, "mode": mode})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def first_hit(client: FlaskClient, q: str) -> dict[str, Any]:
+    hit: dict[str, Any] = get_json(client, f"/api/search?q={q}")["hits"][0]
+    return hit
+
+
+def test_document_page(client: FlaskClient):
+    hit = first_hit(client, "三清两建")
+    doc = get_json(client, f"/api/doc/{hit['doc_id']}")
+    html = get_html(client, f"/doc/{hit['doc_id']}")
+    page = Elements(html)
+    assert doc["title"] in html and doc["town"] in html and doc["source"] in html
+    paras = page.with_class("para")
+    assert [a["id"] for _, a in paras] == [p["para_id"] for p in doc["paragraphs"]]
+    toc = [a["href"] for a in page.find("a") if a.get("href", "").startswith("#p")]
+    headings = [p["para_id"] for p in doc["paragraphs"] if p["heading"]]
+    assert toc[: len(headings)] == [f"#{h}" for h in headings]  # the table of contents
+    assert "<mark>" not in html
+    assert 'id="fragment-missing"' in html and "该段落在新版本中已变更" in html
+    for _, attrs in paras:
+        assert attrs["data-permalink"] == f"http://localhost/doc/{doc['doc_id']}#{attrs['id']}"
+
+
+def test_document_page_marks_every_match_of_the_query(client: FlaskClient):
+    hit = first_hit(client, "三清两建")
+    doc = get_json(client, f"/api/doc/{hit['doc_id']}")
+    html = get_html(client, f"/doc/{hit['doc_id']}?q=三清两建")
+    expected = sum(p["text"].count("三清两建") for p in doc["paragraphs"])
+    assert html.count("<mark>三清两建</mark>") == expected > 1
+    assert f"共 <strong>{expected}</strong> 处匹配" in html
+    assert 'data-match="next"' in html
+    back = [attrs["href"] for _, attrs in Elements(html).with_class("back-link")]
+    assert back == ["/search?q=%E4%B8%89%E6%B8%85%E4%B8%A4%E5%BB%BA"]
+    fuzzy = get_html(client, f"/doc/{hit['doc_id']}?q=三清两见&mode=fuzzy")
+    assert "<mark>" in fuzzy
+
+
+def test_unknown_document_is_a_404_page(client: FlaskClient):
+    html = get_html(client, "/doc/doesnotexist", status=404)
+    assert "没有找到这份文档" in html
+    assert get_json(client, "/api/doc/doesnotexist", status=404)["error"]
+    get_html(client, "/doc/" + "x" * 500, status=404)
+
+
+def test_source_download(client: FlaskClient, seed_config: Config):
+    hit = first_hit(client, "三清两建")
+    with client.get(f"/doc/{hit['doc_id']}/source") as response:
+        assert response.status_code == 200
+        assert "attachment" in response.headers["Content-Disposition"]
+        assert response.data == (seed_config.corpus_dir / hit["source"]).read_bytes()
+
+
+def test_source_path_stays_inside_the_corpus(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("secret", encoding="utf-8")
+    (corpus / "link.txt").symlink_to(tmp_path / "secret.txt")
+    config = Config(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+    def doc(source: str) -> DocumentView:
+        return DocumentView("d", "t", "镇", "", None, "", "", source, [])
+
+    assert source_path(config, doc("a.txt")) == (corpus / "a.txt").resolve()
+    for bad in ("../secret.txt", "link.txt", "/etc/passwd", "missing.txt", "", "."):
+        assert source_path(config, doc(bad)) is None, bad
+
+
+def test_missing_source_file_is_a_404(make_index):
+    config = make_index({"a.txt": "某某镇2023年政府工作报告\n各位代表：\n三清两建\n"})
+    app = create_app(config, {"TESTING": True})
+    client = app.test_client()
+    doc_id = get_json(client, "/api/search?q=三清两建")["hits"][0]["doc_id"]
+    (config.corpus_dir / "a.txt").unlink()
+    html = get_html(client, f"/doc/{doc_id}", status=200)
+    assert "已不在语料目录中" in html
+    assert "已不在语料目录中" in get_html(client, f"/doc/{doc_id}/source", status=404)
+
+
+# --- JSON API, health, status ---------------------------------------------------------------
+
+
+def test_api_search_is_the_engine_json(client: FlaskClient):
+    data = get_json(client, "/api/search?q=三清两建")
+    assert list(data) == [
+        "query",
+        "mode",
+        "total",
+        "page",
+        "page_size",
+        "pages",
+        "filters",
+        "hits",
+        "facets",
+        "notices",
+        "suggestions",
+        "elapsed_ms",
+    ]
+    assert data["total"] == 5
+    assert data["facets"]["town"] == {"潭头镇": 5}
+    assert "<mark>三清两建</mark>" in data["hits"][0]["snippet"]
+
+
+def test_api_errors_are_json(client: FlaskClient):
+    data = get_json(client, "/api/search?q=x&mode=nope", status=400)
+    assert set(data) == {"error", "hint", "status"} and data["status"] == 400
+    assert get_json(client, "/api/nothing-here", status=404)["status"] == 404
+    response = client.post("/api/search")
+    assert response.status_code == 405 and response.get_json()["status"] == 405
+
+
+def test_healthz_and_status(client: FlaskClient, seed_config: Config):
+    health = get_json(client, "/healthz")
+    assert health["status"] == "ok"
+    assert health["generation"].startswith("g-")
+    assert health["documents"] == 9 and health["paragraphs"] > 300
+    html = get_html(client, "/status")
+    assert health["generation"] in html
+    for path in sorted(p.name for p in seed_config.corpus_dir.glob("*.txt")):
+        assert path in html
+    status = get_json(client, "/api/status")
+    assert {f["status"] for f in status["files"]} == {"indexed"}
+
+
+def test_status_reports_skipped_files(make_index):
+    config = make_index(
+        {
+            "a.txt": "某某镇2023年政府工作报告\n各位代表：\n三清两建\n",
+            "notes.xyz": "not a report",
+            "empty.txt": "",
+        }
+    )
+    client = create_app(config, {"TESTING": True}).test_client()
+    html = get_html(client, "/status")
+    assert html.count("已跳过") == 2 and "已收录" in html
+    assert "unsupported" in html
+    files = {f["path"]: f for f in get_json(client, "/api/status")["files"]}
+    assert files["notes.xyz"]["status"] == "skipped"
+    assert files["a.txt"]["documents"] == 1
+
+
+def test_openapi_description(client: FlaskClient):
+    spec = get_json(client, "/api/openapi.json")
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/search", "/api/doc/{doc_id}", "/healthz"} <= set(spec["paths"])
+
+
+def test_missing_index_is_a_503(tmp_path: Path):
+    app = create_app(Config(corpus_dir=tmp_path, index_dir=tmp_path / "none"), {"TESTING": True})
+    client = app.test_client()
+    html = get_html(client, "/search?q=x", status=503)
+    assert "索引暂不可用" in html
+    assert get_json(client, "/healthz", status=503)["hint"]
+
+
+# --- re-index without restart ---------------------------------------------------------------
+
+
+def test_reindex_is_picked_up_without_restart(make_index):
+    config = make_index({"a.txt": "某某镇2023年政府工作报告\n各位代表：\n三清两建工作扎实。\n"})
+    app = create_app(config, {"TESTING": True})
+    client = app.test_client()
+    before = get_json(client, "/healthz")
+    assert get_json(client, "/api/search?q=三变改革")["total"] == 0
+    (config.corpus_dir / "b.txt").write_text(
+        "另一镇2023年政府工作报告\n各位代表：\n三变改革成效明显。\n", encoding="utf-8"
+    )
+    build_index(config.corpus_dir, config.index_dir, procs=1)
+    after = get_json(client, "/healthz")
+    assert after["generation"] != before["generation"]
+    assert get_json(client, "/api/search?q=三变改革")["total"] == 1
+    assert get_json(client, "/api/search?q=三清两建")["total"] == 1
+
+
+# --- safety ---------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def hostile(make_index) -> FlaskClient:
+    config = make_index(
+        {
+            "a.txt": "某某镇2023年政府工作报告\n各位代表：\n"
+            f"{XSS_SCRIPT} 三清两建 {XSS_TEMPLATE}\n"
+            f"（一）{XSS_ATTR}三清两建\n",
+            f"b{XSS_ATTR}.txt": f"某某镇2022年政府工作报告\n各位代表：\n三清两建 {XSS_SCRIPT}\n",
+        }
+    )
+    return create_app(config, {"TESTING": True}).test_client()
+
+
+def assert_inert(html: str) -> None:
+    assert XSS_SCRIPT not in html
+    assert "<img" not in html
+    assert "onerror=alert(1)>" not in html.replace("onerror=alert(1)&gt;", "")
+    assert "49" not in html
+    assert Elements(html).find("script") == [{"src": "/static/app.js", "defer": ""}]
+
+
+def test_documents_and_queries_cannot_inject_markup(hostile: FlaskClient):
+    html = get_html(hostile, "/search?q=三清两建")
+    assert_inert(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert XSS_TEMPLATE in html
+    towns = get_html(hostile, "/search?q=三清两建&view=towns")
+    assert_inert(towns)
+    for q in (XSS_SCRIPT, XSS_ATTR, XSS_TEMPLATE):
+        for mode in ("keyword", "phrase", "fuzzy"):
+            for view in ("list", "towns"):
+                args = {"q": q, "mode": mode, "view": view}
+                response = hostile.get("/search", query_string=args)
+                assert response.status_code == 200
+                assert_inert(response.get_data(as_text=True))
+        response = hostile.get("/search", query_string={"q": q, "town": q, "year": q})
+        assert response.status_code == 200
+        assert_inert(response.get_data(as_text=True))
+        response = hostile.get("/search", query_string={"q": q, "mode": q})
+        assert response.status_code == 400
+        assert_inert(response.get_data(as_text=True))
+    hits = get_json(hostile, "/api/search?q=三清两建")["hits"]
+    for doc_id in {h["doc_id"] for h in hits}:
+        for q in ("三清两建", XSS_SCRIPT, XSS_ATTR):
+            response = hostile.get(f"/doc/{doc_id}", query_string={"q": q})
+            assert response.status_code == 200
+            assert_inert(response.get_data(as_text=True))
+    assert_inert(get_html(hostile, "/status"))
+    assert_inert(get_html(hostile, "/doc/" + XSS_ATTR.replace("/", ""), status=404))
+
+
+def test_marked_text_is_escaped_inside_and_around_the_mark(hostile: FlaskClient):
+    html = get_html(hostile, f"/search?q={XSS_SCRIPT}&mode=phrase")
+    assert "<mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark>" in html
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def test_quote_and_citation_helpers():
+    assert (
+        cite_head("报告", "潭头镇", ["一、回顾", "（二）三清两建"])
+        == "《报告》（潭头镇，（二）三清两建）："
+    )
+    assert cite_head("报告", "", []) == "《报告》："
+    short = "推进三清两建。"
+    assert quote_for(short, [(2, 6)]) == short
+    long = "甲" * 100 + "。乙乙三清两建乙乙。" + "丙" * 100 + "。"
+    assert quote_for(long, [(105, 109)]) == "乙乙三清两建乙乙。"
+
+
+def test_paragraph_spans_mark_words_only_when_all_are_present():
+    needles = [("三清两建", ["三清", "两建"])]
+    assert paragraph_spans("三清两建", needles) == [(0, 4)]
+    assert paragraph_spans("三清工作和两建工作", needles) == [(0, 2), (5, 7)]
+    assert paragraph_spans("只有三清", needles) == []
