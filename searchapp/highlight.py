@@ -34,6 +34,19 @@ def find_spans(text: str, needles: Iterable[str]) -> list[Span]:
     return merge_spans(spans)
 
 
+def term_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
+    """Each (term, words) needle: the term verbatim, else its words when all of them occur."""
+    spans: list[Span] = []
+    for verbatim, parts in needles:
+        found = find_spans(text, [verbatim])
+        if not found and parts:
+            per_part = [find_spans(text, [part]) for part in parts]
+            if all(per_part):
+                found = [span for part_spans in per_part for span in part_spans]
+        spans.extend(found)
+    return merge_spans(spans)
+
+
 def unit_span(text: str, start: int, end: int) -> Span:
     """Original offsets of units[start:end] (positions in the exact-match form)."""
     _, offsets = exact_units(text)

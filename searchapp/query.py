@@ -28,7 +28,7 @@ from whoosh.searching import Results, SearchContext, Searcher
 from . import schema as F
 from .analysis import exact_key, phrase_grams, segment
 from .errors import QueryError
-from .highlight import Span, find_spans, make_snippet, merge_spans
+from .highlight import Span, make_snippet, merge_spans, term_spans
 
 log = logging.getLogger(__name__)
 
@@ -499,17 +499,9 @@ def highlight_needles(parsed: ParsedQuery, words: tuple[str, ...]) -> list[tuple
     return needles
 
 
-def hit_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
-    spans: list[Span] = []
-    for verbatim, parts in needles:
-        found = find_spans(text, [verbatim])
-        spans.extend(found or find_spans(text, parts))
-    return sorted(set(spans))
-
-
 def make_hit(results: Results, index: int, needles: list[tuple[str, list[str]]]) -> Hit:
     fields = results.fields(index)
-    spans = hit_spans(fields[F.TEXT_FIELD], needles)
+    spans = term_spans(fields[F.TEXT_FIELD], needles)
     key = results.score(index)  # sorted by SORT_ORDER: (-score, sort_key)
     score = -key[0] if isinstance(key, tuple) else (key or 0.0)
     return hit_from_fields(fields, spans, score)

@@ -15,12 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchapp.config import PROJECT_ROOT, Config
+from searchapp.highlight import term_spans
 from searchapp.indexer import build_index
 from searchapp.query import DocumentView
 from searchapp.web import create_app
 from searchapp.web.documents import source_path
 from searchapp.web.links import page_window
-from searchapp.web.matches import cite_head, paragraph_spans, quote_for
+from searchapp.web.matches import cite_head, quote_for
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
@@ -568,6 +569,6 @@ def test_quote_and_citation_helpers():
 
 def test_paragraph_spans_mark_words_only_when_all_are_present():
     needles = [("三清两建", ["三清", "两建"])]
-    assert paragraph_spans("三清两建", needles) == [(0, 4)]
-    assert paragraph_spans("三清工作和两建工作", needles) == [(0, 2), (5, 7)]
-    assert paragraph_spans("只有三清", needles) == []
+    assert term_spans("三清两建", needles) == [(0, 4)]
+    assert term_spans("三清工作和两建工作", needles) == [(0, 2), (5, 7)]
+    assert term_spans("只有三清", needles) == []

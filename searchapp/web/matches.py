@@ -11,10 +11,10 @@ from __future__ import annotations
 from whoosh.searching import Searcher
 
 from .. import schema as F
-from ..analysis import exact_key, segment
+from ..analysis import exact_key
 from ..fuzzy import align
-from ..highlight import SENTENCE, Span, find_spans, merge_spans
-from ..query import parse_query
+from ..highlight import SENTENCE, Span, term_spans
+from ..query import highlight_needles, parse_query
 
 QUOTE_CHARS = 160  # a longer paragraph is quoted by the sentence holding the match
 
@@ -30,26 +30,9 @@ def document_spans(
         key = exact_key(parsed.positive[0].text)
         found = {pid: align(key, text) for pid, text in texts.items()} if key else {}
         return {pid: [match[1]] for pid, match in found.items() if match}
-    words = tuple(F.word_tokenizer(searcher.schema).words)
-    needles = [
-        (atom.text, [] if atom.quoted or mode == "phrase" else segment(atom.text, words))
-        for atom in parsed.positive
-    ]
-    spans = {pid: paragraph_spans(text, needles) for pid, text in texts.items()}
+    needles = highlight_needles(parsed, tuple(F.word_tokenizer(searcher.schema).words))
+    spans = {pid: term_spans(text, needles) for pid, text in texts.items()}
     return {pid: found for pid, found in spans.items() if found}
-
-
-def paragraph_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
-    """Each needle verbatim, or all of its words when every one of them is in the text."""
-    spans: list[Span] = []
-    for verbatim, parts in needles:
-        found = find_spans(text, [verbatim])
-        if not found and parts:
-            per_part = [find_spans(text, [part]) for part in parts]
-            if all(per_part):
-                found = [span for part_spans in per_part for span in part_spans]
-        spans.extend(found)
-    return merge_spans(spans)
 
 
 def quote_for(text: str, spans: list[Span], limit: int = QUOTE_CHARS) -> str:
