@@ -186,7 +186,7 @@ def build_document(
         date=date,
         part=part,
     )
-    doc.paragraphs = build_paragraphs(blocks, front, source.structured)
+    doc.paragraphs = build_paragraphs(blocks, front, source.structured, title)
     return doc
 
 
@@ -424,8 +424,14 @@ def detect_title(front: list[Block]) -> str | None:
     return lines[0][:80] if lines else None
 
 
-def build_paragraphs(blocks: list[Block], front: int, structured: bool) -> list[Paragraph]:
-    """Paragraphs with section paths; wrapped plain headings are joined back together."""
+def build_paragraphs(
+    blocks: list[Block], front: int, structured: bool, title: str = ""
+) -> list[Paragraph]:
+    """Paragraphs with section paths; wrapped plain headings are joined back together.
+
+    A plain heading that repeats the report's title (after a cover letter, say) is
+    not a section.
+    """
     merged: list[tuple[str, int | None]] = []
     for i, block in enumerate(blocks):
         level = block_level(block, i < front, structured)
@@ -433,6 +439,9 @@ def build_paragraphs(blocks: list[Block], front: int, structured: bool) -> list[
             merged[-1] = (merged[-1][0] + block.text, 0)  # a heading wrapped over two lines
             continue
         merged.append((block.text, level))
+    merged = [
+        (text, None if repeats_title(text, level, title) else level) for text, level in merged
+    ]
     ids = make_para_ids([text for text, _ in merged])
     paragraphs = []
     stack: list[tuple[int, str]] = []
@@ -443,6 +452,12 @@ def build_paragraphs(blocks: list[Block], front: int, structured: bool) -> list[
         section = tuple(t for _, t in stack)
         paragraphs.append(Paragraph(para_id, ordinal, text, section, level is not None))
     return paragraphs
+
+
+def repeats_title(text: str, level: int | None, title: str) -> bool:
+    """An unnumbered heading that is (most of) the report's title."""
+    key = compact(text)
+    return level == 0 and len(key) >= 6 and key in compact(title)
 
 
 def block_level(block: Block, in_front: bool, structured: bool) -> int | None:
