@@ -125,15 +125,15 @@ def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
     generation = current_generation(index_dir)
     if generation is None:
         raise IndexMissing(
-            f"no index in {index_dir}", hint="build it with: searchapp index --index DIR"
+            f"{index_dir} 中还没有索引", hint=f"先建立索引：searchapp index --index {index_dir}"
         )
     meta = read_meta(generation)
     if meta.get("analysis_version") != ANALYSIS_VERSION or meta.get("segmenter") != SEGMENTER:
         raise IndexIncompatible(
-            f"the index in {index_dir} was built by another version of searchapp "
-            f"(analysis {meta.get('analysis_version')}, {meta.get('segmenter')}); "
-            f"this one needs analysis {ANALYSIS_VERSION}, {SEGMENTER}",
-            hint="rebuild it with: searchapp index --rebuild",
+            f"{index_dir} 中的索引由另一版本的 searchapp 建立"
+            f"（分析版本 {meta.get('analysis_version')}，{meta.get('segmenter')}），"
+            f"本版本需要分析版本 {ANALYSIS_VERSION}，{SEGMENTER}",
+            hint=f"请重建索引：searchapp index --rebuild --index {index_dir}",
         )
     return whoosh_index.open_dir(str(generation)), meta
 
@@ -148,7 +148,7 @@ def index_lock(index_dir: Path) -> Iterator[None]:
     path = str((index_dir / LOCK).resolve())
     with _held_guard:
         if path in _held_locks:  # POSIX locks do not exclude the process holding them
-            raise IndexLocked(f"{index_dir} is being written by this process")
+            raise IndexLocked(f"{index_dir} 的索引正在被本进程写入")
         _held_locks.add(path)
     try:
         with _locked_file(index_dir):
@@ -173,8 +173,8 @@ def _locked_file(index_dir: Path) -> Iterator[None]:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             raise IndexLocked(
-                f"{index_dir} is being written by {holder}",
-                hint="wait for that indexer to finish; a killed one releases the lock by itself",
+                f"{index_dir} 的索引正在被另一个索引进程（{holder}）写入",
+                hint="请等它结束；被终止的索引进程会自动释放锁",
             ) from None
         fh.seek(0)
         fh.truncate()

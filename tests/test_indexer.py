@@ -90,7 +90,7 @@ def test_a_second_indexer_is_refused(tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
-    with index_lock(tmp_path / "index"), pytest.raises(IndexLocked, match="being written"):
+    with index_lock(tmp_path / "index"), pytest.raises(IndexLocked, match="正在"):
         build_index(corpus, tmp_path / "index")
 
 
