@@ -241,6 +241,26 @@ def test_by_town_view(context: BrowserContext, base_url: str):
     expect(more.locator(".hit mark").first).to_be_visible()
 
 
+def test_similar_wording_from_a_draft_and_from_a_hit(context: BrowserContext, base_url: str):
+    page = context.new_page()
+    page.goto(base_url + "/")
+    page.get_by_role("link", name="相似表述").first.click()
+    page.get_by_role("textbox", name="要比对的文字").fill(
+        "积极做好脱贫攻坚与乡村振兴有效衔接，持续优化营商环境。"
+    )
+    page.get_by_role("button", name="查找相似表述").click()
+    page.wait_for_url("**/similar?text=**")
+    towns = page.locator(".similar-town")
+    assert towns.count() >= 3
+    expect(page.locator(".similar-sentence mark").first).to_be_visible()
+    screenshot(page, "similar")
+
+    page.goto(base_url + "/search?q=三清两建")
+    page.locator(".hit").first.get_by_role("link", name="相似表述").click()
+    page.wait_for_url("**/similar?doc=**")
+    expect(page.locator(".similar-summary")).to_contain_text("不含本报告")
+
+
 def test_phone_width(browser: Browser, base_url: str):
     with open_context(browser, base_url, viewport=PHONE, is_mobile=True) as context:
         page = context.new_page()

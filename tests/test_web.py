@@ -81,7 +81,7 @@ def test_factory_never_debug_and_uses_the_project_templates(seed_config: Config)
     app = create_app(seed_config, {"DEBUG": True, "TESTING": True})
     assert app.debug is False
     assert Path(app.template_folder or "") == PROJECT_ROOT / "templates"
-    assert set(app.blueprints) == {"search", "documents", "status", "api"}
+    assert set(app.blueprints) == {"search", "documents", "similar", "status", "api"}
 
 
 def test_home_page_is_chinese_self_contained_and_helpful(client: FlaskClient):
@@ -463,7 +463,7 @@ def test_status_reports_skipped_files(make_index):
 def test_openapi_description(client: FlaskClient):
     spec = get_json(client, "/api/openapi.json")
     assert spec["openapi"].startswith("3.")
-    assert {"/api/search", "/api/doc/{doc_id}", "/healthz"} <= set(spec["paths"])
+    assert {"/api/search", "/api/doc/{doc_id}", "/api/similar", "/healthz"} <= set(spec["paths"])
 
 
 def test_missing_index_is_a_503(tmp_path: Path):
@@ -572,3 +572,29 @@ def test_paragraph_spans_mark_words_only_when_all_are_present():
     assert term_spans("三清两建", needles) == [(0, 4)]
     assert term_spans("三清工作和两建工作", needles) == [(0, 2), (5, 7)]
     assert term_spans("只有三清", needles) == []
+
+
+def test_similar_page_and_api(seed_config):
+    from searchapp.web import create_app
+
+    client = create_app(seed_config).test_client()
+    page = client.get("/similar?text=积极做好脱贫攻坚与乡村振兴有效衔接，持续优化营商环境。")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "相似表述" in html and "<mark>深度融合</mark>" in html
+    data = client.get("/api/similar?text=持续优化营商环境").get_json()
+    assert data["sentences"][0]["similarity"] == 100.0
+    assert client.get("/similar").status_code == 200
+    assert client.get("/similar?text=" + "长" * 2000).status_code == 400
+    assert client.get("/similar?doc=nope&para=nope").status_code == 404
+
+
+def test_similar_for_a_paragraph_leaves_out_its_report(seed_config):
+    from searchapp.web import create_app
+
+    client = create_app(seed_config).test_client()
+    hit = client.get("/api/search?q=三清两建").get_json()["hits"][0]
+    html = client.get("/search?q=三清两建").get_data(as_text=True)
+    assert f"/similar?doc={hit['doc_id']}&amp;para={hit['para_id']}" in html
+    data = client.get(f"/api/similar?doc={hit['doc_id']}&para={hit['para_id']}").get_json()
+    assert hit["doc_id"] not in {s["doc_id"] for s in data["sentences"]}

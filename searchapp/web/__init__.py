@@ -2,6 +2,7 @@
 
     search      /  and  /search          the search page (list or by town)
     documents   /doc/<id>, /doc/<id>/source   a report, its permalinks, its source file
+    similar     /similar, /api/similar   how other reports phrased a sentence
     status      /status                  the index and its per-file report
     api         /api/search, /api/doc/<id>, /api/status, /healthz, /api/openapi.json
 
@@ -17,7 +18,7 @@ from flask import Flask, Response, current_app, request
 
 from ..config import PROJECT_ROOT, Config
 from ..query import MODES
-from . import api, documents, search, status
+from . import api, documents, search, similar, status
 from .handlers import register_error_handler
 from .links import register_links
 from .params import FIELD_LABELS, FILTER_LABELS, MODE_LABELS, SearchParams
@@ -44,7 +45,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.jinja_env.lstrip_blocks = True
 
     init_store(app, config)
-    for module in (search, documents, status, api):
+    for module in (search, documents, similar, status, api):
         app.register_blueprint(module.bp)
     register_error_handler(app)
     register_links(app)

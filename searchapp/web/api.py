@@ -144,6 +144,22 @@ def openapi_spec() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/similar": {
+                "get": {
+                    "summary": "相似表述：其他报告中与一段文字最相近的句子，按镇分组",
+                    "parameters": [
+                        query_param("text", "要比对的文字", {"type": "string", "maxLength": 1000}),
+                        query_param("doc", "或：某段落所在报告的 doc_id", {"type": "string"}),
+                        query_param("para", "与 doc 一起：该段落的 para_id", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": {"description": "text、total、sentences[]、by_town{}"},
+                        "400": error,
+                        "404": error,
+                        "503": error,
+                    },
+                }
+            },
             "/api/status": {
                 "get": {
                     "summary": "索引状态与逐个文件的读取报告",
