@@ -358,18 +358,25 @@ def atom_query(atom: Atom, words: tuple[str, ...]) -> wq.Query:
 
 
 def build_query(parsed: ParsedQuery, words: tuple[str, ...]) -> wq.Query:
-    """The Whoosh query for a parsed keyword or phrase query (filters are applied apart)."""
+    """The Whoosh query for a parsed query's positive part (filters and exclusions apart)."""
     clauses = []
     for group in parsed.groups:
         alternatives = [atom_query(atom, words) for atom in group]
         clauses.append(alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives))
-    positive: wq.Query = wq.And(clauses) if clauses else wq.Every()
-    if len(clauses) == 1:
-        positive = clauses[0]
-    if parsed.excluded:
-        excluded = wq.Or([exact_query(a.text) for a in parsed.excluded])
-        return wq.AndNot(positive, excluded)
-    return positive
+    if not clauses:
+        return wq.Every()
+    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+
+
+def exclusion_query(parsed: ParsedQuery) -> wq.Query | None:
+    """Paragraphs holding any excluded term verbatim, for the search's `mask`.
+
+    (Not wq.AndNot: whoosh3 3.54's AndNotMatcher keeps a document when the excluded
+    term's postings start before the positive side's; see test_exclusion_is_exact.)
+    """
+    if not parsed.excluded:
+        return None
+    return wq.Or([exact_query(a.text) for a in parsed.excluded])
 
 
 def filter_query(filters: dict[str, list[str]]) -> wq.Query | None:
@@ -461,6 +468,7 @@ def run_indexed(
     results = searcher.search(
         query,
         filter=filter_query(filters),
+        mask=exclusion_query(parsed),
         limit=limit,
         sortedby=SORT_ORDER,
         groupedby=facet_spec(),

@@ -176,3 +176,17 @@ def test_did_you_mean(seed_searcher: Searcher):
     assert page.total == 0
     assert page.suggestions[0]["term"] == "三清两建" and page.suggestions[0]["hits"] == 5
     assert search(seed_searcher, "乡村振兴").suggestions == []
+
+
+def test_exclusion_is_exact(make_index):
+    """Regression: whoosh3's AndNot kept 发展乡村产业 for 发展 -乡村."""
+    from searchapp.indexer import open_index
+
+    lines = ["某镇2023年政府工作报告", "各位代表：", "推进乡村建设。", "发展乡村产业。"]
+    lines += ["经济发展很快。", "乡村美丽。", "发展不停。", "发展乡村旅游。"]
+    config = make_index({"a.txt": "\n".join(lines)})
+    ix, _ = open_index(config.index_dir)
+    with ix.searcher() as searcher:
+        page = search(searcher, "发展 -乡村", all=True)
+        assert sorted(h.text for h in page.hits) == ["发展不停。", "经济发展很快。"]
+        assert page.facets["town"] == {"某镇": 2}
