@@ -95,3 +95,23 @@ def test_keyword_terms_find_every_verbatim_paragraph(
             assert parts <= set(segment(corpus[key], words))
 
     check()
+
+
+def test_exclusion_removes_exactly_the_verbatim_holders(
+    corpus: dict[Key, str], seed_searcher: Searcher
+):
+    @settings(
+        max_examples=100,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(substrings(corpus), substrings(corpus))
+    def check(term: str, excluded: str) -> None:
+        term = "".join(ch for ch in term if ch.isalnum())[:4]
+        excluded = "".join(ch for ch in excluded if ch.isalnum())[:2]
+        if not term or not excluded or {term, excluded} & {"OR", "NOT", "AND"}:
+            return
+        expected = engine(seed_searcher, term, "keyword") - brute_force(corpus, excluded)
+        assert engine(seed_searcher, f"{term} -{excluded}", "keyword") == expected
+
+    check()
