@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
 
 # Bump when normalisation or tokenisation changes: indexes built otherwise are refused.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 

@@ -71,7 +71,8 @@ def make_schema(words: Iterable[str]) -> Schema:
         section=STORED(),
         heading=STORED(),
         text=STORED(),
-        words=TEXT(analyzer=JiebaTokenizer(words), phrase=True),
+        # no positions: phrases go through the grams channel, words only rank and match
+        words=TEXT(analyzer=JiebaTokenizer(words), phrase=False),
         grams=GramField(),
     )
 
