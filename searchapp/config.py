@@ -21,6 +21,7 @@ class Config:
     max_query_chars: int = 200
     max_export_hits: int = 100_000
     index_procs: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    searchers: int = 2  # web: open searchers per index generation (each holds a copy in memory)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

@@ -598,3 +598,29 @@ def test_similar_for_a_paragraph_leaves_out_its_report(seed_config):
     assert f"/similar?doc={hit['doc_id']}&amp;para={hit['para_id']}" in html
     data = client.get(f"/api/similar?doc={hit['doc_id']}&para={hit['para_id']}").get_json()
     assert hit["doc_id"] not in {s["doc_id"] for s in data["sentences"]}
+
+
+def test_searchers_are_pooled_per_generation(seed_config):
+    from searchapp.indexer import open_index
+    from searchapp.web.store import SearcherPool, ServerBusy
+
+    ix, _ = open_index(seed_config.index_dir)
+    pool = SearcherPool(ix, 2)
+    first, second = pool.acquire(), pool.acquire()
+    with pytest.raises(ServerBusy):
+        pool.acquire(timeout=0.05)
+    pool.release(first)
+    assert pool.acquire() is first  # reused, not reopened
+    pool.retire()
+    pool.release(first)
+    pool.release(second)
+    assert first.is_closed and second.is_closed
+
+
+def test_requests_reuse_searchers(seed_config):
+    app = create_app(seed_config, {"TESTING": True})
+    client = app.test_client()
+    client.get("/api/search?q=三清两建")
+    client.get("/api/search?q=乡村振兴")
+    pool = app.extensions["searchapp"].live().searchers
+    assert pool._opened == 1 and len(pool._idle) == 1
