@@ -152,3 +152,25 @@ def test_user_dictionary_change_resegments_without_losing_phrases(tmp_path: Path
     assert "宜居宜业和美乡村" in word_tokenizer(ix.schema).words
     assert hit_keys(index, "宜居宜业和美", mode="phrase") == before != []
     assert hit_keys(index, "和美", mode="phrase") == before
+
+
+def test_lock_held_by_another_process_and_released_when_it_dies(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
+    index = tmp_path / "index"
+    code = (
+        "import sys, time; from pathlib import Path; from searchapp.indexer import index_lock\n"
+        "with index_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(index)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
+        with pytest.raises(IndexLocked, match=f"pid {holder.pid}"):
+            build_index(corpus, index)
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert build_index(corpus, index).documents == 1  # a killed holder blocks nothing
