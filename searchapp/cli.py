@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +97,17 @@ def index_command(
 
 
 def run_index(config: Config, rebuild: bool, show_progress: bool) -> IndexReport:
-    if not show_progress:
-        return build_index(
-            config.corpus_dir,
-            config.index_dir,
-            user_dict=config.user_dict,
-            rebuild=rebuild,
-            procs=config.index_procs,
-        )
-    with click.progressbar(length=1, label="indexing", file=sys.stderr) as bar:
+    """Build or update the index, with a progress bar on stderr when asked."""
+    with ExitStack() as stack:
+        progress = None
+        if show_progress:
+            bar = stack.enter_context(
+                click.progressbar(length=1, label="indexing", file=sys.stderr)
+            )
 
-        def progress(name: str, done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos, current_item=name)
+            def progress(name: str, done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos, current_item=name)
 
         return build_index(
             config.corpus_dir,
