@@ -462,32 +462,62 @@ def run_indexed(
     filters: dict[str, list[str]],
     words: tuple[str, ...],
 ) -> SearchPage:
-    """Keyword and phrase modes: one Whoosh search, sorted by score then document order."""
-    query = build_query(parsed, words)
+    """Keyword and phrase modes, sorted by score then document order.
+
+    The bitset engine (fastsearch) answers when it can, with Whoosh's own results;
+    otherwise one Whoosh search does.
+    """
+    from . import fastsearch
+
     limit = None if request.all else request.page * request.page_size
+    first = 0 if request.all else (request.page - 1) * request.page_size
+    needles = highlight_needles(parsed, words)
+    fast = fastsearch.search(
+        searcher,
+        [[(atom.text, atom.quoted) for atom in group] for group in parsed.groups],
+        [atom.text for atom in parsed.excluded],
+        filters,
+        words,
+        limit,
+    )
+    if fast is None:
+        total, facets, hits = whoosh_hits(searcher, parsed, filters, words, limit, first, needles)
+    else:
+        total, facets = fast.total, fast.facets
+        hits = [doc_hit(searcher, doc, score, needles) for doc, score in fast.top[first:]]
+    return SearchPage(
+        request.q,
+        request.mode,
+        total,
+        hits,
+        facets,
+        page=1 if request.all else request.page,
+        page_size=total if request.all else request.page_size,
+        pages=1 if request.all else max(1, -(-total // request.page_size)),
+        notices=parsed.notices,
+    )
+
+
+def whoosh_hits(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    filters: dict[str, list[str]],
+    words: tuple[str, ...],
+    limit: int | None,
+    first: int,
+    needles: list[tuple[str, list[str]]],
+) -> tuple[int, dict[str, dict[str, int]], list[Hit]]:
+    """One Whoosh search: total, facet counts and the hits from `first` up to `limit`."""
     results = searcher.search(
-        query,
+        build_query(parsed, words),
         filter=filter_query(filters),
         mask=exclusion_query(parsed),
         limit=limit,
         sortedby=SORT_ORDER,
         groupedby=facet_spec(),
     )
-    total = len(results)
-    first = 0 if request.all else (request.page - 1) * request.page_size
-    needles = highlight_needles(parsed, words)
     hits = [make_hit(results, i, needles) for i in range(first, len(results.top_n))]
-    return SearchPage(
-        request.q,
-        request.mode,
-        total,
-        hits,
-        facet_counts(results),
-        page=1 if request.all else request.page,
-        page_size=total if request.all else request.page_size,
-        pages=1 if request.all else max(1, -(-total // request.page_size)),
-        notices=parsed.notices,
-    )
+    return len(results), facet_counts(results), hits
 
 
 def facet_counts(results: Results) -> dict[str, dict[str, int]]:
@@ -513,6 +543,14 @@ def make_hit(results: Results, index: int, needles: list[tuple[str, list[str]]])
     key = results.score(index)  # sorted by SORT_ORDER: (-score, sort_key)
     score = -key[0] if isinstance(key, tuple) else (key or 0.0)
     return hit_from_fields(fields, spans, score)
+
+
+def doc_hit(
+    searcher: Searcher, docnum: int, score: float, needles: list[tuple[str, list[str]]]
+) -> Hit:
+    """A hit from a document number and its score (the fast path's results)."""
+    fields = searcher.stored_fields(docnum)
+    return hit_from_fields(fields, term_spans(fields[F.TEXT_FIELD], needles), score)
 
 
 def hit_from_fields(fields: dict[str, Any], spans: list[Span], score: float) -> Hit:

@@ -1,0 +1,891 @@
+"""Fast keyword and phrase search: bitsets over a Whoosh generation, Whoosh's results.
+
+Whoosh scores every matching posting in Python, which costs tens to hundreds of
+milliseconds on a common term. This module answers the same searches from posting
+lists decoded once into bitsets (Python ints, bit i = global document number i):
+
+* the hit set is bitset algebra (verbatim OR all-words per term, AND over terms,
+  OR within a group, minus excluded terms, filters as per-value bitsets), so the
+  total and the facet counts over every hit cost a few big-int operations;
+* only the page needs scores. They are computed exactly as Whoosh computes them
+  (BM25F per word, the verbatim bonus, and every sum in the order of the matcher
+  tree Whoosh builds for each segment), so pages, ties and scores are identical.
+
+Two caches, both shared by all threads: one `Generation` per published index
+generation (columns: live documents, sort order, facet values, word-field lengths)
+and, inside it, an LRU of decoded terms bounded in bytes. Generation folders never
+change once published, so nothing is ever invalidated, only evicted.
+
+`search()` returns None for what it does not handle; the caller then runs Whoosh.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import pickle
+import struct
+import threading
+import zlib
+from array import array
+from bisect import bisect_left, insort
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from heapq import merge, nsmallest
+from itertools import accumulate, islice
+from typing import Any
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.reading import IndexReader, TermNotFound
+from whoosh.scoring import bm25
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from . import schema as F
+from .analysis import exact_key, phrase_grams, segment
+from .query import EXACT_BOOST
+
+log = logging.getLogger(__name__)
+
+ENABLED = True  # False: every search goes through Whoosh (tests compare the two)
+TERM_CACHE_BYTES = 64 * 2**20  # per generation
+MAX_GENERATIONS = 2
+B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F defaults, which the searcher uses
+LENGTH_OF_BYTE = tuple(byte_to_length(b) for b in range(256))
+FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
+
+Score = float | None  # None: the (sub)query does not match the document
+
+
+# --- bitsets --------------------------------------------------------------------------------
+
+
+def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
+    """A bitset with the given bits set."""
+    buf = bytearray(nbytes)
+    for i in ids:
+        buf[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buf, "little")
+
+
+def ids_from_bits(bits: int) -> list[int]:
+    """The set bits of a bitset, ascending."""
+    out: list[int] = []
+    append = out.append
+    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) >> 3, "little")):
+        base = index << 3
+        while byte:
+            low = byte & -byte
+            append(base + low.bit_length() - 1)
+            byte ^= low
+    return out
+
+
+def has_bit(buf: bytes, doc: int) -> bool:
+    return bool((buf[doc >> 3] >> (doc & 7)) & 1)
+
+
+# --- W3 postings ----------------------------------------------------------------------------
+
+POSTINGS_MAGIC = b"W3Bl"
+BLOCK_LENGTH = struct.Struct("!i")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One segment of the generation: its reader, first global docnum and deletions."""
+
+    reader: IndexReader
+    offset: int
+    postfile: Any
+    deleted: frozenset[int]
+    live_count: int
+    lock: threading.Lock  # the segment's files are read under it (they may seek)
+
+
+def iter_blocks(
+    postfile: Any, terminfo: Any, lock: threading.Lock
+) -> Iterator[tuple[Any, Any, Any]]:
+    """A term's posting blocks as (id deltas, weights, values), as W3PostingsWriter wrote them.
+
+    Each block: a signed big-endian length (negative for the last), the pickled block
+    info, then the (possibly zlib-compressed) pickled data tuple.
+    """
+    offset, length = terminfo.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves a 1-tuple here
+        length = length[0]
+    with lock:
+        buf = postfile.get(offset, length)
+    if buf[:4] != POSTINGS_MAGIC:
+        raise ValueError("not a W3 posting list")
+    pos = 4
+    while pos < len(buf):
+        size = BLOCK_LENGTH.unpack_from(buf, pos)[0]
+        last = size < 0
+        size = abs(size)
+        pos += 4
+        stream = io.BytesIO(buf[pos : pos + size])
+        info = pickle.load(stream)
+        data = buf[pos + stream.tell() : pos + size]
+        yield pickle.loads(zlib.decompress(data) if info[3] else data)
+        pos += size
+        if last:
+            break
+
+
+def block_weights(weights: Any, count: int) -> Iterable[float]:
+    """A block's weights as W3LeafMatcher expands them."""
+    if weights is None:
+        return [1.0] * count
+    if isinstance(weights, float):
+        return [weights] * count
+    return weights
+
+
+def leaf_postings(leaf: Leaf, terminfo: Any, values: bool) -> Iterator[tuple[int, float, Any]]:
+    """(global docnum, weight, value or None) of a term's live postings in one segment."""
+    if terminfo.is_inlined():
+        ids, weights, vals = terminfo.inlined_postings()
+        blocks: Iterable[tuple[Any, Any, Any]] = [(ids, weights, vals)]
+        deltas = False
+    else:
+        blocks = iter_blocks(leaf.postfile, terminfo, leaf.lock)
+        deltas = True
+    for ids, weights, vals in blocks:
+        docs = list(accumulate(ids)) if deltas else list(ids)
+        ws = block_weights(weights, len(docs))
+        vs = vals if values else [None] * len(docs)
+        for doc, weight, value in zip(docs, ws, vs, strict=True):
+            if doc not in leaf.deleted:
+                yield doc + leaf.offset, weight, value
+
+
+def term_info(leaf: Leaf, field: str, text: bytes) -> Any | None:
+    try:
+        with leaf.lock:
+            return leaf.reader._terms.term_info(field, text)
+    except TermNotFound:
+        return None
+
+
+# --- cached terms ---------------------------------------------------------------------------
+
+
+class Term:
+    """A term's live postings in global docnums; immutable once built."""
+
+    __slots__ = ("_impact", "_scores", "bits", "cost", "ids", "leaf_df", "weights")
+
+    def __init__(self, ids: array, weights: array, leaf_df: tuple[int, ...], nbytes: int) -> None:
+        self.ids = ids
+        self.weights = weights
+        self.bits = bits_from_ids(ids, nbytes)
+        self.leaf_df = leaf_df  # each segment's doc frequency (deletions included), as Whoosh
+        self.cost = nbytes + 40 * len(ids) + 200  # ids, weights, scores, impact lists
+        self._scores: array | None = None
+        self._impact: list[tuple[float, array]] | None = None
+
+
+class LruCache:
+    """A thread-safe LRU cache bounded by the summed cost of its values."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: Any, value: Any, cost: int) -> Any:
+        """Store a value (keeping one already stored under the key) and return the stored one."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                return item[0]
+            self._items[key] = (value, cost)
+            self.used += cost
+            while self.used > self.budget and len(self._items) > 1:
+                _, (_, old_cost) = self._items.popitem(last=False)
+                self.used -= old_cost
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.used = 0
+
+
+# --- the generation -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacetColumn:
+    """One facet field: each document's value code, and a bitset per value."""
+
+    values: list[str]
+    codes: array
+    masks: list[int]
+    code_of: dict[str, int]
+
+
+class Generation:
+    """What one published index generation needs for fast search, loaded once."""
+
+    def __init__(
+        self, reader: IndexReader, searcher: Searcher, term_budget: int = TERM_CACHE_BYTES
+    ) -> None:
+        self.reader = reader  # its own reader: request searchers close theirs
+        self.leaves = [load_leaf(leaf, offset) for leaf, offset in reader.leaf_readers()]
+        self.size = reader.doc_count_all()
+        self.nbytes = (self.size + 8) >> 3
+        self.live = bits_from_ids(
+            (d + leaf.offset for leaf in self.leaves for d in live_docs(leaf)), self.nbytes
+        )
+        keys = list(reader.column_reader(F.SORT_KEY))
+        self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
+        self.rank = array("I", bytes(4 * self.size))
+        for position, doc in enumerate(self.order):
+            self.rank[doc] = position
+        self.facets = {name: self.load_facet(reader, name) for name in F.FACET_FIELDS}
+        self.lengths = b"".join(word_lengths(leaf) for leaf in self.leaves)
+        self.avgfl = searcher.avg_field_length(F.WORDS) or 1
+        self.terms = LruCache(term_budget)
+
+    def load_facet(self, reader: IndexReader, name: str) -> FacetColumn:
+        code_of: dict[str, int] = {}
+        values = reader.column_reader(name)
+        codes = array("I", (code_of.setdefault(v, len(code_of)) for v in values))
+        buffers = [bytearray(self.nbytes) for _ in code_of]
+        for doc, code in enumerate(codes):
+            buffers[code][doc >> 3] |= 1 << (doc & 7)
+        masks = [int.from_bytes(b, "little") & self.live for b in buffers]
+        return FacetColumn(list(code_of), codes, masks, code_of)
+
+    @property
+    def columns_bytes(self) -> int:
+        """Approximate memory held by the generation's columns (term cache apart)."""
+        facets = sum(
+            c.codes.itemsize * len(c.codes) + self.nbytes * len(c.masks)
+            for c in self.facets.values()
+        )
+        return 8 * self.size + len(self.lengths) + self.nbytes + facets
+
+    # --- terms --------------------------------------------------------------------------
+
+    def term(self, field: str, text: str) -> Term:
+        """A term's postings, from the cache or decoded now."""
+        key = (field, text)
+        found = self.terms.get(key)
+        if found is not None:
+            return found
+        term = self.load_term(field, text)
+        return self.terms.put(key, term, term.cost)
+
+    def load_term(self, field: str, text: str) -> Term:
+        ids, weights = array("I"), array("d")
+        leaf_df = []
+        for leaf in self.leaves:
+            info = term_info(leaf, field, text.encode("utf-8"))
+            leaf_df.append(info.doc_frequency() if info else 0)
+            if info is not None:
+                for doc, weight, _ in leaf_postings(leaf, info, values=False):
+                    ids.append(doc)
+                    weights.append(weight)
+        return Term(ids, weights, tuple(leaf_df), self.nbytes)
+
+    def positions(self, gram: str, docs: list[int]) -> dict[int, list[int]]:
+        """Positions of a gram in each of the given documents (global docnums, sorted)."""
+        wanted = set(docs)
+        decode = self.leaves[0].reader.schema[F.GRAMS].format.decode_positions
+        found: dict[int, list[int]] = {}
+        for leaf in self.leaves:
+            info = term_info(leaf, F.GRAMS, gram.encode("utf-8"))
+            if info is None:
+                continue
+            for doc, _, value in leaf_postings(leaf, info, values=True):
+                if doc in wanted:
+                    found[doc] = decode(value)
+        return found
+
+    # --- the exact channel ----------------------------------------------------------------
+
+    def exact(self, text: str) -> int:
+        """Live paragraphs holding `text` verbatim (in exact-match form)."""
+        units = exact_key(text)
+        grams = phrase_grams(units)
+        if not grams:
+            return 0
+        if len(grams) == 1:
+            return self.term(F.GRAMS, grams[0]).bits
+        key = ("phrase", units)
+        found = self.terms.get(key)
+        if found is None:
+            found = self.terms.put(key, self.verify_phrase(grams), self.nbytes + 100)
+        return found
+
+    def verify_phrase(self, grams: list[str]) -> int:
+        """Paragraphs where a covering set of the phrase's pairs sits at consecutive places."""
+        cover = cheapest_cover([sum(self.term(F.GRAMS, g).leaf_df) for g in grams])
+        candidates = self.live
+        for i in sorted(cover, key=lambda i: sum(self.term(F.GRAMS, grams[i]).leaf_df)):
+            candidates &= self.term(F.GRAMS, grams[i]).bits
+            if not candidates:
+                return 0
+        docs = ids_from_bits(candidates)
+        starts: dict[int, set[int]] | None = None
+        for i in cover:
+            where = self.positions(grams[i], docs)
+            if starts is None:
+                starts = {d: {p - i for p in ps} for d, ps in where.items()}
+            else:
+                starts = {d: s & {p - i for p in where.get(d, ())} for d, s in starts.items()}
+            starts = {d: s for d, s in starts.items() if s}
+            docs = sorted(starts)
+        return bits_from_ids(starts or (), self.nbytes)
+
+    # --- filters and facets ---------------------------------------------------------------
+
+    def filter_bits(self, filters: dict[str, list[str]]) -> int:
+        """Documents passing the filters: an AND over fields of an OR over values."""
+        bits = self.live
+        for name, values in filters.items():
+            column = self.facets[name]
+            wanted = [v for v in dict.fromkeys(values) if v]
+            if not wanted:
+                continue
+            field_bits = 0
+            for value in wanted:
+                code = column.code_of.get(value)
+                if code is not None:
+                    field_bits |= column.masks[code]
+            bits &= field_bits
+        return bits
+
+    def facet_counts(self, hits: int, total: int) -> dict[str, dict[str, int]]:
+        """Hits per value of each facet field, most first, as query.facet_counts orders them."""
+        docs = ids_from_bits(hits) if total * FEW_HITS < self.size else None
+        counts = {}
+        for name, column in self.facets.items():
+            if docs is not None:
+                per_code = [0] * len(column.values)
+                for doc in docs:
+                    per_code[column.codes[doc]] += 1
+            else:
+                per_code = [(hits & mask).bit_count() for mask in column.masks]
+            items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
+            counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
+        return counts
+
+    # --- ranking --------------------------------------------------------------------------
+
+    def word_scores(self, searcher: Searcher, word: str) -> tuple[Term, array]:
+        """A word's postings and each posting's BM25F score, computed as Whoosh does."""
+        term = self.term(F.WORDS, word)
+        if term._scores is None:  # idempotent: racing threads compute equal arrays
+            idf = searcher.idf(F.WORDS, word)
+            memo: dict[tuple[float, int], float] = {}
+            scores = array("d")
+            for doc, weight in zip(term.ids, term.weights, strict=True):
+                key = (weight, self.lengths[doc])
+                score = memo.get(key)
+                if score is None:
+                    score = bm25(idf, weight, LENGTH_OF_BYTE[key[1]], self.avgfl, B, K1)
+                    memo[key] = score
+                scores.append(score)
+            term._scores = scores
+        return term, term._scores
+
+    def impact(self, searcher: Searcher, word: str) -> list[tuple[float, array]]:
+        """A word's documents grouped by score, best first, each group in sort_key order."""
+        term, scores = self.word_scores(searcher, word)
+        if term._impact is None:
+            groups: dict[float, list[int]] = {}
+            for doc, score in zip(term.ids, scores, strict=True):
+                groups.setdefault(score, []).append(doc)
+            term._impact = [
+                (score, array("I", sorted(docs, key=self.rank.__getitem__)))
+                for score, docs in sorted(groups.items(), reverse=True)
+            ]
+        return term._impact
+
+    def in_rank_order(self, bits: int, limit: int) -> list[int]:
+        """Up to `limit` documents of a bitset, in sort_key order."""
+        count = bits.bit_count()
+        if count * FEW_HITS < self.size:
+            return nsmallest(limit, ids_from_bits(bits), key=self.rank.__getitem__)
+        buf = bits.to_bytes(self.nbytes, "little")
+        out = []
+        for doc in self.order:
+            if has_bit(buf, doc):
+                out.append(doc)
+                if len(out) >= limit:
+                    break
+        return out
+
+
+def load_leaf(reader: IndexReader, offset: int) -> Leaf:
+    deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+    postfile = reader._terms._postfile
+    return Leaf(reader, offset, postfile, frozenset(deleted), reader.doc_count(), threading.Lock())
+
+
+def live_docs(leaf: Leaf) -> Iterator[int]:
+    return (d for d in range(leaf.reader.doc_count_all()) if d not in leaf.deleted)
+
+
+def word_lengths(leaf: Leaf) -> bytes:
+    """Each document's word-field length byte (Whoosh's length encoding)."""
+    column = leaf.reader._perdoc._cached_reader(_lenfield(F.WORDS), LENGTHS_COLUMN)
+    count = leaf.reader.doc_count_all()
+    if column is None:
+        return bytes(count)
+    return bytes(column[i] for i in range(count))
+
+
+def cheapest_cover(dfs: list[int]) -> list[int]:
+    """Pair offsets covering every character of a phrase, with the smallest summed df.
+
+    Pair i covers characters i and i+1; consecutive chosen pairs are at most two apart,
+    the first is 0 and the last is len(dfs) - 1.
+    """
+    best = [float("inf")] * len(dfs)
+    previous = [-1] * len(dfs)
+    best[0] = dfs[0]
+    for i in range(1, len(dfs)):
+        for j in (i - 1, i - 2):
+            if j >= 0 and best[j] + dfs[i] < best[i]:
+                best[i], previous[i] = best[j] + dfs[i], j
+    cover = []
+    i = len(dfs) - 1
+    while i >= 0:
+        cover.append(i)
+        i = previous[i]
+    return cover[::-1]
+
+
+_generations: OrderedDict[Any, Generation] = OrderedDict()
+_generations_lock = threading.Lock()
+
+
+def generation_key(searcher: Searcher) -> tuple[Any, ...]:
+    """What identifies a generation: its folder and its segments with their deletions."""
+    storage = getattr(getattr(searcher, "_ix", None), "storage", None)
+    segments = tuple(
+        (leaf.segment().segment_id(), leaf.segment().deleted_count())
+        for leaf, _ in searcher.reader().leaf_readers()
+    )
+    return (getattr(storage, "folder", None), segments)
+
+
+def get_generation(searcher: Searcher) -> Generation | None:
+    """The shared cache of the searcher's generation, loaded on first use (two kept)."""
+    index = getattr(searcher, "_ix", None)
+    if index is None:
+        return None
+    key = generation_key(searcher)
+    with _generations_lock:
+        found = _generations.get(key)
+        if found is None:
+            found = _generations[key] = Generation(index.reader(), searcher)
+            log.info("fast search: loaded generation %s (%d documents)", key[0], found.size)
+            while len(_generations) > MAX_GENERATIONS:
+                _generations.popitem(last=False)
+        else:
+            _generations.move_to_end(key)
+        return found
+
+
+# --- the query plan: Whoosh's query tree ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exact:
+    """The verbatim channel of a term: a constant bonus when the paragraph holds it."""
+
+    text: str
+    grams: tuple[str, ...]
+
+    @property
+    def bonus(self) -> float:
+        """query.Verbatim's score: 1000/n per pair, summed over Whoosh's binary tree of pairs."""
+        return tree_sum([EXACT_BOOST / len(self.grams)] * len(self.grams))
+
+
+@dataclass(frozen=True)
+class Word:
+    """A jieba word of a term, scored with BM25F."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """A Whoosh compound query: "or" (Or), "and" (And) or "maybe" (AndMaybe of two)."""
+
+    op: str
+    children: tuple[Plan, ...]
+
+
+Plan = Exact | Word | Node
+
+
+def tree_sum(values: list[float]) -> float:
+    """Sum in the order of whoosh.util.make_binary_tree."""
+    if len(values) == 1:
+        return values[0]
+    half = len(values) // 2
+    return tree_sum(values[:half]) + tree_sum(values[half:])
+
+
+def atom_plan(text: str, quoted: bool, words: tuple[str, ...]) -> Plan:
+    """query.atom_query's shape."""
+    exact = Exact(text, tuple(phrase_grams(exact_key(text))))
+    terms = tuple(Word(w) for w in dict.fromkeys(segment(text, words)))
+    if quoted or not terms:
+        return Node("maybe", (exact, Node("or", terms))) if terms else exact
+    if len(terms) == 1:
+        return Node("or", (exact, terms[0]))
+    return Node("maybe", (Node("or", (exact, Node("and", terms))), Node("or", terms)))
+
+
+def query_plan(groups: list[list[Plan]]) -> Plan:
+    """query.build_query's shape."""
+    clauses = [g[0] if len(g) == 1 else Node("or", tuple(g)) for g in groups]
+    return clauses[0] if len(clauses) == 1 else Node("and", tuple(clauses))
+
+
+def reproducible(plan: Plan, under_and: bool = False) -> bool:
+    """Whether Whoosh scores this plan as written.
+
+    whoosh3's AndMaybeMatcher.skip_to moves its optional side to the target, not to
+    where its required side landed, so under an IntersectionMatcher (which skips) it
+    drops the optional side's score for some documents. Such plans go to Whoosh.
+    """
+    if not isinstance(plan, Node):
+        return True
+    if plan.op == "maybe" and under_and:
+        return False
+    inner = under_and or plan.op == "and"
+    children = plan.children[:1] if plan.op == "maybe" else plan.children
+    return all(reproducible(child, inner) for child in children)
+
+
+def plan_leaves(plan: Plan) -> Iterator[Exact | Word]:
+    if isinstance(plan, Node):
+        for child in plan.children:
+            yield from plan_leaves(child)
+    else:
+        yield plan
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+class Matching:
+    """The bitsets of one query's leaves and nodes."""
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+        self.memo: dict[Plan, int] = {}
+
+    def bits(self, plan: Plan) -> int:
+        found = self.memo.get(plan)
+        if found is None:
+            found = self.memo[plan] = self.compute(plan)
+        return found
+
+    def compute(self, plan: Plan) -> int:
+        if isinstance(plan, Exact):
+            return self.gen.exact(plan.text)
+        if isinstance(plan, Word):
+            return self.gen.term(F.WORDS, plan.text).bits
+        parts = [self.bits(child) for child in plan.children]
+        if plan.op == "maybe":
+            return parts[0]
+        result = parts[0]
+        for part in parts[1:]:
+            result = result | part if plan.op == "or" else result & part
+        return result
+
+
+# --- scoring: Whoosh's matcher tree, segment by segment ---------------------------------------
+
+Scorer = Callable[[int], Score]
+
+
+class Scoring:
+    """Scores documents as Whoosh's matchers do, sums in the same order."""
+
+    def __init__(self, gen: Generation, searcher: Searcher, matching: Matching) -> None:
+        self.gen = gen
+        self.searcher = searcher
+        self.matching = matching
+
+    def estimate(self, plan: Plan, leaf: int) -> int:
+        """Query.estimate_size on one segment, which orders Whoosh's matcher trees."""
+        if isinstance(plan, Word):
+            return self.gen.term(F.WORDS, plan.text).leaf_df[leaf]
+        if isinstance(plan, Exact):
+            return min(self.gen.term(F.GRAMS, g).leaf_df[leaf] for g in plan.grams)
+        if plan.op == "maybe":
+            return self.estimate(plan.children[1], leaf)
+        sizes = [self.estimate(child, leaf) for child in plan.children]
+        if plan.op == "and":
+            return min(sizes)
+        return min(sum(sizes), self.gen.leaves[leaf].live_count)
+
+    def scorer(self, plan: Plan, leaf: int, docs: list[int]) -> Scorer:
+        """A function scoring documents of one segment (None: no match)."""
+        if isinstance(plan, Exact):
+            return exact_scorer(plan.bonus, self.matching.bits(plan), self.gen.nbytes)
+        if isinstance(plan, Word):
+            return self.word_scorer(plan.text, docs)
+        subs = [self.scorer(child, leaf, docs) for child in plan.children]
+        if plan.op == "maybe":
+            return maybe_scorer(subs[0], subs[1])
+        if len(subs) == 1:
+            return subs[0]
+        sign = -1 if plan.op == "and" else 1
+        weighted = [
+            (sign * self.estimate(c, leaf), s) for c, s in zip(plan.children, subs, strict=True)
+        ]
+        combine = and_scorer if plan.op == "and" else or_scorer
+        return weighted_tree(combine, weighted)
+
+    def word_scorer(self, word: str, docs: list[int]) -> Scorer:
+        term, scores = self.gen.word_scores(self.searcher, word)
+        buf = term.bits.to_bytes(self.gen.nbytes, "little")
+        ids = term.ids
+        table = {d: scores[bisect_left(ids, d)] for d in docs if has_bit(buf, d)}
+        return table.get
+
+    def score_all(self, plan: Plan, docs: list[int]) -> list[tuple[float, int, int]]:
+        """(-score, rank, doc) of each document, segment by segment."""
+        out = []
+        rank = self.gen.rank
+        for index, leaf in enumerate(self.gen.leaves):
+            end = leaf.offset + leaf.reader.doc_count_all()
+            mine = [d for d in docs if leaf.offset <= d < end]
+            if not mine:
+                continue
+            score = self.scorer(plan, index, mine)
+            for doc in mine:
+                value = score(doc)
+                out.append((-(value or 0.0), rank[doc], doc))
+        return out
+
+
+def exact_scorer(bonus: float, bits: int, nbytes: int) -> Scorer:
+    buf = bits.to_bytes(nbytes, "little")
+    return lambda doc: bonus if has_bit(buf, doc) else None
+
+
+def or_scorer(a: Scorer, b: Scorer) -> Scorer:
+    """UnionMatcher: the sum of the sides that match."""
+
+    def score(doc: int) -> Score:
+        x, y = a(doc), b(doc)
+        if x is None:
+            return y
+        return x if y is None else x + y
+
+    return score
+
+
+def and_scorer(a: Scorer, b: Scorer) -> Scorer:
+    """IntersectionMatcher: both sides must match."""
+
+    def score(doc: int) -> Score:
+        x = a(doc)
+        if x is None:
+            return None
+        y = b(doc)
+        return None if y is None else x + y
+
+    return score
+
+
+def maybe_scorer(a: Scorer, b: Scorer) -> Scorer:
+    """AndMaybeMatcher: a's matches, plus b's score where b matches too."""
+
+    def score(doc: int) -> Score:
+        x = a(doc)
+        if x is None:
+            return None
+        y = b(doc)
+        return x if y is None else x + y
+
+    return score
+
+
+def weighted_tree(
+    combine: Callable[[Scorer, Scorer], Scorer], items: list[tuple[int, Scorer]]
+) -> Scorer:
+    """whoosh.util.make_weighted_tree: pair the two lightest, reinsert after equal weights.
+
+    (Whoosh sorts (weight, matcher) pairs; matchers never compare "less", so ties keep
+    their order, as a stable sort on the weight does.)
+    """
+    items = sorted(items, key=lambda item: item[0])
+    while len(items) > 1:
+        (wa, a), (wb, b) = items[0], items[1]
+        del items[:2]
+        insort(items, (wa + wb, combine(a, b)), key=lambda item: item[0])
+    return items[0][1]
+
+
+# --- top k ----------------------------------------------------------------------------------
+
+
+def top_docs(scoring: Scoring, plan: Plan, hits: int, k: int) -> list[tuple[int, float]]:
+    """The k best hits as (docnum, score), ordered as Whoosh orders them: score, sort_key."""
+    leaves = list(plan_leaves(plan))
+    if isinstance(plan, Exact):  # a quoted term without words: every hit scores the bonus
+        return [(doc, plan.bonus) for doc in scoring.gen.in_rank_order(hits, k)]
+    words = [leaf for leaf in leaves if isinstance(leaf, Word)]
+    exacts = [leaf for leaf in leaves if isinstance(leaf, Exact)]
+    if len(exacts) == 1 and len(words) == 1:
+        found = single_word_top(scoring, exacts[0], words[0].text, hits, k)
+        if found is not None:
+            return found
+    ceiling = sum(scoring.searcher.idf(F.WORDS, w.text) * (K1 + 1) for w in words)
+    tiers = exact_tiers(scoring.matching, exacts, hits) if ceiling < EXACT_BOOST / 2 else [hits]
+    best: list[tuple[float, int, int]] = []
+    for tier in tiers:
+        if len(best) >= k:
+            break
+        scored = scoring.score_all(plan, ids_from_bits(tier))
+        best.extend(nsmallest(k - len(best), scored))
+    return [(doc, -negative) for negative, _, doc in best]
+
+
+def exact_tiers(matching: Matching, exacts: list[Exact], hits: int) -> list[int]:
+    """Hits by how many terms they hold verbatim, most first.
+
+    Each verbatim term adds about 1000, more than all BM25F scores of the query
+    together (checked by the caller), so a tier outranks every tier after it.
+    """
+    at_least = [hits]  # at_least[c]: hits holding at least c of the terms verbatim
+    for leaf in exacts:
+        bits = matching.bits(leaf)
+        at_least.append(0)
+        for c in range(len(at_least) - 1, 0, -1):
+            at_least[c] |= at_least[c - 1] & bits
+    tiers = [at_least[c] & ~at_least[c + 1] for c in range(len(at_least) - 1)]
+    tiers.append(at_least[-1])
+    return [t for t in reversed(tiers) if t]
+
+
+def single_word_top(
+    scoring: Scoring, exact: Exact, word: str, hits: int, k: int
+) -> list[tuple[int, float]] | None:
+    """One term of one word: walk the word's score groups instead of scoring every hit.
+
+    A hit scores bonus + s (verbatim and the word), bonus (verbatim only) or s (the
+    word only); bands of equal score are merged in sort_key order.
+    """
+    gen = scoring.gen
+    bonus = exact.bonus
+    impact = gen.impact(scoring.searcher, word)
+    if impact and impact[0][0] >= bonus:
+        return None
+    exact_bits = scoring.matching.bits(exact)
+    hit_buf = hits.to_bytes(gen.nbytes, "little")
+    exact_buf = exact_bits.to_bytes(gen.nbytes, "little")
+    word_bits = gen.term(F.WORDS, word).bits
+    bands: list[tuple[float, Callable[[int], list[int]]]] = []
+    for score, docs in impact:
+        bands.append((bonus + score, band_walker(docs, hit_buf, exact_buf, True)))
+    bands.append((bonus, lambda limit: gen.in_rank_order(hits & exact_bits & ~word_bits, limit)))
+    for score, docs in impact:
+        bands.append((score, band_walker(docs, hit_buf, exact_buf, False)))
+    out: list[tuple[int, float]] = []
+    index = 0
+    while index < len(bands) and len(out) < k:
+        value = bands[index][0]
+        same = []
+        while index < len(bands) and bands[index][0] == value:
+            same.append(bands[index][1])
+            index += 1
+        need = k - len(out)
+        found = [band(need) for band in same]
+        ordered = merge(*found, key=gen.rank.__getitem__) if len(found) > 1 else found[0]
+        out.extend((doc, value) for doc in islice(ordered, need))
+    return out
+
+
+def band_walker(
+    docs: array, hit_buf: bytes, exact_buf: bytes, verbatim: bool
+) -> Callable[[int], list[int]]:
+    """Up to `limit` of a score group's documents that are hits, with or without verbatim."""
+
+    def walk(limit: int) -> list[int]:
+        out = []
+        for doc in docs:
+            if has_bit(hit_buf, doc) and has_bit(exact_buf, doc) == verbatim:
+                out.append(doc)
+                if len(out) >= limit:
+                    break
+        return out
+
+    return walk
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+@dataclass
+class FastResult:
+    """What query.run_indexed needs from a search: total, facets, the page's docs."""
+
+    total: int
+    facets: dict[str, dict[str, int]]
+    top: list[tuple[int, float]]  # (docnum, score), best first, up to the requested k
+
+
+def search(
+    searcher: Searcher,
+    groups: list[list[tuple[str, bool]]],
+    excluded: list[str],
+    filters: dict[str, list[str]],
+    words: tuple[str, ...],
+    k: int | None,
+) -> FastResult | None:
+    """Hits, total, facets and the best k (None: all) of a parsed keyword or phrase query.
+
+    `groups`: an AND of OR-groups of (text, quoted) terms. Returns None when the fast
+    path does not apply: fast search disabled, no positive term, or a query whose
+    Whoosh scores are not reproducible (see `reproducible`).
+    """
+    if not ENABLED or not groups:
+        return None
+    plan = query_plan([[atom_plan(text, quoted, words) for text, quoted in g] for g in groups])
+    if not reproducible(plan):
+        return None
+    gen = get_generation(searcher)
+    if gen is None:
+        return None
+    matching = Matching(gen)
+    hits = matching.bits(plan) & gen.filter_bits(filters)
+    for text in excluded:
+        hits &= ~gen.exact(text)
+    total = hits.bit_count()
+    if not total:
+        return FastResult(0, {name: {} for name in F.FACET_FIELDS}, [])
+    facets = gen.facet_counts(hits, total)
+    top = top_docs(Scoring(gen, searcher, matching), plan, hits, total if k is None else k)
+    return FastResult(total, facets, top)
+
+
+def clear_caches() -> None:
+    """Forget every loaded generation (tests and benchmarks: a cold start)."""
+    with _generations_lock:
+        _generations.clear()
