@@ -54,6 +54,7 @@ MAX_GENERATIONS = 2
 B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F defaults, which the searcher uses
 LENGTH_OF_BYTE = tuple(byte_to_length(b) for b in range(256))
 FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
+MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
 
 Score = float | None  # None: the (sub)query does not match the document
 
@@ -228,12 +229,18 @@ class LruCache:
 
 @dataclass(frozen=True)
 class FacetColumn:
-    """One facet field: each document's value code, and a bitset per value."""
+    """One facet field: each document's value code, its live documents per value, and a
+    bitset for each value common enough to be worth one (memory: n/8 bytes a bitset)."""
 
     values: list[str]
     codes: array
-    masks: list[int]
+    docs: list[array]
+    masks: dict[int, int]
     code_of: dict[str, int]
+
+    def bits(self, code: int, nbytes: int) -> int:
+        found = self.masks.get(code)
+        return found if found is not None else bits_from_ids(self.docs[code], nbytes)
 
 
 class Generation:
@@ -263,17 +270,20 @@ class Generation:
         code_of: dict[str, int] = {}
         values = reader.column_reader(name)
         codes = array("I", (code_of.setdefault(v, len(code_of)) for v in values))
-        buffers = [bytearray(self.nbytes) for _ in code_of]
+        live = self.live.to_bytes(self.nbytes, "little")
+        docs = [array("I") for _ in code_of]
         for doc, code in enumerate(codes):
-            buffers[code][doc >> 3] |= 1 << (doc & 7)
-        masks = [int.from_bytes(b, "little") & self.live for b in buffers]
-        return FacetColumn(list(code_of), codes, masks, code_of)
+            if has_bit(live, doc):
+                docs[code].append(doc)
+        common = self.size // MASKED_VALUES
+        masks = {c: bits_from_ids(d, self.nbytes) for c, d in enumerate(docs) if len(d) > common}
+        return FacetColumn(list(code_of), codes, docs, masks, code_of)
 
     @property
     def columns_bytes(self) -> int:
         """Approximate memory held by the generation's columns (term cache apart)."""
         facets = sum(
-            c.codes.itemsize * len(c.codes) + self.nbytes * len(c.masks)
+            c.codes.itemsize * len(c.codes) + 4 * self.size + self.nbytes * len(c.masks)
             for c in self.facets.values()
         )
         return 8 * self.size + len(self.lengths) + self.nbytes + facets
@@ -365,7 +375,7 @@ class Generation:
             for value in wanted:
                 code = column.code_of.get(value)
                 if code is not None:
-                    field_bits |= column.masks[code]
+                    field_bits |= column.bits(code, self.nbytes)
             bits &= field_bits
         return bits
 
@@ -374,12 +384,13 @@ class Generation:
         docs = ids_from_bits(hits) if total * FEW_HITS < self.size else None
         counts = {}
         for name, column in self.facets.items():
-            if docs is not None:
+            if docs is None and len(column.masks) == len(column.values):
+                per_code = [(hits & column.masks[c]).bit_count() for c in range(len(column.values))]
+            else:
+                docs = docs if docs is not None else ids_from_bits(hits)
                 per_code = [0] * len(column.values)
                 for doc in docs:
                     per_code[column.codes[doc]] += 1
-            else:
-                per_code = [(hits & mask).bit_count() for mask in column.masks]
             items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
             counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
         return counts
