@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("keyword", "phrase", "fuzzy")
 FILTER_NAMES = {"town": F.TOWN, "year": F.YEAR, "type": F.DOC_TYPE, "doc_type": F.DOC_TYPE}
+MAX_TERMS = 16  # terms per query; more only slow a search down
 SUGGEST_BELOW = 3  # fewer hits than this: suggest corpus terms ("did you mean")
 EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
 
@@ -191,6 +192,26 @@ def parse_query(text: str, mode: str = "keyword") -> ParsedQuery:
         parsed.notices.append("查询末尾的 “OR” 没有检索词，已忽略")
     if negate_next:
         parsed.notices.append("查询末尾的 “NOT” 没有检索词，已忽略")
+    return limit_terms(parsed)
+
+
+def limit_terms(parsed: ParsedQuery) -> ParsedQuery:
+    """Drop repeated terms (they change nothing) and keep at most MAX_TERMS of them."""
+    groups = [list(dict.fromkeys(group)) for group in parsed.groups]
+    parsed.groups = [g for i, g in enumerate(groups) if g not in groups[:i]]
+    parsed.excluded = list(dict.fromkeys(parsed.excluded))
+    count = 0
+    kept: list[list[Atom]] = []
+    for group in parsed.groups:
+        if count + len(group) > MAX_TERMS:
+            parsed.notices.append(f"检索词太多，只用了前 {MAX_TERMS} 个")
+            break
+        kept.append(group)
+        count += len(group)
+    parsed.groups = kept
+    if len(parsed.excluded) > MAX_TERMS:
+        parsed.notices.append(f"排除词太多，只用了前 {MAX_TERMS} 个")
+        parsed.excluded = parsed.excluded[:MAX_TERMS]
     return parsed
 
 

@@ -190,3 +190,12 @@ def test_exclusion_is_exact(make_index):
         page = search(searcher, "发展 -乡村", all=True)
         assert sorted(h.text for h in page.hits) == ["发展不停。", "经济发展很快。"]
         assert page.facets["town"] == {"某镇": 2}
+
+
+def test_repeated_and_too_many_terms():
+    parsed = parse_query(" ".join(["的"] * 99))
+    assert parsed.groups == [[Atom("的")]]
+    parsed = parse_query(" ".join(f"词{i}" for i in range(40)))
+    assert len(parsed.groups) == 16 and any("太多" in n for n in parsed.notices)
+    parsed = parse_query("甲 OR 甲 乙 -丙 -丙")
+    assert parsed.groups == [[Atom("甲")], [Atom("乙")]] and parsed.excluded == [Atom("丙")]
