@@ -574,27 +574,33 @@ def doc_hit(
     return hit_from_fields(fields, term_spans(fields[F.TEXT_FIELD], needles), score)
 
 
+def paragraph_meta(fields: dict[str, Any]) -> dict[str, Any]:
+    """What every result shows of a paragraph: ids, report metadata, section and link."""
+    year = fields.get(F.YEAR) or ""
+    return {
+        "doc_id": fields[F.DOC_ID],
+        "para_id": fields[F.PARA_ID],
+        "title": fields[F.TITLE],
+        "town": fields[F.TOWN],
+        "year": int(year) if year.isdigit() else None,
+        "doc_type": fields[F.DOC_TYPE],
+        "section": " / ".join(fields.get(F.SECTION) or []),
+        "url": permalink(fields[F.DOC_ID], fields[F.PARA_ID]),
+    }
+
+
 def hit_from_fields(fields: dict[str, Any], spans: list[Span], score: float) -> Hit:
     spans = merge_spans(spans)
-    section = list(fields.get(F.SECTION) or [])
-    year = fields.get(F.YEAR) or ""
     return Hit(
-        doc_id=fields[F.DOC_ID],
-        para_id=fields[F.PARA_ID],
-        title=fields[F.TITLE],
-        town=fields[F.TOWN],
-        year=int(year) if year.isdigit() else None,
-        doc_type=fields[F.DOC_TYPE],
-        section=" / ".join(section),
+        **paragraph_meta(fields),
         text=fields[F.TEXT_FIELD],
         snippet=str(make_snippet(fields[F.TEXT_FIELD], spans)),
-        url=permalink(fields[F.DOC_ID], fields[F.PARA_ID]),
         score=round(float(score), 4),
         place=fields.get(F.PLACE, ""),
         date=fields.get(F.DATE, ""),
         source=fields.get(F.SOURCE, ""),
         ordinal=fields.get(F.ORDINAL, 0),
-        section_path=section,
+        section_path=list(fields.get(F.SECTION) or []),
         spans=spans,
     )
 

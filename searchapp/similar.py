@@ -22,7 +22,7 @@ from . import schema as F
 from .analysis import exact_key, exact_units
 from .fuzzy import candidate_query
 from .highlight import highlight, merge_spans
-from .query import permalink
+from .query import paragraph_meta
 
 CLAUSE_END = "，,；;。！？!?：:、"
 SENTENCE_END = "。！？!?；;"
@@ -184,16 +184,8 @@ def find_similar(
 def make_sentence(
     fields: dict[str, Any], sentence: str, key: str, query: str, score: float
 ) -> SimilarSentence:
-    year = fields.get(F.YEAR) or ""
     return SimilarSentence(
-        doc_id=fields[F.DOC_ID],
-        para_id=fields[F.PARA_ID],
-        title=fields[F.TITLE],
-        town=fields[F.TOWN],
-        year=int(year) if year.isdigit() else None,
-        doc_type=fields[F.DOC_TYPE],
-        section=" / ".join(fields.get(F.SECTION) or []),
-        url=permalink(fields[F.DOC_ID], fields[F.PARA_ID]),
+        **paragraph_meta(fields),
         sentence=sentence,
         marked=str(mark_differences(key, sentence)),
         similarity=round(float(score), 1),
