@@ -10,7 +10,8 @@ Two channels are indexed for every paragraph:
   is a substring test that never depends on how jieba cut the text.
 
 Normalisation folds traditional characters to simplified ones (OpenCC's character
-table), full-width forms, Latin case and quote styles, for matching only.
+table), full-width forms, Latin case, quote styles and years in Chinese numerals
+(二〇二二年 = 2022年), for matching only.
 It maps one character to one character, so offsets found in normalised text are
 offsets in the original text too, and snippets show the document's own characters.
 """
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
 
 # Bump when normalisation or tokenisation changes: indexes built otherwise are refused.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 
@@ -80,9 +81,20 @@ FOLD_TABLE = _build_fold_table()
 SPACE = re.compile(r"\s")
 
 
+CHINESE_DIGITS = str.maketrans("〇○零一二三四五六七八九", "000123456789")
+CHINESE_YEAR = re.compile(r"[〇○零一二三四五六七八九]{4}(?=\s*年)")
+
+
 def normalize(text: str) -> str:
-    """Fold a text for matching; the result has exactly the input's length."""
-    return text.translate(FOLD_TABLE)
+    """Fold a text for matching; the result has exactly the input's length.
+
+    Years written in Chinese numerals fold to digits (二〇二二年 = 2022年), one
+    character for one; other numerals stay as they are (一是, 一把手 are not 1).
+    """
+    folded = text.translate(FOLD_TABLE)
+    if "年" in folded:
+        folded = CHINESE_YEAR.sub(lambda m: m.group().translate(CHINESE_DIGITS), folded)
+    return folded
 
 
 def exact_units(text: str) -> tuple[str, list[int]]:

@@ -199,3 +199,18 @@ def test_repeated_and_too_many_terms():
     assert len(parsed.groups) == 16 and any("太多" in n for n in parsed.notices)
     parsed = parse_query("甲 OR 甲 乙 -丙 -丙")
     assert parsed.groups == [[Atom("甲")], [Atom("乙")]] and parsed.excluded == [Atom("丙")]
+
+
+def test_years_in_chinese_numerals_match_digits(make_index):
+    from searchapp.indexer import open_index
+
+    config = make_index(
+        {"a.txt": "某镇政府工作报告\n各位代表：\n二〇二二年是关键之年。\n一是抓好2022年的项目。\n"}
+    )
+    ix, _ = open_index(config.index_dir)
+    with ix.searcher() as searcher:
+        page = search(searcher, "2022年", mode="phrase", all=True)
+        assert page.total == 2
+        assert any("<mark>二〇二二年</mark>" in h.snippet for h in page.hits)
+        assert search(searcher, "二零二二年", mode="phrase").total == 2
+        assert search(searcher, "1是", mode="phrase").total == 0  # only years fold
