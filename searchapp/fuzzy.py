@@ -17,7 +17,15 @@ from whoosh.searching import Searcher
 from . import schema as F
 from .analysis import exact_key, exact_units, phrase_grams
 from .highlight import unit_span
-from .query import SearchPage, empty_facets, exact_query, filter_query, hit_from_fields
+from .query import (
+    ParsedQuery,
+    SearchPage,
+    SearchRequest,
+    empty_facets,
+    exact_query,
+    filter_query,
+    hit_from_fields,
+)
 
 CANDIDATES = 500
 MIN_SIMILARITY = 70.0
@@ -63,11 +71,11 @@ def align(key: str, text: str) -> tuple[float, tuple[int, int]] | None:
 
 def run_fuzzy(
     searcher: Searcher,
-    request: Any,
-    parsed: Any,
+    request: SearchRequest,
+    parsed: ParsedQuery,
     filters: dict[str, list[str]],
     words: tuple[str, ...],
-) -> Any:
+) -> SearchPage:
     """Fuzzy mode: candidates from the exact channel, ranked by rapidfuzz similarity."""
     text = parsed.groups[0][0].text if parsed.groups else ""
     key = exact_key(text)
