@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..query import MODES, run_search
+from ..query import MODES, run_search, usage_by_town
 from .documents import find_document
 from .params import MAX_PAGE, parse_params
 from .store import get_config, get_searcher, index_status
@@ -26,6 +26,21 @@ def search() -> Response:
         max_page_size=config.max_page_size,
     )
     return jsonify(page.to_json())
+
+
+@bp.get("/api/towns")
+def towns() -> Response:
+    """Which towns use a term: paragraphs, occurrences, reports, years (`searchapp towns`)."""
+    config = get_config()
+    params = parse_params(request.args, config)
+    page = run_search(
+        get_searcher(),
+        params.to_request(config.page_size, all=True, page=1),
+        max_query_chars=config.max_query_chars,
+        max_page_size=config.max_page_size,
+    )
+    usage = [u.to_json() for u in usage_by_town(page)]
+    return jsonify({"query": page.query, "mode": page.mode, "total": page.total, "towns": usage})
 
 
 @bp.get("/api/doc/<doc_id>")
@@ -140,6 +155,26 @@ def openapi_spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "文档元数据与段落（para_id、text、section_path…）"},
                         "404": error,
+                        "503": error,
+                    },
+                }
+            },
+            "/api/towns": {
+                "get": {
+                    "summary": "按镇统计：哪些镇、哪些报告和年份、用了多少次",
+                    "parameters": [
+                        query_param("q", "查询（同 /api/search）", {"type": "string"}),
+                        query_param(
+                            "mode",
+                            "keyword、phrase、fuzzy",
+                            {"type": "string", "enum": list(MODES), "default": "keyword"},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "query、total、towns[]（town、paragraphs、occurrences、reports、best）"
+                        },
+                        "400": error,
                         "503": error,
                     },
                 }
