@@ -624,3 +624,15 @@ def test_requests_reuse_searchers(seed_config):
     client.get("/api/search?q=乡村振兴")
     pool = app.extensions["searchapp"].live().searchers
     assert pool._opened == 1 and len(pool._idle) == 1
+
+
+def test_api_towns(seed_config):
+    client = create_app(seed_config, {"TESTING": True}).test_client()
+    data = client.get("/api/towns?q=三清两建&mode=phrase").get_json()
+    assert data["total"] == 5
+    (town,) = data["towns"]
+    assert (town["town"], town["paragraphs"], town["occurrences"]) == ("潭头镇", 5, 7)
+    assert {r["year"] for r in town["reports"]} == {2022, 2023}
+    assert "三清两建" in town["best"]["text"]
+    spec = client.get("/api/openapi.json").get_json()
+    assert "/api/towns" in spec["paths"]

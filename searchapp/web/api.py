@@ -171,9 +171,7 @@ def openapi_spec() -> dict[str, Any]:
                         ),
                     ],
                     "responses": {
-                        "200": {
-                            "description": "query、total、towns[]（town、paragraphs、occurrences、reports、best）"
-                        },
+                        "200": {"description": "每个镇的段落数、出现次数、报告与年份"},
                         "400": error,
                         "503": error,
                     },
