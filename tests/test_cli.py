@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from searchapp.cli import main
 from searchapp.config import Config
+from searchapp.errors import IndexIncompatible
 
 
 def test_every_command_has_help_with_an_example():
@@ -68,3 +70,27 @@ def test_search_without_index_says_what_to_do(tmp_path: Path):
     result = CliRunner().invoke(main, ["search", "x", "--index", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "searchapp index" in result.output
+
+
+def test_serve_rebuilds_an_index_this_version_cannot_read(tmp_path: Path):
+    from searchapp.cli import ensure_index
+    from searchapp.indexer import META_NAME, build_index, current_generation, open_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("某镇2023年政府工作报告\n各位代表：\n推进三清两建。\n", "utf-8")
+    config = Config(corpus_dir=corpus, index_dir=tmp_path / "index", index_procs=1)
+    ensure_index(config)  # none yet: built
+    meta_path = current_generation(config.index_dir) / META_NAME  # type: ignore[operator]
+    meta = json.loads(meta_path.read_text("utf-8"))
+    meta["analysis_version"] = 0
+    meta_path.write_text(json.dumps(meta), "utf-8")
+    ensure_index(config)  # incompatible, built from this corpus: rebuilt
+    open_index(config.index_dir)
+    other = Config(corpus_dir=tmp_path, index_dir=config.index_dir, index_procs=1)
+    build_index(corpus, config.index_dir)
+    meta_path = current_generation(config.index_dir) / META_NAME  # type: ignore[operator]
+    meta = json.loads(meta_path.read_text("utf-8")) | {"analysis_version": 0}
+    meta_path.write_text(json.dumps(meta), "utf-8")
+    with pytest.raises(IndexIncompatible, match="--rebuild"):  # another corpus: not replaced
+        ensure_index(other)
