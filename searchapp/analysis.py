@@ -25,7 +25,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -97,9 +97,11 @@ def normalize(text: str) -> str:
     return folded
 
 
-def exact_units(text: str) -> tuple[str, list[int]]:
+def exact_units(text: str) -> tuple[str, Sequence[int]]:
     """The normalised text without white space, and each kept character's original offset."""
     folded = normalize(text)
+    if not SPACE.search(folded):  # most paragraphs: every character is kept
+        return folded, range(len(folded))
     offsets = [i for i, ch in enumerate(folded) if not ch.isspace()]
     return "".join(folded[i] for i in offsets), offsets
 

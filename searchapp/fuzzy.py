@@ -16,7 +16,6 @@ from whoosh.searching import Searcher
 
 from . import schema as F
 from .analysis import exact_key, exact_units, phrase_grams
-from .highlight import unit_span
 from .query import (
     ParsedQuery,
     SearchPage,
@@ -34,20 +33,31 @@ MIN_SIMILARITY = 70.0
 RARE_GRAMS = 12
 
 
-def candidate_query(searcher: Searcher, key: str) -> wq.Query:
-    """Paragraphs sharing character pairs with the query, scored by how many they share.
+def candidate_grams(searcher: Searcher, key: str) -> list[str]:
+    """The query's rarest character pairs present in the index.
 
-    Only the query's rarest pairs are used: they carry its identity, and common pairs
-    (发展, 工作) would make every paragraph a candidate.
+    They carry its identity; common pairs (发展, 工作) would make every paragraph a
+    candidate. Single characters join in only when one wrong character leaves a
+    short query with fewer than two pairs the index knows (医供体).
     """
-    grams = sorted(set(phrase_grams(key))) if len(key) > 1 else [key]
-    if len(key) <= 4:  # one wrong character breaks most pairs of a short query
-        grams += sorted(set(key))
-    present = [(searcher.doc_frequency(F.GRAMS, g), g) for g in grams]
-    rarest = [g for n, g in sorted(present) if n > 0][:RARE_GRAMS]
-    if not rarest:
-        return wq.NullQuery
-    return wq.Or([wq.ConstantScoreQuery(wq.Term(F.GRAMS, g), 1.0) for g in rarest])
+    pairs = sorted(set(phrase_grams(key))) if len(key) > 1 else [key]
+    present = sorted((searcher.doc_frequency(F.GRAMS, g), g) for g in pairs)
+    grams = [g for n, g in present if n > 0]
+    if len(grams) < 2 and len(key) > 1:
+        singles = sorted((searcher.doc_frequency(F.GRAMS, ch), ch) for ch in set(key))
+        grams += [g for n, g in singles if n > 0]
+    return grams[:RARE_GRAMS]
+
+
+def candidates(
+    searcher: Searcher, key: str, limit: int, allowed: set[int] | None = None
+) -> list[int]:
+    """Documents sharing the most of the query's rare grams, best first (ties: index order)."""
+    shared: Counter[int] = Counter()
+    for gram in candidate_grams(searcher, key):
+        shared.update(searcher.docs_for_query(wq.Term(F.GRAMS, gram)))
+    ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+    return [doc for doc, _ in ranked if allowed is None or doc in allowed][:limit]
 
 
 def min_similarity(key: str) -> float:
@@ -59,14 +69,14 @@ def min_similarity(key: str) -> float:
 
 def align(key: str, text: str) -> tuple[float, tuple[int, int]] | None:
     """Similarity (0-100) of the closest stretch of `text` to `key`, and that stretch."""
-    units, _ = exact_units(text)
+    units, offsets = exact_units(text)
     start = units.find(key)
     if start >= 0:
-        return 100.0, unit_span(text, start, start + len(key))
+        return 100.0, (offsets[start], offsets[start + len(key) - 1] + 1)
     result = fuzz.partial_ratio_alignment(key, units, score_cutoff=min_similarity(key))
     if result is None or result.dest_end <= result.dest_start:
         return None
-    return result.score, unit_span(text, result.dest_start, result.dest_end)
+    return result.score, (offsets[result.dest_start], offsets[result.dest_end - 1] + 1)
 
 
 def run_fuzzy(
@@ -81,21 +91,19 @@ def run_fuzzy(
     key = exact_key(text)
     if not key:
         return SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
-    results = searcher.search(
-        candidate_query(searcher, key), filter=filter_query(filters), limit=CANDIDATES
-    )
+    narrowed = filter_query(filters)
+    allowed = set(searcher.docs_for_query(narrowed)) if narrowed is not None else None
     scored = []
-    for i in range(len(results.top_n)):
-        fields = results.fields(i)
+    for doc in candidates(searcher, key, CANDIDATES, allowed):
+        fields = searcher.stored_fields(doc)
         found = align(key, fields[F.TEXT_FIELD])
         if found:
             similarity, span = found
             order = (fields[F.SOURCE], fields[F.DOC_ID], fields[F.ORDINAL])
-            scored.append((-similarity, order, i, span))
+            scored.append((-similarity, order, fields, span))
     scored.sort(key=lambda item: (item[0], item[1]))
     facets = empty_facets()
-    for _, _, i, _ in scored:
-        fields = results.fields(i)
+    for _, _, fields, _ in scored:
         for name in F.FACET_FIELDS:
             facets[name][fields[name]] = facets[name].get(fields[name], 0) + 1
     facets = {n: dict(Counter(c).most_common()) for n, c in facets.items()}
@@ -103,8 +111,8 @@ def run_fuzzy(
     first = 0 if request.all else (request.page - 1) * request.page_size
     last = total if request.all else first + request.page_size
     hits = []
-    for neg_similarity, _, i, span in scored[first:last]:
-        hit = hit_from_fields(results.fields(i), [span], -neg_similarity)
+    for neg_similarity, _, fields, span in scored[first:last]:
+        hit = hit_from_fields(fields, [span], -neg_similarity)
         hit.similarity = round(-neg_similarity, 1)
         hits.append(hit)
     notices = list(parsed.notices)

@@ -47,12 +47,6 @@ def term_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
     return merge_spans(spans)
 
 
-def unit_span(text: str, start: int, end: int) -> Span:
-    """Original offsets of units[start:end] (positions in the exact-match form)."""
-    _, offsets = exact_units(text)
-    return offsets[start], offsets[end - 1] + 1
-
-
 def merge_spans(spans: Iterable[Span]) -> list[Span]:
     merged: list[Span] = []
     for start, end in sorted(spans):

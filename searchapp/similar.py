@@ -20,7 +20,7 @@ from whoosh.searching import Searcher
 
 from . import schema as F
 from .analysis import exact_key, exact_units
-from .fuzzy import candidate_query
+from .fuzzy import candidates
 from .highlight import highlight, merge_spans
 from .query import paragraph_meta
 
@@ -157,9 +157,8 @@ def find_similar(
     best: dict[tuple[str, str], SimilarSentence] = {}
     for query in query_sentences(text):
         key = exact_key(query).rstrip(CLAUSE_END)
-        results = searcher.search(candidate_query(searcher, key), limit=CANDIDATES)
-        for i in range(len(results.top_n)):
-            fields = results.fields(i)
+        for doc in candidates(searcher, key, CANDIDATES):
+            fields = searcher.stored_fields(doc)
             if fields[F.DOC_ID] == exclude_doc:
                 continue
             found = closest_clauses(key, fields[F.TEXT_FIELD], min_similarity)
