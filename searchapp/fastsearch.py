@@ -539,7 +539,8 @@ class Word:
 
 @dataclass(frozen=True)
 class Node:
-    """A Whoosh compound query: "or" (Or), "and" (And) or "maybe" (AndMaybe of two)."""
+    """A Whoosh compound query: "or" (Or), "and" (And), "maybe" (AndMaybe of two) or
+    "unscored" (query.Unscored of one: its child's matches, each scoring 0)."""
 
     op: str
     children: tuple[Plan, ...]
@@ -556,37 +557,53 @@ def tree_sum(values: list[float]) -> float:
     return tree_sum(values[:half]) + tree_sum(values[half:])
 
 
+def term_words(text: str, words: tuple[str, ...]) -> tuple[Word, ...]:
+    """query.word_terms: a term's jieba words, each once."""
+    return tuple(Word(w) for w in dict.fromkeys(segment(text, words)))
+
+
 def atom_plan(text: str, quoted: bool, words: tuple[str, ...]) -> Plan:
-    """query.atom_query's shape."""
+    """query.atom_query's shape: which paragraphs a term matches, with its verbatim bonus."""
     exact = Exact(text, tuple(phrase_grams(exact_key(text))))
-    terms = tuple(Word(w) for w in dict.fromkeys(segment(text, words)))
+    terms = term_words(text, words)
     if quoted or not terms:
-        return Node("maybe", (exact, Node("or", terms))) if terms else exact
-    if len(terms) == 1:
-        return Node("or", (exact, terms[0]))
-    return Node("maybe", (Node("or", (exact, Node("and", terms))), Node("or", terms)))
+        return exact
+    return Node(
+        "or", (exact, Node("unscored", (terms[0] if len(terms) == 1 else Node("and", terms),)))
+    )
 
 
-def query_plan(groups: list[list[Plan]]) -> Plan:
-    """query.build_query's shape."""
+def scoring_plan(texts: Iterable[str], words: tuple[str, ...]) -> Plan | None:
+    """query.scoring_query's shape: every word of the positive terms, each once."""
+    terms = tuple(dict.fromkeys(w for text in texts for w in term_words(text, words)))
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else Node("or", terms)
+
+
+def query_plan(groups: list[list[Plan]], scoring: Plan | None = None) -> Plan:
+    """query.build_query's shape: AndMaybe(matching tree, scoring words) at the top."""
     clauses = [g[0] if len(g) == 1 else Node("or", tuple(g)) for g in groups]
-    return clauses[0] if len(clauses) == 1 else Node("and", tuple(clauses))
+    required = clauses[0] if len(clauses) == 1 else Node("and", tuple(clauses))
+    return required if scoring is None else Node("maybe", (required, scoring))
 
 
-def reproducible(plan: Plan, under_and: bool = False) -> bool:
+def reproducible(plan: Plan, skipped: bool = False) -> bool:
     """Whether Whoosh scores this plan as written.
 
     whoosh3's AndMaybeMatcher.skip_to moves its optional side to the target, not to
-    where its required side landed, so under an IntersectionMatcher (which skips) it
-    drops the optional side's score for some documents. Such plans go to Whoosh.
+    where its required side landed, so wherever Whoosh calls skip_to on it (under an
+    And, or as an AndMaybe's optional side) it drops the optional side's score for
+    some documents. query.build_query puts its one AndMaybe at the top, where the
+    collector only calls next(); this stays as a guard.
     """
     if not isinstance(plan, Node):
         return True
-    if plan.op == "maybe" and under_and:
-        return False
-    inner = under_and or plan.op == "and"
-    children = plan.children[:1] if plan.op == "maybe" else plan.children
-    return all(reproducible(child, inner) for child in children)
+    if plan.op == "maybe":
+        required, optional = plan.children
+        return not skipped and reproducible(required) and reproducible(optional, True)
+    inner = skipped or plan.op == "and"
+    return all(reproducible(child, inner) for child in plan.children)
 
 
 def plan_leaves(plan: Plan) -> Iterator[Exact | Word]:
@@ -618,9 +635,9 @@ class Matching:
             return self.gen.exact(plan.text)
         if isinstance(plan, Word):
             return self.gen.term(F.WORDS, plan.text).bits
+        if plan.op in ("maybe", "unscored"):  # the optional side adds scores, not hits
+            return self.bits(plan.children[0])
         parts = [self.bits(child) for child in plan.children]
-        if plan.op == "maybe":
-            return parts[0]
         result = parts[0]
         for part in parts[1:]:
             result = result | part if plan.op == "or" else result & part
@@ -646,12 +663,12 @@ class Scoring:
             return self.gen.term(F.WORDS, plan.text).leaf_df[leaf]
         if isinstance(plan, Exact):
             return min(self.gen.term(F.GRAMS, g).leaf_df[leaf] for g in plan.grams)
-        if plan.op == "maybe":
-            return self.estimate(plan.children[1], leaf)
+        if plan.op == "unscored":  # a WrappingQuery: its child's estimate
+            return self.estimate(plan.children[0], leaf)
         sizes = [self.estimate(child, leaf) for child in plan.children]
         if plan.op == "and":
             return min(sizes)
-        return min(sum(sizes), self.gen.leaves[leaf].live_count)
+        return min(sum(sizes), self.gen.leaves[leaf].live_count)  # Or, AndMaybe
 
     def scorer(self, plan: Plan, leaf: int, docs: list[int]) -> Scorer:
         """A function scoring documents of one segment (None: no match)."""
@@ -659,6 +676,8 @@ class Scoring:
             return exact_scorer(plan.bonus, self.matching.bits(plan), self.gen.nbytes)
         if isinstance(plan, Word):
             return self.word_scorer(plan.text, docs)
+        if plan.op == "unscored":
+            return exact_scorer(0.0, self.matching.bits(plan), self.gen.nbytes)
         subs = [self.scorer(child, leaf, docs) for child in plan.children]
         if plan.op == "maybe":
             return maybe_scorer(subs[0], subs[1])
@@ -695,6 +714,7 @@ class Scoring:
 
 
 def exact_scorer(bonus: float, bits: int, nbytes: int) -> Scorer:
+    """A constant score (the verbatim bonus; 0 for query.Unscored) where `bits` match."""
     buf = bits.to_bytes(nbytes, "little")
     return lambda doc: bonus if has_bit(buf, doc) else None
 
@@ -761,7 +781,7 @@ def top_docs(scoring: Scoring, plan: Plan, hits: int, k: int) -> list[tuple[int,
     leaves = list(plan_leaves(plan))
     if isinstance(plan, Exact):  # a quoted term without words: every hit scores the bonus
         return [(doc, plan.bonus) for doc in scoring.gen.in_rank_order(hits, k)]
-    words = [leaf for leaf in leaves if isinstance(leaf, Word)]
+    words = list(dict.fromkeys(leaf for leaf in leaves if isinstance(leaf, Word)))
     exacts = [leaf for leaf in leaves if isinstance(leaf, Exact)]
     if len(exacts) == 1 and len(words) == 1:
         found = single_word_top(scoring, exacts[0], words[0].text, hits, k)
@@ -878,7 +898,10 @@ def search(
     """
     if not ENABLED or not groups:
         return None
-    plan = query_plan([[atom_plan(text, quoted, words) for text, quoted in g] for g in groups])
+    plan = query_plan(
+        [[atom_plan(text, quoted, words) for text, quoted in g] for g in groups],
+        scoring_plan((text for g in groups for text, _ in g), words),
+    )
     if not reproducible(plan):
         return None
     gen = get_generation(searcher)

@@ -362,31 +362,59 @@ def exact_query(text: str) -> wq.Query:
     return wq.Phrase(F.GRAMS, grams)
 
 
+class Unscored(wq.WrappingQuery):
+    """Matches what its child matches, with a score of 0 (the matching tree's word channel:
+    the words' BM25F comes from the query's scoring side, once)."""
+
+    def matcher(self, searcher: Searcher, context: SearchContext | None = None) -> Any:
+        context = (context or SearchContext()).set(weighting=ConstantWeighting(0.0))
+        return self.child.matcher(searcher, context)
+
+
 def word_terms(text: str, words: tuple[str, ...]) -> list[wq.Query]:
     return [wq.Term(F.WORDS, w) for w in dict.fromkeys(segment(text, words))]
 
 
 def atom_query(atom: Atom, words: tuple[str, ...]) -> wq.Query:
-    """A term: verbatim (ranked first) or all of its words; a quoted phrase: verbatim only."""
+    """Which paragraphs a term matches, scored with its verbatim bonus only.
+
+    A term: verbatim (+EXACT_BOOST) or all of its words (+0); a quoted phrase: verbatim
+    only. The words' BM25F is added once for the whole query by `build_query`.
+    """
     exact = Verbatim(exact_query(atom.text), EXACT_BOOST)
     terms = word_terms(atom.text, words)
     if atom.quoted or not terms:
-        return wq.AndMaybe(exact, wq.Or(terms)) if terms else exact
-    if len(terms) == 1:
-        return wq.Or([exact, terms[0]])
-    # verbatim, or all of its words; any of its words present adds BM25F to the score
-    return wq.AndMaybe(wq.Or([exact, wq.And(terms)]), wq.Or(terms))
+        return exact
+    return wq.Or([exact, Unscored(terms[0] if len(terms) == 1 else wq.And(terms))])
+
+
+def scoring_query(parsed: ParsedQuery, words: tuple[str, ...]) -> wq.Query | None:
+    """Every word of every positive term, each once: an Or whose BM25F ranks the hits."""
+    terms = list(dict.fromkeys(t for atom in parsed.positive for t in word_terms(atom.text, words)))
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else wq.Or(terms)
 
 
 def build_query(parsed: ParsedQuery, words: tuple[str, ...]) -> wq.Query:
-    """The Whoosh query for a parsed query's positive part (filters and exclusions apart)."""
+    """The Whoosh query for a parsed query's positive part (filters and exclusions apart).
+
+    AndMaybe(matching tree, scoring words), the AndMaybe only at the top: the matching
+    tree (And of groups, Or within a group, `atom_query` per term) decides the hits and
+    adds the verbatim bonuses; the words' Or adds BM25F. (whoosh3 3.54's
+    AndMaybeMatcher.skip_to moves its optional side to the target rather than to where
+    its required side landed, so under an And it loses the optional side's score for
+    some documents; at the top the collector only calls next(), which is right.)
+    """
     clauses = []
     for group in parsed.groups:
         alternatives = [atom_query(atom, words) for atom in group]
         clauses.append(alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives))
     if not clauses:
         return wq.Every()
-    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+    required = clauses[0] if len(clauses) == 1 else wq.And(clauses)
+    scoring = scoring_query(parsed, words)
+    return required if scoring is None else wq.AndMaybe(required, scoring)
 
 
 def exclusion_query(parsed: ParsedQuery) -> wq.Query | None:

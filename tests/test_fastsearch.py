@@ -20,7 +20,7 @@ from searchapp import schema as F
 from searchapp.analysis import exact_key, segment
 from searchapp.config import PROJECT_ROOT
 from searchapp.indexer import build_index, open_index
-from searchapp.query import SearchRequest, run_search
+from searchapp.query import SearchRequest, merged_filters, parse_query, run_search
 
 SEEDS = PROJECT_ROOT / "seeds"
 
@@ -44,11 +44,29 @@ def page_json(searcher: Searcher, request: SearchRequest, fast: bool) -> dict[st
 
 
 def assert_same(searcher: Searcher, **request: Any) -> dict[str, Any]:
-    """Both paths give the same page; returns it."""
+    """Both paths give the same page, and the fast path did answer; returns the page."""
     fast = page_json(searcher, SearchRequest(**request), fast=True)
     slow = page_json(searcher, SearchRequest(**request), fast=False)
     assert fast == slow, request
+    assert fast_answers(searcher, SearchRequest(**request)), request
     return fast
+
+
+def fast_answers(searcher: Searcher, request: SearchRequest) -> bool:
+    """Whether fastsearch answers a keyword or phrase request (rather than Whoosh)."""
+    parsed = parse_query(request.q, request.mode)
+    if not parsed.groups:
+        return True
+    words = tuple(F.word_tokenizer(searcher.schema).words)
+    found = fastsearch.search(
+        searcher,
+        [[(atom.text, atom.quoted) for atom in group] for group in parsed.groups],
+        [atom.text for atom in parsed.excluded],
+        merged_filters(parsed, request),
+        words,
+        1,
+    )
+    return found is not None
 
 
 def paragraphs(searcher: Searcher) -> list[dict[str, Any]]:
@@ -187,6 +205,9 @@ def test_mixed_queries_give_whoosh_pages(seed_searcher: Searcher):
         "三清两建 乡贤",
         "三清两建 OR 三变改革 -疫情",
         '"二十大精神" 发展',
+        '乡村振兴 数字政府 OR "集体经济" 发展',
+        '"三清两建" 乡村治理 OR 三变改革 -疫情',
+        "乡村治理 乡村振兴 town:横沥镇",
         "坚持以习近平新时代中国特色社会主义思想为指导",
         "的",
         "数字政府 year:2023",
@@ -235,6 +256,29 @@ def check_index(searcher: Searcher) -> None:
         assert_same(searcher, q=q, page=page, page_size=4, all=everything)
 
     check()
+
+
+def test_every_query_plan_is_reproducible(seed_searcher: Searcher):
+    """query.build_query's one AndMaybe sits at the top, so no query goes to Whoosh."""
+    words = tuple(F.word_tokenizer(seed_searcher.schema).words)
+    atoms = [("乡村振兴", False), ("二十大精神", True), ("发展", False), ("清两", False)]
+    plan = fastsearch.query_plan(
+        [[fastsearch.atom_plan(text, quoted, words) for text, quoted in atoms[:2]]]
+        + [[fastsearch.atom_plan(text, quoted, words)] for text, quoted in atoms[2:]],
+        fastsearch.scoring_plan((text for text, _ in atoms), words),
+    )
+    assert isinstance(plan, fastsearch.Node) and plan.op == "maybe"
+    assert fastsearch.reproducible(plan)
+
+
+def test_and_maybe_where_whoosh_skips_is_not_reproducible():
+    exact = fastsearch.Exact("二十大精神", ("二十", "十大", "大精", "精神"))
+    word, other = fastsearch.Word("二十大"), fastsearch.Word("发展")
+    maybe = fastsearch.Node("maybe", (exact, word))
+    assert fastsearch.reproducible(maybe)
+    assert fastsearch.reproducible(fastsearch.Node("or", (maybe, other)))
+    assert not fastsearch.reproducible(fastsearch.Node("and", (maybe, other)))
+    assert not fastsearch.reproducible(fastsearch.Node("maybe", (other, maybe)))
 
 
 # --- sharing --------------------------------------------------------------------------------

@@ -1,17 +1,32 @@
-"""Exact matching checked against a brute-force scan of every indexed paragraph."""
+"""Matching and scoring checked against a brute-force scan of every indexed paragraph."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from searchapp import schema as F
 from searchapp.analysis import exact_key, segment
 from searchapp.config import Config
 from searchapp.indexer import open_index
-from searchapp.query import SearchRequest, run_search, strip_outer_quotes
+from searchapp.query import (
+    EXACT_BOOST,
+    SORT_ORDER,
+    Atom,
+    ParsedQuery,
+    SearchRequest,
+    build_query,
+    exclusion_query,
+    parse_query,
+    run_search,
+    strip_outer_quotes,
+)
 
 Key = tuple[str, str]
 
@@ -115,3 +130,124 @@ def test_exclusion_removes_exactly_the_verbatim_holders(
         assert engine(seed_searcher, f"{term} -{excluded}", "keyword") == expected
 
     check()
+
+
+# --- Whoosh's own scores against a recomputation ----------------------------------------------
+
+
+@dataclass
+class Paragraphs:
+    """The seed index's live paragraphs by docnum, with the word postings read directly."""
+
+    searcher: Searcher
+    words: tuple[str, ...]
+    keys: dict[int, str]  # docnum → exact-match form of the text
+    postings: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    def tf(self, word: str) -> dict[int, float]:
+        """docnum → the word's frequency in the paragraph (its postings' weights)."""
+        if word not in self.postings:
+            try:
+                found = dict(self.searcher.reader().postings(F.WORDS, word).items_as("weight"))
+            except TermNotFound:
+                found = {}
+            self.postings[word] = found
+        return self.postings[word]
+
+    def bm25(self, word: str, doc: int) -> float:
+        """BM25F of one word in one paragraph (Whoosh's formula, B=0.75, K1=1.2)."""
+        s = self.searcher
+        idf = math.log(s.doc_count_all() / (s.doc_frequency(F.WORDS, word) + 1)) + 1
+        tf, length = self.tf(word)[doc], s.doc_field_length(doc, F.WORDS)
+        avgfl = s.avg_field_length(F.WORDS) or 1
+        return idf * (tf * 2.2) / (tf + 1.2 * (0.25 + 0.75 * length / avgfl))
+
+    def matches(self, doc: int, atom: Atom) -> bool:
+        """A term: verbatim or all of its words; a quoted phrase: verbatim only."""
+        if exact_key(atom.text) in self.keys[doc]:
+            return True
+        parts = segment(atom.text, self.words)
+        return not atom.quoted and bool(parts) and all(doc in self.tf(w) for w in parts)
+
+    def expected(self, parsed: ParsedQuery) -> dict[int, float]:
+        """docnum → score of every hit: 1000 per term held verbatim + BM25F of each query
+        word the paragraph holds (each word once)."""
+        scored = dict.fromkeys(w for a in parsed.positive for w in segment(a.text, self.words))
+        out = {}
+        for doc, key in self.keys.items():
+            if not all(any(self.matches(doc, a) for a in group) for group in parsed.groups):
+                continue
+            if any(exact_key(a.text) in key for a in parsed.excluded):
+                continue
+            bonus = sum(EXACT_BOOST for a in parsed.positive if exact_key(a.text) in key)
+            out[doc] = bonus + sum(self.bm25(w, doc) for w in scored if doc in self.tf(w))
+        return out
+
+
+def whoosh_scores(searcher: Searcher, parsed: ParsedQuery, words: tuple[str, ...]) -> list:
+    """(docnum, score) of every hit, in Whoosh's order (fast path not involved)."""
+    results = searcher.search(
+        build_query(parsed, words), mask=exclusion_query(parsed), limit=None, sortedby=SORT_ORDER
+    )
+    return [(hit.docnum, -results.score(hit.rank)[0]) for hit in results]
+
+
+@st.composite
+def multi_term_queries(draw: st.DrawFn, texts: list[str], words: list[str]) -> str:
+    """Two to four terms: words, multi-word substrings, quoted, OR-ed and excluded."""
+    term = st.one_of(st.sampled_from(words), substrings_of(texts, 6))
+    parts: list[str] = []
+    for _ in range(draw(st.integers(min_value=2, max_value=4))):
+        text = "".join(ch for ch in draw(term) if ch.isalnum())
+        if not text or text in {"OR", "NOT", "AND"}:
+            continue
+        kind = draw(st.sampled_from(["plain", "plain", "quoted", "or", "not"]))
+        prefix = {"plain": "", "quoted": "", "or": "OR " if parts else "", "not": "-"}[kind]
+        parts.append(f'{prefix}"{text}"' if kind == "quoted" else prefix + text)
+    return " ".join(parts)
+
+
+@st.composite
+def substrings_of(draw: st.DrawFn, texts: list[str], max_length: int) -> str:
+    text = draw(st.sampled_from(texts))
+    length = draw(st.integers(min_value=1, max_value=min(max_length, len(text))))
+    start = draw(st.integers(min_value=0, max_value=len(text) - length))
+    return text[start : start + length]
+
+
+def test_whoosh_scores_equal_a_recomputation(seed_searcher: Searcher):
+    """Regression: an AndMaybe under an And lost its optional side's score for some
+    paragraphs (whoosh3's AndMaybeMatcher.skip_to), so "二十大精神" 发展 ranked the
+    平湖镇 paragraph 13th. Every hit, its score and the order are checked here."""
+    words = tuple(F.word_tokenizer(seed_searcher.schema).words)
+    reader = seed_searcher.reader()
+    docs = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+    paragraphs = Paragraphs(
+        seed_searcher,
+        words,
+        {d: exact_key(seed_searcher.stored_fields(d)[F.TEXT_FIELD]) for d in docs},
+    )
+    texts = sorted(seed_searcher.stored_fields(d)[F.TEXT_FIELD] for d in docs)
+    vocabulary = sorted({w for t in texts[:40] for w in segment(t, words) if len(w) > 1})
+    checked = []
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(multi_term_queries(texts, vocabulary))
+    def check(q: str) -> None:
+        parsed = parse_query(q)
+        if not parsed.groups:
+            return
+        found = whoosh_scores(seed_searcher, parsed, words)
+        expected = paragraphs.expected(parsed)
+        assert {doc for doc, _ in found} == set(expected), q
+        for doc, score in found:
+            assert score == pytest.approx(expected[doc], abs=1e-6), (q, doc)
+        assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+        checked.append(len(found))
+
+    check()
+    assert sum(1 for n in checked if n > 1) >= 20  # enough queries with several hits
