@@ -14,6 +14,7 @@ from rapidfuzz import fuzz, process
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from . import fastsearch
 from . import schema as F
 from .analysis import exact_key, exact_units, phrase_grams
 from .query import (
@@ -54,8 +55,12 @@ def candidates(
 ) -> list[int]:
     """Documents sharing the most of the query's rare grams, best first (ties: index order)."""
     shared: Counter[int] = Counter()
+    generation = fastsearch.get_generation(searcher) if fastsearch.ENABLED else None
     for gram in candidate_grams(searcher, key):
-        shared.update(searcher.docs_for_query(wq.Term(F.GRAMS, gram)))
+        if generation is not None:  # decoded once per generation, then cached
+            shared.update(generation.term(F.GRAMS, gram).ids)
+        else:
+            shared.update(searcher.docs_for_query(wq.Term(F.GRAMS, gram)))
     ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
     return [doc for doc, _ in ranked if allowed is None or doc in allowed][:limit]
 
