@@ -19,7 +19,6 @@ class Config:
     page_size: int = 10
     max_page_size: int = 100
     max_query_chars: int = 200
-    max_export_hits: int = 100_000
     index_procs: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     searchers: int = 2  # web: open searchers per index generation (each holds a copy in memory)
 

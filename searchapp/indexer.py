@@ -112,10 +112,6 @@ def current_generation(index_dir: Path) -> Path | None:
     return path if name and path.is_dir() else None
 
 
-def index_exists(index_dir: Path) -> bool:
-    return current_generation(index_dir) is not None
-
-
 def read_meta(generation: Path) -> dict[str, Any]:
     return json.loads((generation / META_NAME).read_text(encoding="utf-8"))
 
