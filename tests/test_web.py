@@ -377,14 +377,22 @@ def test_source_path_stays_inside_the_corpus(tmp_path: Path):
     (corpus / "a.txt").write_text("x", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("secret", encoding="utf-8")
     (corpus / "link.txt").symlink_to(tmp_path / "secret.txt")
-    config = Config(corpus_dir=corpus, index_dir=tmp_path / "index")
 
     def doc(source: str) -> DocumentView:
         return DocumentView("d", "t", "镇", "", None, "", "", source, [])
 
-    assert source_path(config, doc("a.txt")) == (corpus / "a.txt").resolve()
+    assert source_path(corpus, doc("a.txt")) == (corpus / "a.txt").resolve()
     for bad in ("../secret.txt", "link.txt", "/etc/passwd", "missing.txt", "", "."):
-        assert source_path(config, doc(bad)) is None, bad
+        assert source_path(corpus, doc(bad)) is None, bad
+
+
+def test_source_comes_from_the_corpus_the_index_was_built_from(make_index, tmp_path: Path):
+    config = make_index({"a.txt": "某某镇2023年政府工作报告\n各位代表：\n三清两建\n"})
+    elsewhere = Config(corpus_dir=tmp_path / "other", index_dir=config.index_dir)
+    client = create_app(elsewhere, {"TESTING": True}).test_client()
+    doc_id = client.get("/api/search?q=三清两建").get_json()["hits"][0]["doc_id"]
+    with client.get(f"/doc/{doc_id}/source") as response:
+        assert response.status_code == 200 and "三清两建" in response.get_data(as_text=True)
 
 
 def test_missing_source_file_is_a_404(make_index):

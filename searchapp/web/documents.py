@@ -15,7 +15,7 @@ from ..query import MODES, DocumentView, load_document
 from .links import permalink
 from .matches import citation, cite_head, document_spans, quote_for
 from .params import SearchParams, check_query
-from .store import get_config, get_searcher
+from .store import get_config, get_generation, get_searcher
 
 bp = Blueprint("documents", __name__)
 
@@ -54,7 +54,7 @@ def show(doc_id: str) -> str:
         paragraphs=paragraphs,
         toc=[p for p in paragraphs if p.heading],
         total_matches=sum(p.matches for p in paragraphs),
-        source_available=source_path(config, doc) is not None,
+        source_available=source_path(corpus_dir(config), doc) is not None,
     )
 
 
@@ -62,7 +62,7 @@ def show(doc_id: str) -> str:
 def source(doc_id: str) -> Response:
     """The original file the report was read from, as a download."""
     doc = find_document(doc_id)
-    path = source_path(get_config(), doc)
+    path = source_path(corpus_dir(get_config()), doc)
     if path is None:
         raise NotFound(
             f"原始文件 {doc.source} 已不在语料目录中", hint="重建索引后，检索结果会随之更新"
@@ -84,9 +84,15 @@ def search_params(config: Config) -> SearchParams:
     return SearchParams(q=q, mode=mode if mode in MODES else "keyword")
 
 
-def source_path(config: Config, doc: DocumentView) -> Path | None:
+def corpus_dir(config: Config) -> Path:
+    """The folder the live index was built from (recorded in its meta data)."""
+    recorded = get_generation().meta.get("corpus_dir")
+    return Path(recorded) if recorded else config.corpus_dir
+
+
+def source_path(corpus: Path, doc: DocumentView) -> Path | None:
     """The source file inside the corpus folder, or None (missing, or outside the folder)."""
-    root = config.corpus_dir.resolve()
+    root = corpus.resolve()
     try:
         path = (root / doc.source).resolve()
     except (OSError, RuntimeError, ValueError):
