@@ -321,6 +321,13 @@ def similar_command(
     click.echo("\n".join(lines))
 
 
+def warm_up(config: Config) -> None:
+    """Load jieba, the fast path's columns and the suggestion lexicon before the first user."""
+    ix, _ = open_index(config.index_dir)
+    with ix.searcher() as searcher:
+        run_search(searcher, SearchRequest(q="三清两见"))  # a miss: suggestions load too
+
+
 # --- serve ----------------------------------------------------------------------------------
 
 
@@ -349,5 +356,6 @@ def serve_command(
     except SearchAppError as exc:
         raise fail(exc) from exc
     app = create_app(config)
+    warm_up(config)
     click.echo(f"searchapp serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="searchapp")
