@@ -26,6 +26,7 @@ import logging
 import pickle
 import struct
 import threading
+import weakref
 import zlib
 from array import array
 from bisect import bisect_left, insort
@@ -250,6 +251,8 @@ class Generation:
         self, reader: IndexReader, searcher: Searcher, term_budget: int = TERM_CACHE_BYTES
     ) -> None:
         self.reader = reader  # its own reader: request searchers close theirs
+        # the reader holds open files: close them once this generation is dropped
+        weakref.finalize(self, close_reader, reader)
         self.leaves = [load_leaf(leaf, offset) for leaf, offset in reader.leaf_readers()]
         self.size = reader.doc_count_all()
         self.nbytes = (self.size + 8) >> 3
@@ -440,6 +443,11 @@ class Generation:
                 if len(out) >= limit:
                     break
         return out
+
+
+def close_reader(reader: IndexReader) -> None:
+    if not getattr(reader, "is_closed", False):
+        reader.close()
 
 
 def load_leaf(reader: IndexReader, offset: int) -> Leaf:

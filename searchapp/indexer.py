@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
 from . import schema as F
@@ -131,7 +132,10 @@ def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
             f"本版本需要分析版本 {ANALYSIS_VERSION}，{SEGMENTER}",
             hint=f"请重建索引：searchapp index --rebuild --index {index_dir}",
         )
-    return whoosh_index.open_dir(str(generation)), meta
+    # Without mmap, Whoosh reads the files as it needs them; with it, every Searcher
+    # copies the whole postings file into memory (~150 ms and the index's size each).
+    storage = FileStorage(str(generation), supports_mmap=False, readonly=True)
+    return storage.open_index(), meta
 
 
 # --- locking --------------------------------------------------------------------------------

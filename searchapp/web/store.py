@@ -14,6 +14,7 @@ pool of them; a request borrows one and gives it back at teardown.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class SearcherPool:
         self._opened = 0
         self._retired = False
         self._cond = threading.Condition()
+        # idle searchers hold open files: close them when the pool is dropped
+        weakref.finalize(self, close_all, self._idle)
 
     def acquire(self, timeout: float = 30.0) -> Searcher:
         with self._cond:
@@ -73,6 +76,13 @@ class SearcherPool:
                 searcher.close()
             self._opened -= len(self._idle)
             self._idle.clear()
+
+
+def close_all(searchers: list[Searcher]) -> None:
+    for searcher in searchers:
+        if not searcher.is_closed:
+            searcher.close()
+    searchers.clear()
 
 
 class ServerBusy(SearchAppError):
