@@ -20,7 +20,7 @@ class Config:
     max_page_size: int = 100
     max_query_chars: int = 200
     index_procs: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
-    searchers: int = 2  # web: open searchers per index generation (each holds a copy in memory)
+    searchers: int = 8  # web: pooled searchers per index generation (waitress's threads)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

@@ -6,9 +6,9 @@ every request, so a re-index is picked up by the next request without a restart,
 a request never sees a half-written generation (the indexer switches CURRENT only once
 a generation is complete).
 
-Opening a Searcher is expensive (Whoosh copies the index's term and posting files into
-memory: about 150 ms and 300 MB for a 20 MB corpus), so each generation keeps a small
-pool of them; a request borrows one and gives it back at teardown.
+Each generation keeps a pool of searchers (one per server thread at most); a request
+borrows one and gives it back at teardown, so per-searcher caches (stored-field
+readers, term infos) stay warm across requests.
 """
 
 from __future__ import annotations
