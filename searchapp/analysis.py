@@ -4,10 +4,10 @@ Two channels are indexed for every paragraph:
 
 * words: jieba words of the normalised text, numbered in token order, with exact
   character offsets. Ranking (BM25F) and "all the words of a term" matching use it.
-* grams: every character and every pair of adjacent characters of the normalised
-  text with white space removed, at the character's position. A phrase of n ≥ 2
-  characters is the Whoosh phrase of its n-1 overlapping pairs, so exact matching
-  is a substring test that never depends on how jieba cut the text.
+* exact: every character and every pair of adjacent characters of the normalised
+  text with white space removed (`exact_key`), with the text itself, in files beside
+  the Whoosh segments (grams.py). Exact matching is a substring test that never
+  depends on how jieba cut the text.
 
 Normalisation folds traditional characters to simplified ones (OpenCC's character
 table), full-width forms, Latin case, quote styles and years in Chinese numerals
@@ -36,8 +36,9 @@ from whoosh.analysis import Token, Tokenizer
 log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
 
-# Bump when normalisation or tokenisation changes: indexes built otherwise are refused.
-ANALYSIS_VERSION = 4
+# Bump when normalisation, tokenisation or the index layout changes: indexes built
+# otherwise are refused (5: the exact channel moved from a Whoosh field to grams files).
+ANALYSIS_VERSION = 5
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 
@@ -109,35 +110,6 @@ def exact_units(text: str) -> tuple[str, Sequence[int]]:
 def exact_key(text: str) -> str:
     """The form in which exact matching compares texts (normalised, white space removed)."""
     return SPACE.sub("", normalize(text))
-
-
-def iter_grams(units: str) -> Iterator[tuple[str, int]]:
-    """Every character and every adjacent pair, with the position of its first character."""
-    last = len(units) - 1
-    for i, ch in enumerate(units):
-        yield ch, i
-        if i < last:
-            yield units[i : i + 2], i
-
-
-def phrase_grams(units: str) -> list[str]:
-    """The grams whose consecutive positions spell `units`: one gram for 1-2 characters."""
-    if len(units) <= 2:
-        return [units] if units else []
-    return [units[i : i + 2] for i in range(len(units) - 1)]
-
-
-def gram_positions(text: str) -> dict[str, list[int]]:
-    """All grams of a text with their positions: what the grams field indexes."""
-    units, _ = exact_units(text)
-    positions: dict[str, list[int]] = {}
-    for gram, pos in iter_grams(units):
-        bucket = positions.get(gram)
-        if bucket is None:
-            positions[gram] = [pos]
-        else:
-            bucket.append(pos)
-    return positions
 
 
 # --- jieba ------------------------------------------------------------------------------
@@ -251,38 +223,6 @@ class JiebaTokenizer(Tokenizer):
             if chars:
                 token.startchar = start_char + start
                 token.endchar = start_char + end
-            yield token
-
-
-class GramTokenizer(Tokenizer):
-    """Whoosh tokenizer for the exact channel (characters and adjacent pairs)."""
-
-    def __init__(self) -> None:
-        self.version = ANALYSIS_VERSION
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        units, offsets = exact_units(value)
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for gram, pos in iter_grams(units):
-            token.text = gram
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar = start_char + offsets[pos]
-                token.endchar = start_char + offsets[pos + len(gram) - 1] + 1
             yield token
 
 

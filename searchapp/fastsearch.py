@@ -44,7 +44,8 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from . import schema as F
-from .analysis import exact_key, phrase_grams, segment
+from .analysis import exact_key, segment
+from .grams import bits_from_ids, ids_from_bits, leaf_grams
 from .query import EXACT_BOOST
 
 log = logging.getLogger(__name__)
@@ -61,27 +62,6 @@ Score = float | None  # None: the (sub)query does not match the document
 
 
 # --- bitsets --------------------------------------------------------------------------------
-
-
-def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
-    """A bitset with the given bits set."""
-    buf = bytearray(nbytes)
-    for i in ids:
-        buf[i >> 3] |= 1 << (i & 7)
-    return int.from_bytes(buf, "little")
-
-
-def ids_from_bits(bits: int) -> list[int]:
-    """The set bits of a bitset, ascending."""
-    out: list[int] = []
-    append = out.append
-    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) >> 3, "little")):
-        base = index << 3
-        while byte:
-            low = byte & -byte
-            append(base + low.bit_length() - 1)
-            byte ^= low
-    return out
 
 
 def has_bit(buf: bytes, doc: int) -> bool:
@@ -268,6 +248,7 @@ class Generation:
         self.lengths = b"".join(word_lengths(leaf) for leaf in self.leaves)
         self.avgfl = searcher.avg_field_length(F.WORDS) or 1
         self.terms = LruCache(term_budget)
+        self.grams = leaf_grams(reader)
 
     def load_facet(self, reader: IndexReader, name: str) -> FacetColumn:
         code_of: dict[str, int] = {}
@@ -314,55 +295,21 @@ class Generation:
                     weights.append(weight)
         return Term(ids, weights, tuple(leaf_df), self.nbytes)
 
-    def positions(self, gram: str, docs: list[int]) -> dict[int, list[int]]:
-        """Positions of a gram in each of the given documents (global docnums, sorted)."""
-        wanted = set(docs)
-        decode = self.leaves[0].reader.schema[F.GRAMS].format.decode_positions
-        found: dict[int, list[int]] = {}
-        for leaf in self.leaves:
-            info = term_info(leaf, F.GRAMS, gram.encode("utf-8"))
-            if info is None:
-                continue
-            for doc, _, value in leaf_postings(leaf, info, values=True):
-                if doc in wanted:
-                    found[doc] = decode(value)
-        return found
-
     # --- the exact channel ----------------------------------------------------------------
 
     def exact(self, text: str) -> int:
         """Live paragraphs holding `text` verbatim (in exact-match form)."""
         units = exact_key(text)
-        grams = phrase_grams(units)
-        if not grams:
+        if not units:
             return 0
-        if len(grams) == 1:
-            return self.term(F.GRAMS, grams[0]).bits
-        key = ("phrase", units)
+        key = ("exact", units)
         found = self.terms.get(key)
         if found is None:
-            found = self.terms.put(key, self.verify_phrase(grams), self.nbytes + 100)
+            bits = 0
+            for grams, offset, _ in self.grams:
+                bits |= grams.exact(units) << offset
+            found = self.terms.put(key, bits & self.live, self.nbytes + 100)
         return found
-
-    def verify_phrase(self, grams: list[str]) -> int:
-        """Paragraphs where a covering set of the phrase's pairs sits at consecutive places."""
-        cover = cheapest_cover([sum(self.term(F.GRAMS, g).leaf_df) for g in grams])
-        candidates = self.live
-        for i in sorted(cover, key=lambda i: sum(self.term(F.GRAMS, grams[i]).leaf_df)):
-            candidates &= self.term(F.GRAMS, grams[i]).bits
-            if not candidates:
-                return 0
-        docs = ids_from_bits(candidates)
-        starts: dict[int, set[int]] | None = None
-        for i in cover:
-            where = self.positions(grams[i], docs)
-            if starts is None:
-                starts = {d: {p - i for p in ps} for d, ps in where.items()}
-            else:
-                starts = {d: s & {p - i for p in where.get(d, ())} for d, s in starts.items()}
-            starts = {d: s for d, s in starts.items() if s}
-            docs = sorted(starts)
-        return bits_from_ids(starts or (), self.nbytes)
 
     # --- filters and facets ---------------------------------------------------------------
 
@@ -469,27 +416,6 @@ def word_lengths(leaf: Leaf) -> bytes:
     return bytes(column[i] for i in range(count))
 
 
-def cheapest_cover(dfs: list[int]) -> list[int]:
-    """Pair offsets covering every character of a phrase, with the smallest summed df.
-
-    Pair i covers characters i and i+1; consecutive chosen pairs are at most two apart,
-    the first is 0 and the last is len(dfs) - 1.
-    """
-    best = [float("inf")] * len(dfs)
-    previous = [-1] * len(dfs)
-    best[0] = dfs[0]
-    for i in range(1, len(dfs)):
-        for j in (i - 1, i - 2):
-            if j >= 0 and best[j] + dfs[i] < best[i]:
-                best[i], previous[i] = best[j] + dfs[i], j
-    cover = []
-    i = len(dfs) - 1
-    while i >= 0:
-        cover.append(i)
-        i = previous[i]
-    return cover[::-1]
-
-
 _generations: OrderedDict[Any, Generation] = OrderedDict()
 _generations_lock = threading.Lock()
 
@@ -530,12 +456,12 @@ class Exact:
     """The verbatim channel of a term: a constant bonus when the paragraph holds it."""
 
     text: str
-    grams: tuple[str, ...]
+    units: str  # its exact-match form
 
     @property
     def bonus(self) -> float:
-        """query.Verbatim's score: 1000/n per pair, summed over Whoosh's binary tree of pairs."""
-        return tree_sum([EXACT_BOOST / len(self.grams)] * len(self.grams))
+        """query.Verbatim's score."""
+        return EXACT_BOOST
 
 
 @dataclass(frozen=True)
@@ -572,7 +498,7 @@ def term_words(text: str, words: tuple[str, ...]) -> tuple[Word, ...]:
 
 def atom_plan(text: str, quoted: bool, words: tuple[str, ...]) -> Plan:
     """query.atom_query's shape: which paragraphs a term matches, with its verbatim bonus."""
-    exact = Exact(text, tuple(phrase_grams(exact_key(text))))
+    exact = Exact(text, exact_key(text))
     terms = term_words(text, words)
     if quoted or not terms:
         return exact
@@ -670,7 +596,7 @@ class Scoring:
         if isinstance(plan, Word):
             return self.gen.term(F.WORDS, plan.text).leaf_df[leaf]
         if isinstance(plan, Exact):
-            return min(self.gen.term(F.GRAMS, g).leaf_df[leaf] for g in plan.grams)
+            return self.gen.grams[leaf][0].estimate(plan.units)
         if plan.op == "unscored":  # a WrappingQuery: its child's estimate
             return self.estimate(plan.children[0], leaf)
         sizes = [self.estimate(child, leaf) for child in plan.children]

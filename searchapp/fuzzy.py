@@ -11,12 +11,11 @@ from collections import Counter
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from . import fastsearch
 from . import schema as F
-from .analysis import exact_key, exact_units, phrase_grams
+from .analysis import exact_key, exact_units
+from .grams import doc_frequency, live_ids, query_grams
 from .query import (
     ParsedQuery,
     SearchPage,
@@ -41,11 +40,12 @@ def candidate_grams(searcher: Searcher, key: str) -> list[str]:
     candidate. Single characters join in only when one wrong character leaves a
     short query with fewer than two pairs the index knows (医供体).
     """
-    pairs = sorted(set(phrase_grams(key))) if len(key) > 1 else [key]
-    present = sorted((searcher.doc_frequency(F.GRAMS, g), g) for g in pairs)
+    reader = searcher.reader()
+    pairs = sorted(set(query_grams(key))) if len(key) > 1 else [key]
+    present = sorted((doc_frequency(reader, g), g) for g in pairs)
     grams = [g for n, g in present if n > 0]
     if len(grams) < 2 and len(key) > 1:
-        singles = sorted((searcher.doc_frequency(F.GRAMS, ch), ch) for ch in set(key))
+        singles = sorted((doc_frequency(reader, ch), ch) for ch in set(key))
         grams += [g for n, g in singles if n > 0]
     return grams[:RARE_GRAMS]
 
@@ -55,12 +55,8 @@ def candidates(
 ) -> list[int]:
     """Documents sharing the most of the query's rare grams, best first (ties: index order)."""
     shared: Counter[int] = Counter()
-    generation = fastsearch.get_generation(searcher) if fastsearch.ENABLED else None
     for gram in candidate_grams(searcher, key):
-        if generation is not None:  # decoded once per generation, then cached
-            shared.update(generation.term(F.GRAMS, gram).ids)
-        else:
-            shared.update(searcher.docs_for_query(wq.Term(F.GRAMS, gram)))
+        shared.update(live_ids(searcher.reader(), gram))
     ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
     return [doc for doc, _ in ranked if allowed is None or doc in allowed][:limit]
 

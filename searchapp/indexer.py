@@ -34,6 +34,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
+from . import grams
 from . import schema as F
 from .analysis import (
     ANALYSIS_VERSION,
@@ -47,6 +48,7 @@ from .analysis import (
 from .documents import (
     Document,
     FileReport,
+    Paragraph,
     file_hash,
     iter_corpus_files,
     load_file,
@@ -210,7 +212,7 @@ def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
             F.SOURCE: doc.source,
             F.FILE_HASH: file_hash,
             F.ORDINAL: para.ordinal,
-            F.SORT_KEY: f"{doc.source}\x00{doc.part:04d}\x00{para.ordinal:06d}",
+            F.SORT_KEY: sort_key(doc, para),
             F.TITLE: doc.title,
             F.TOWN: doc.town,
             F.PLACE: doc.place,
@@ -221,8 +223,29 @@ def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
             F.HEADING: para.is_heading,
             F.TEXT_FIELD: para.text,
             F.WORDS: para.text,
-            F.GRAMS: para.text,
         }
+
+
+def sort_key(doc: Document, para: Paragraph) -> str:
+    """A paragraph's place in document order, unique in an index."""
+    return f"{doc.source}\x00{doc.part:04d}\x00{para.ordinal:06d}"
+
+
+def write_grams(target: Path, loaded: list[tuple[FileReport, list[Document]]]) -> None:
+    """Write the exact channel of every segment of `target` that has none yet.
+
+    Segments carried over from the previous generation keep their (hard-linked) files;
+    a new segment's paragraphs are found by their sort keys.
+    """
+    texts = {sort_key(d, p): p.text for _, docs in loaded for d in docs for p in d.paragraphs}
+    ix = whoosh_index.open_dir(str(target))
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            path = target / grams.file_name(leaf.segment().segment_id())
+            if not path.exists():
+                keys = leaf.column_reader(F.SORT_KEY)
+                grams.write_segment(path, (texts[keys[d]] for d in range(leaf.doc_count_all())))
+    ix.close()
 
 
 def build_index(
@@ -292,6 +315,7 @@ def full_generation(
         if progress:
             progress(file_report.path, len(paths) + n, len(paths) * 2)
     writer.commit()
+    write_grams(target, loaded)
     meta = make_meta(corpus_dir, user_dict, words, mined, report)
     publish(target, index_dir, meta, report)
 
@@ -343,7 +367,9 @@ def update_generation(
         writer.delete_by_term(F.SOURCE, rel)
     for file_report, docs in changed:
         add_file(writer, file_report, docs, report)
-    writer.commit()
+    # no merging: kept segments keep their docnums, so their exact-channel files stay valid
+    writer.commit(merge=False)
+    write_grams(target, changed)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)

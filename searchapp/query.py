@@ -23,11 +23,13 @@ from typing import Any
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Results, SearchContext, Searcher
 
 from . import schema as F
-from .analysis import exact_key, phrase_grams, segment
+from .analysis import exact_key, segment
 from .errors import QueryError
+from .grams import leaf_grams
 from .highlight import Span, make_snippet, merge_spans, term_spans
 
 log = logging.getLogger(__name__)
@@ -347,19 +349,63 @@ class Verbatim(wq.WrappingQuery):
         return Verbatim(child, self.score)
 
     def matcher(self, searcher: Searcher, context: SearchContext | None = None) -> Any:
-        terms = max(1, len(self.child.words) if isinstance(self.child, wq.Phrase) else 1)
-        context = (context or SearchContext()).set(weighting=ConstantWeighting(self.score / terms))
+        context = (context or SearchContext()).set(weighting=ConstantWeighting(self.score))
         return self.child.matcher(searcher, context)
 
 
+class ExactQuery(wq.Query):
+    """Paragraphs whose exact-match form contains `units`, from the grams files (grams.py).
+
+    Scored by Verbatim's (or Unscored's) constant; elsewhere each match weighs 1.
+    """
+
+    def __init__(self, units: str) -> None:
+        self.units = units
+        self.boost = 1.0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExactQuery) and other.units == self.units
+
+    def __hash__(self) -> int:
+        return hash(("exact", self.units))
+
+    def __repr__(self) -> str:
+        return f"ExactQuery({self.units!r})"
+
+    __str__ = __repr__
+
+    def normalize(self) -> ExactQuery:
+        return self
+
+    def simplify(self, ixreader: Any) -> ExactQuery:
+        return self
+
+    def has_terms(self) -> bool:
+        return False
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return sum(grams.estimate(self.units) for grams, _, _ in leaf_grams(ixreader))
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return 0
+
+    def matcher(self, searcher: Searcher, context: SearchContext | None = None) -> Any:
+        ids = []
+        for grams, offset, leaf in leaf_grams(searcher.reader()):
+            deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
+            ids.extend(d + offset for d in grams.exact_ids(self.units) if d not in deleted)
+        if not ids:
+            return NullMatcher()
+        weighting = context.weighting if context is not None else None
+        if isinstance(weighting, ConstantWeighting):  # under Verbatim or Unscored
+            return ListMatcher(ids, scorer=weighting.scorer(searcher, "", self.units))
+        return ListMatcher(ids)  # each match weighs 1
+
+
 def exact_query(text: str) -> wq.Query:
-    """Paragraphs whose exact-match form contains `text`'s: a term or a phrase of grams."""
-    grams = phrase_grams(exact_key(text))
-    if not grams:
-        return wq.NullQuery
-    if len(grams) == 1:
-        return wq.Term(F.GRAMS, grams[0])
-    return wq.Phrase(F.GRAMS, grams)
+    """Paragraphs holding `text` verbatim, in exact-match form."""
+    units = exact_key(text)
+    return ExactQuery(units) if units else wq.NullQuery
 
 
 class Unscored(wq.WrappingQuery):

@@ -1,4 +1,4 @@
-"""The Whoosh schema: one Whoosh document per paragraph.
+"""The Whoosh schema: one Whoosh document per paragraph (the exact channel is in grams.py).
 
 Whoosh pickles the schema (analyzers included) into the index, so the classes here
 are part of the index format: keep their import paths, and bump
@@ -7,13 +7,11 @@ are part of the index format: keep their import paths, and bump
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.util.text import utf8encode
 
-from .analysis import GramTokenizer, JiebaTokenizer, gram_positions
+from .analysis import JiebaTokenizer
 
 # Field names, used everywhere else through these constants.
 KEY = "key"  # "<doc_id>/<para_id>", unique
@@ -32,24 +30,9 @@ SECTION = "section"
 HEADING = "heading"
 TEXT_FIELD = "text"
 WORDS = "words"
-GRAMS = "grams"
 FILE_HASH = "file_hash"
 
 FACET_FIELDS = (TOWN, YEAR, DOC_TYPE)
-
-
-class GramField(TEXT):
-    """The exact channel: characters and character pairs with positions, not scored."""
-
-    def __init__(self) -> None:
-        super().__init__(analyzer=GramTokenizer(), phrase=True)
-        self.scorable = False
-
-    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
-        """Index a paragraph's grams directly (the same grams as GramTokenizer, faster)."""
-        encode = self.format.encode
-        for gram, positions in gram_positions(value).items():
-            yield utf8encode(gram)[0], len(positions), float(len(positions)), encode(positions)
 
 
 def make_schema(words: Iterable[str]) -> Schema:
@@ -71,9 +54,8 @@ def make_schema(words: Iterable[str]) -> Schema:
         section=STORED(),
         heading=STORED(),
         text=STORED(),
-        # no positions: phrases go through the grams channel, words only rank and match
+        # no positions: exact matching is the grams files' (grams.py); words rank and match
         words=TEXT(analyzer=JiebaTokenizer(words), phrase=False),
-        grams=GramField(),
     )
 
 
