@@ -4,16 +4,17 @@ Whoosh scores every matching posting in Python, which costs tens to hundreds of
 milliseconds on a common term. This module answers the same searches from posting
 lists decoded once into bitsets (Python ints, bit i = global document number i):
 
-* the hit set is bitset algebra (verbatim OR all-words per term, AND over terms,
-  OR within a group, minus excluded terms, filters as per-value bitsets), so the
-  total and the facet counts over every hit cost a few big-int operations;
+* the hit set is bitset algebra (verbatim, from the exact channel's files in
+  grams.py, OR all-words per term, AND over terms, OR within a group, minus
+  excluded terms, filters as per-value bitsets), so the total and the facet counts
+  over every hit cost a few big-int operations;
 * only the page needs scores. They are computed exactly as Whoosh computes them
   (BM25F per word, the verbatim bonus, and every sum in the order of the matcher
   tree Whoosh builds for each segment), so pages, ties and scores are identical.
 
 Two caches, both shared by all threads: one `Generation` per published index
 generation (columns: live documents, sort order, facet values, word-field lengths)
-and, inside it, an LRU of decoded terms bounded in bytes. Generation folders never
+and, inside it, an LRU of decoded terms and exact matches bounded in bytes. Generation folders never
 change once published, so nothing is ever invalidated, only evicted.
 
 `search()` returns None for what it does not handle; the caller then runs Whoosh.

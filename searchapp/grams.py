@@ -37,8 +37,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from .analysis import exact_key
-
 MAGIC = b"SAGRAMS1"
 HEADER = struct.Struct("<8Q")
 SUFFIX = ".grams"
@@ -103,13 +101,13 @@ def as_bitmap(ndocs: int, df: int) -> bool:
 
 
 def write_segment(path: Path, texts: Iterable[str]) -> None:
-    """Write the exact channel of one segment; `texts` in docnum order, as displayed."""
+    """Write the exact channel of one segment: `texts` in docnum order, in exact-match
+    form (analysis.exact_key)."""
     postings: dict[int, array] = {}
     units_blob = bytearray()
     text_offsets = array("Q", [0])
     ndocs = 0
-    for doc, text in enumerate(texts):
-        units = exact_key(text)
+    for doc, units in enumerate(texts):
         units_blob += units.encode(*ENCODING)
         units_blob += SEPARATOR
         text_offsets.append(len(units_blob))

@@ -40,6 +40,7 @@ from .analysis import (
     ANALYSIS_VERSION,
     SEGMENTER,
     dictionary_hash,
+    exact_key,
     get_segmenter,
     mine_slogans,
     read_user_dict,
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 META_NAME = "searchapp.json"
 CURRENT = "CURRENT"
 LOCK = "lock"
+
+SMALL_UPDATE = 8 * 2**20  # changed bytes below which an update uses one process
 
 Progress = Callable[[str, int, int], None]  # (file, files done, files in all)
 
@@ -231,21 +234,53 @@ def sort_key(doc: Document, para: Paragraph) -> str:
     return f"{doc.source}\x00{doc.part:04d}\x00{para.ordinal:06d}"
 
 
-def write_grams(target: Path, loaded: list[tuple[FileReport, list[Document]]]) -> None:
+def write_grams(
+    target: Path, loaded: list[tuple[FileReport, list[Document]]], previous: Path | None = None
+) -> None:
     """Write the exact channel of every segment of `target` that has none yet.
 
-    Segments carried over from the previous generation keep their (hard-linked) files;
-    a new segment's paragraphs are found by their sort keys.
+    Segments carried over from the previous generation keep their (hard-linked) files.
+    A new segment's paragraphs are found by their sort keys: among the files just read,
+    or, for a segment Whoosh merged from older ones, in the previous generation's files.
     """
     texts = {sort_key(d, p): p.text for _, docs in loaded for d in docs for p in d.paragraphs}
+    older: dict[str, tuple[grams.SegmentGrams, int]] | None = None
     ix = whoosh_index.open_dir(str(target))
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             path = target / grams.file_name(leaf.segment().segment_id())
-            if not path.exists():
-                keys = leaf.column_reader(F.SORT_KEY)
-                grams.write_segment(path, (texts[keys[d]] for d in range(leaf.doc_count_all())))
+            if path.exists():
+                continue
+            keys = leaf.column_reader(F.SORT_KEY)
+            units = []
+            for doc in range(leaf.doc_count_all()):
+                text = texts.get(keys[doc])
+                if text is not None:
+                    units.append(exact_key(text))
+                    continue
+                if older is None:
+                    older = previous_texts(previous)
+                segment, old_doc = older[keys[doc]]
+                units.append(segment.text(old_doc))
+            grams.write_segment(path, units)
     ix.close()
+
+
+def previous_texts(generation: Path | None) -> dict[str, tuple[grams.SegmentGrams, int]]:
+    """Where each live paragraph of a generation keeps its exact-match text."""
+    found: dict[str, tuple[grams.SegmentGrams, int]] = {}
+    if generation is None:
+        return found
+    ix = whoosh_index.open_dir(str(generation))
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            segment = grams.segment_grams(leaf)
+            keys = leaf.column_reader(F.SORT_KEY)
+            for doc in range(leaf.doc_count_all()):
+                if not leaf.is_deleted(doc):
+                    found[keys[doc]] = (segment, doc)
+    ix.close()
+    return found
 
 
 def build_index(
@@ -362,14 +397,13 @@ def update_generation(
             os.link(item, target / item.name)
     ix = whoosh_index.open_dir(str(target))
     get_segmenter(tuple(F.word_tokenizer(ix.schema).words))
-    writer = make_writer(ix, procs)
+    writer = make_writer(ix, procs if report.bytes_read > SMALL_UPDATE else 1)
     for rel in report.removed + report.updated:
         writer.delete_by_term(F.SOURCE, rel)
     for file_report, docs in changed:
         add_file(writer, file_report, docs, report)
-    # no merging: kept segments keep their docnums, so their exact-channel files stay valid
-    writer.commit(merge=False)
-    write_grams(target, changed)
+    writer.commit()
+    write_grams(target, changed, live)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)

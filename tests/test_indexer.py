@@ -86,6 +86,35 @@ def test_incremental_update(tmp_path: Path):
         assert searcher.doc_count() == first.paragraphs
 
 
+def test_updates_that_merge_segments_keep_exact_matching(tmp_path: Path):
+    """Whoosh merges small segments on commit; a merged segment's exact channel is
+    rebuilt from the previous generation's texts, so phrases still match exactly."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    index = tmp_path / "index"
+    segment_counts = []
+    for n in range(9):
+        body = f"第{n}号文件，推进三清两建。\n乡贤返乡创业{n}次。\n"
+        (corpus / f"r{n}.txt").write_text(REPORT + body, encoding="utf-8")
+        if n >= 2:  # an edit and a removal: deletions in older segments
+            (corpus / f"r{n - 2}.txt").write_text(REPORT + f"修改后的第{n - 2}号。\n")
+        if n == 5:
+            (corpus / "r0.txt").unlink()
+        build_index(corpus, index)
+        texts = [
+            para.strip()
+            for path in sorted(corpus.iterdir())
+            for para in path.read_text(encoding="utf-8").splitlines()
+        ]
+        for phrase in ["三清两建", "乡贤返", "号文件", f"第{n}号", "修改后的", "创业1次"]:
+            expected = sum(phrase in t for t in texts)
+            assert len(hit_keys(index, phrase, mode="phrase")) == expected, (n, phrase)
+        ix, _ = open_index(index)
+        with ix.reader() as reader:
+            segment_counts.append(len(reader.leaf_readers()))
+    assert min(segment_counts[4:]) < max(segment_counts), segment_counts  # some merged
+
+
 def test_a_second_indexer_is_refused(tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
