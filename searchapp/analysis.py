@@ -75,6 +75,12 @@ def _build_fold_table() -> dict[int, str]:
         table[code] = chr(code + 32)
     for code in range(0xFF21, 0xFF3B):  # full-width A-Z → a-z
         table[code] = chr(code - 0xFEE0 + 32)
+    for code, target in table.items():  # follow chains (薴 → 苧 → 苎): folding is idempotent
+        seen = {code}
+        while ord(target) in table and ord(target) not in seen:
+            seen.add(ord(target))
+            target = table[ord(target)]
+        table[code] = target
     return table
 
 

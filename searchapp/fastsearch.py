@@ -30,7 +30,7 @@ import threading
 import weakref
 import zlib
 from array import array
-from bisect import bisect_left, insort
+from bisect import insort
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -38,6 +38,7 @@ from heapq import merge, nsmallest
 from itertools import accumulate, islice
 from typing import Any
 
+import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.scoring import bm25
@@ -46,7 +47,7 @@ from whoosh.util.numeric import byte_to_length
 
 from . import schema as F
 from .analysis import exact_key, segment
-from .grams import bits_from_ids, ids_from_bits, leaf_grams
+from .grams import bits_from_ids, id_array, ids_from_bits, leaf_grams
 from .query import EXACT_BOOST
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,6 @@ B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F defaults, which the searcher uses
 LENGTH_OF_BYTE = tuple(byte_to_length(b) for b in range(256))
 FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
 MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
-
-Score = float | None  # None: the (sub)query does not match the document
 
 
 # --- bitsets --------------------------------------------------------------------------------
@@ -215,7 +214,7 @@ class FacetColumn:
     bitset for each value common enough to be worth one (memory: n/8 bytes a bitset)."""
 
     values: list[str]
-    codes: array
+    codes: np.ndarray  # uint32, one per document
     docs: list[array]
     masks: dict[int, int]
     code_of: dict[str, int]
@@ -242,9 +241,11 @@ class Generation:
         )
         keys = list(reader.column_reader(F.SORT_KEY))
         self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
-        self.rank = array("I", bytes(4 * self.size))
-        for position, doc in enumerate(self.order):
-            self.rank[doc] = position
+        self.rank_array = np.empty(self.size, dtype=np.uint32)
+        self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
+            self.size, dtype=np.uint32
+        )
+        self.rank = array("I", self.rank_array.tobytes())
         self.facets = {name: self.load_facet(reader, name) for name in F.FACET_FIELDS}
         self.lengths = b"".join(word_lengths(leaf) for leaf in self.leaves)
         self.avgfl = searcher.avg_field_length(F.WORDS) or 1
@@ -254,12 +255,12 @@ class Generation:
     def load_facet(self, reader: IndexReader, name: str) -> FacetColumn:
         code_of: dict[str, int] = {}
         values = reader.column_reader(name)
-        codes = array("I", (code_of.setdefault(v, len(code_of)) for v in values))
-        live = self.live.to_bytes(self.nbytes, "little")
-        docs = [array("I") for _ in code_of]
-        for doc, code in enumerate(codes):
-            if has_bit(live, doc):
-                docs[code].append(doc)
+        codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32)
+        live = id_array(self.live).astype(np.uint32)
+        live_codes = codes[live]
+        grouped = live[np.argsort(live_codes, kind="stable")]  # by value, then docnum
+        ends = np.cumsum(np.bincount(live_codes, minlength=len(code_of))).tolist()
+        docs = [array("I", grouped[a:b].tobytes()) for a, b in zip([0, *ends], ends, strict=False)]
         common = self.size // MASKED_VALUES
         masks = {c: bits_from_ids(d, self.nbytes) for c, d in enumerate(docs) if len(d) > common}
         return FacetColumn(list(code_of), codes, docs, masks, code_of)
@@ -268,7 +269,7 @@ class Generation:
     def columns_bytes(self) -> int:
         """Approximate memory held by the generation's columns (term cache apart)."""
         facets = sum(
-            c.codes.itemsize * len(c.codes) + 4 * self.size + self.nbytes * len(c.masks)
+            c.codes.nbytes + 4 * self.size + self.nbytes * len(c.masks)
             for c in self.facets.values()
         )
         return 8 * self.size + len(self.lengths) + self.nbytes + facets
@@ -332,16 +333,10 @@ class Generation:
 
     def facet_counts(self, hits: int, total: int) -> dict[str, dict[str, int]]:
         """Hits per value of each facet field, most first, as query.facet_counts orders them."""
-        docs = ids_from_bits(hits) if total * FEW_HITS < self.size else None
+        docs = id_array(hits)
         counts = {}
         for name, column in self.facets.items():
-            if docs is None and len(column.masks) == len(column.values):
-                per_code = [(hits & column.masks[c]).bit_count() for c in range(len(column.values))]
-            else:
-                docs = docs if docs is not None else ids_from_bits(hits)
-                per_code = [0] * len(column.values)
-                for doc in docs:
-                    per_code[column.codes[doc]] += 1
+            per_code = np.bincount(column.codes[docs], minlength=len(column.values)).tolist()
             items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
             counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
         return counts
@@ -581,8 +576,6 @@ class Matching:
 
 # --- scoring: Whoosh's matcher tree, segment by segment ---------------------------------------
 
-Scorer = Callable[[int], Score]
-
 
 class Scoring:
     """Scores documents as Whoosh's matchers do, sums in the same order."""
@@ -605,96 +598,82 @@ class Scoring:
             return min(sizes)
         return min(sum(sizes), self.gen.leaves[leaf].live_count)  # Or, AndMaybe
 
-    def scorer(self, plan: Plan, leaf: int, docs: list[int]) -> Scorer:
-        """A function scoring documents of one segment (None: no match)."""
+    def scores(self, plan: Plan, leaf: int, docs: np.ndarray) -> Scored:
+        """The plan's scores for documents of one segment, summed as Whoosh sums them."""
         if isinstance(plan, Exact):
-            return exact_scorer(plan.bonus, self.matching.bits(plan), self.gen.nbytes)
+            return constant_scores(plan.bonus, self.member(self.matching.bits(plan), docs))
         if isinstance(plan, Word):
-            return self.word_scorer(plan.text, docs)
+            return self.word_scores(plan.text, docs)
         if plan.op == "unscored":
-            return exact_scorer(0.0, self.matching.bits(plan), self.gen.nbytes)
-        subs = [self.scorer(child, leaf, docs) for child in plan.children]
+            return constant_scores(0.0, self.member(self.matching.bits(plan), docs))
+        subs = [self.scores(child, leaf, docs) for child in plan.children]
         if plan.op == "maybe":
-            return maybe_scorer(subs[0], subs[1])
+            return maybe_scores(subs[0], subs[1])
         if len(subs) == 1:
             return subs[0]
         sign = -1 if plan.op == "and" else 1
         weighted = [
             (sign * self.estimate(c, leaf), s) for c, s in zip(plan.children, subs, strict=True)
         ]
-        combine = and_scorer if plan.op == "and" else or_scorer
-        return weighted_tree(combine, weighted)
+        return weighted_tree(and_scores if plan.op == "and" else or_scores, weighted)
 
-    def word_scorer(self, word: str, docs: list[int]) -> Scorer:
+    def member(self, bits: int, docs: np.ndarray) -> np.ndarray:
+        """Which of the documents are in the bitset."""
+        buf = np.frombuffer(bits.to_bytes(self.gen.nbytes, "little"), dtype=np.uint8)
+        return ((buf[docs >> 3] >> (docs & 7)) & 1).astype(bool)
+
+    def word_scores(self, word: str, docs: np.ndarray) -> Scored:
         term, scores = self.gen.word_scores(self.searcher, word)
-        buf = term.bits.to_bytes(self.gen.nbytes, "little")
-        ids = term.ids
-        table = {d: scores[bisect_left(ids, d)] for d in docs if has_bit(buf, d)}
-        return table.get
+        if not term.ids:
+            return constant_scores(0.0, np.zeros(len(docs), dtype=bool))
+        ids = np.frombuffer(term.ids, dtype=np.uint32)
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        matched = ids[at] == docs
+        return np.where(matched, np.frombuffer(scores, dtype=np.float64)[at], 0.0), matched
 
-    def score_all(self, plan: Plan, docs: list[int]) -> list[tuple[float, int, int]]:
-        """(-score, rank, doc) of each document, segment by segment."""
-        out = []
-        rank = self.gen.rank
-        for index, leaf in enumerate(self.gen.leaves):
-            end = leaf.offset + leaf.reader.doc_count_all()
-            mine = [d for d in docs if leaf.offset <= d < end]
-            if not mine:
-                continue
-            score = self.scorer(plan, index, mine)
-            for doc in mine:
-                value = score(doc)
-                out.append((-(value or 0.0), rank[doc], doc))
-        return out
-
-
-def exact_scorer(bonus: float, bits: int, nbytes: int) -> Scorer:
-    """A constant score (the verbatim bonus; 0 for query.Unscored) where `bits` match."""
-    buf = bits.to_bytes(nbytes, "little")
-    return lambda doc: bonus if has_bit(buf, doc) else None
+    def best(self, plan: Plan, docs: np.ndarray, k: int) -> list[tuple[float, int, int]]:
+        """The k best documents as (-score, rank, doc), best first; segment by segment, as
+        Whoosh's matcher trees are built per segment."""
+        values = np.zeros(len(docs), dtype=np.float64)
+        bounds = np.searchsorted(docs, [leaf.offset for leaf in self.gen.leaves] + [self.gen.size])
+        for index in range(len(self.gen.leaves)):
+            start, end = int(bounds[index]), int(bounds[index + 1])
+            if start < end:
+                scored, matched = self.scores(plan, index, docs[start:end])
+                values[start:end] = np.where(matched, scored, 0.0)
+        ranks = self.gen.rank_array[docs]
+        order = np.lexsort((ranks, -values))[:k]
+        return [(-float(values[i]), int(ranks[i]), int(docs[i])) for i in order.tolist()]
 
 
-def or_scorer(a: Scorer, b: Scorer) -> Scorer:
-    """UnionMatcher: the sum of the sides that match."""
-
-    def score(doc: int) -> Score:
-        x, y = a(doc), b(doc)
-        if x is None:
-            return y
-        return x if y is None else x + y
-
-    return score
+# Scores of one segment's candidate documents: (values, matched), values 0 where unmatched.
+Scored = tuple[np.ndarray, np.ndarray]
 
 
-def and_scorer(a: Scorer, b: Scorer) -> Scorer:
+def constant_scores(value: float, matched: np.ndarray) -> Scored:
+    """A constant score where matched (the verbatim bonus; 0 for query.Unscored)."""
+    return np.where(matched, value, 0.0), matched
+
+
+def or_scores(a: Scored, b: Scored) -> Scored:
+    """UnionMatcher: the sum of the sides that match (x + 0.0 is x)."""
+    return a[0] + b[0], a[1] | b[1]
+
+
+def and_scores(a: Scored, b: Scored) -> Scored:
     """IntersectionMatcher: both sides must match."""
-
-    def score(doc: int) -> Score:
-        x = a(doc)
-        if x is None:
-            return None
-        y = b(doc)
-        return None if y is None else x + y
-
-    return score
+    matched = a[1] & b[1]
+    return np.where(matched, a[0] + b[0], 0.0), matched
 
 
-def maybe_scorer(a: Scorer, b: Scorer) -> Scorer:
+def maybe_scores(a: Scored, b: Scored) -> Scored:
     """AndMaybeMatcher: a's matches, plus b's score where b matches too."""
-
-    def score(doc: int) -> Score:
-        x = a(doc)
-        if x is None:
-            return None
-        y = b(doc)
-        return x if y is None else x + y
-
-    return score
+    return np.where(a[1], a[0] + b[0], 0.0), a[1]
 
 
 def weighted_tree(
-    combine: Callable[[Scorer, Scorer], Scorer], items: list[tuple[int, Scorer]]
-) -> Scorer:
+    combine: Callable[[Scored, Scored], Scored], items: list[tuple[int, Scored]]
+) -> Scored:
     """whoosh.util.make_weighted_tree: pair the two lightest, reinsert after equal weights.
 
     (Whoosh sorts (weight, matcher) pairs; matchers never compare "less", so ties keep
@@ -728,8 +707,7 @@ def top_docs(scoring: Scoring, plan: Plan, hits: int, k: int) -> list[tuple[int,
     for tier in tiers:
         if len(best) >= k:
             break
-        scored = scoring.score_all(plan, ids_from_bits(tier))
-        best.extend(nsmallest(k - len(best), scored))
+        best.extend(scoring.best(plan, id_array(tier), k - len(best)))
     return [(doc, -negative) for negative, _, doc in best]
 
 

@@ -37,6 +37,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .analysis import exact_key
+
 MAGIC = b"SAGRAMS1"
 HEADER = struct.Struct("<8Q")
 SUFFIX = ".grams"
@@ -71,25 +75,34 @@ def query_grams(units: str) -> list[str]:
     return list(dict.fromkeys(units[i : i + 2] for i in range(len(units) - 1)))
 
 
+SMALL_LIST = 1024  # fewer ids than this: set bits in Python (numpy's set-up costs more)
+
+
 def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
-    """A bitset with the given bits set."""
-    buf = bytearray(nbytes)
-    for i in ids:
-        buf[i >> 3] |= 1 << (i & 7)
-    return int.from_bytes(buf, "little")
+    """A bitset (bit i = document i) with the given bits set."""
+    if isinstance(ids, array):
+        ids = np.frombuffer(ids, dtype=np.uint32) if ids.itemsize == 4 else np.asarray(ids)
+    elif not isinstance(ids, (list, np.ndarray)):
+        ids = list(ids)
+    if len(ids) < SMALL_LIST:
+        buf = bytearray(nbytes)
+        for i in ids:
+            buf[i >> 3] |= 1 << (i & 7)
+        return int.from_bytes(buf, "little")
+    flags = np.zeros(nbytes << 3, dtype=np.uint8)
+    flags[np.asarray(ids, dtype=np.int64)] = 1
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+
+
+def id_array(bits: int) -> np.ndarray:
+    """The set bits of a bitset, ascending, as an int64 array."""
+    raw = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+    return np.flatnonzero(np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little"))
 
 
 def ids_from_bits(bits: int) -> list[int]:
     """The set bits of a bitset, ascending."""
-    out: list[int] = []
-    append = out.append
-    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) >> 3, "little")):
-        base = index << 3
-        while byte:
-            low = byte & -byte
-            append(base + low.bit_length() - 1)
-            byte ^= low
-    return out
+    return id_array(bits).tolist()
 
 
 def as_bitmap(ndocs: int, df: int) -> bool:
@@ -101,13 +114,14 @@ def as_bitmap(ndocs: int, df: int) -> bool:
 
 
 def write_segment(path: Path, texts: Iterable[str]) -> None:
-    """Write the exact channel of one segment: `texts` in docnum order, in exact-match
-    form (analysis.exact_key)."""
+    """Write the exact channel of one segment: its paragraphs' texts in docnum order
+    (as displayed, or already in exact-match form: exact_key is idempotent)."""
     postings: dict[int, array] = {}
     units_blob = bytearray()
     text_offsets = array("Q", [0])
     ndocs = 0
-    for doc, units in enumerate(texts):
+    for doc, text in enumerate(texts):
+        units = exact_key(text)
         units_blob += units.encode(*ENCODING)
         units_blob += SEPARATOR
         text_offsets.append(len(units_blob))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import threading
@@ -40,7 +41,7 @@ from .analysis import (
     ANALYSIS_VERSION,
     SEGMENTER,
     dictionary_hash,
-    exact_key,
+    exit_with_parent,
     get_segmenter,
     mine_slogans,
     read_user_dict,
@@ -235,16 +236,21 @@ def sort_key(doc: Document, para: Paragraph) -> str:
 
 
 def write_grams(
-    target: Path, loaded: list[tuple[FileReport, list[Document]]], previous: Path | None = None
+    target: Path,
+    loaded: list[tuple[FileReport, list[Document]]],
+    previous: Path | None = None,
+    procs: int = 1,
 ) -> None:
     """Write the exact channel of every segment of `target` that has none yet.
 
     Segments carried over from the previous generation keep their (hard-linked) files.
     A new segment's paragraphs are found by their sort keys: among the files just read,
     or, for a segment Whoosh merged from older ones, in the previous generation's files.
+    Segments are written by up to `procs` processes at a time.
     """
     texts = {sort_key(d, p): p.text for _, docs in loaded for d in docs for p in d.paragraphs}
     older: dict[str, tuple[grams.SegmentGrams, int]] | None = None
+    jobs: list[tuple[Path, list[str]]] = []
     ix = whoosh_index.open_dir(str(target))
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
@@ -252,18 +258,47 @@ def write_grams(
             if path.exists():
                 continue
             keys = leaf.column_reader(F.SORT_KEY)
-            units = []
+            segment_texts = []
             for doc in range(leaf.doc_count_all()):
                 text = texts.get(keys[doc])
-                if text is not None:
-                    units.append(exact_key(text))
-                    continue
-                if older is None:
-                    older = previous_texts(previous)
-                segment, old_doc = older[keys[doc]]
-                units.append(segment.text(old_doc))
-            grams.write_segment(path, units)
+                if text is None:
+                    if older is None:
+                        older = previous_texts(previous)
+                    segment, old_doc = older[keys[doc]]
+                    text = segment.text(old_doc)
+                segment_texts.append(text)
+            jobs.append((path, segment_texts))
     ix.close()
+    run_parallel(grams.write_segment, jobs, procs)
+
+
+def in_worker(func: Callable[..., None], *args: Any) -> None:
+    exit_with_parent()  # a killed indexer leaves no worker behind
+    func(*args)
+
+
+def run_parallel(func: Callable[..., None], jobs: list[tuple[Any, ...]], procs: int) -> None:
+    """func(*job) for every job, in up to `procs` forked processes (their arguments are
+    inherited, not pickled); the first failure is raised once all have ended."""
+    if procs <= 1 or len(jobs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for job in jobs:
+            func(*job)
+        return
+    context = multiprocessing.get_context("fork")
+    failed = []
+    pending = list(jobs)
+    running: list[multiprocessing.process.BaseProcess] = []
+    while pending or running:
+        while pending and len(running) < procs:
+            process = context.Process(target=in_worker, args=(func, *pending.pop(0)), daemon=True)
+            process.start()
+            running.append(process)
+        running[0].join()
+        done = running.pop(0)
+        if done.exitcode != 0:
+            failed.append(done.exitcode)
+    if failed:
+        raise RuntimeError(f"writing the exact channel failed in {len(failed)} worker(s)")
 
 
 def previous_texts(generation: Path | None) -> dict[str, tuple[grams.SegmentGrams, int]]:
@@ -350,7 +385,7 @@ def full_generation(
         if progress:
             progress(file_report.path, len(paths) + n, len(paths) * 2)
     writer.commit()
-    write_grams(target, loaded)
+    write_grams(target, loaded, procs=procs)
     meta = make_meta(corpus_dir, user_dict, words, mined, report)
     publish(target, index_dir, meta, report)
 
@@ -403,7 +438,7 @@ def update_generation(
     for file_report, docs in changed:
         add_file(writer, file_report, docs, report)
     writer.commit()
-    write_grams(target, changed, live)
+    write_grams(target, changed, live, procs)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)

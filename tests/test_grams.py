@@ -25,7 +25,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def segment(tmp_path_factory: pytest.TempPathFactory) -> grams.SegmentGrams:
     path = tmp_path_factory.mktemp("grams") / grams.file_name("MAIN_test")
-    grams.write_segment(path, [exact_key(t) for t in TEXTS])
+    grams.write_segment(path, TEXTS)
     return grams.SegmentGrams(path)
 
 
@@ -106,7 +106,7 @@ PARAGRAPHS = st.lists(
 @given(texts=PARAGRAPHS, data=st.data())
 def test_exact_is_a_substring_scan(tmp_path_factory: pytest.TempPathFactory, texts, data):
     path = tmp_path_factory.mktemp("prop") / "p.grams"
-    grams.write_segment(path, [exact_key(t) for t in texts])
+    grams.write_segment(path, texts)
     segment = grams.SegmentGrams(path)
     source = data.draw(st.sampled_from(texts))
     start = data.draw(st.integers(0, len(source)))

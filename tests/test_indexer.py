@@ -20,6 +20,7 @@ from searchapp.indexer import (
     current_generation,
     index_lock,
     open_index,
+    run_parallel,
 )
 from searchapp.query import SearchRequest, run_search
 
@@ -203,3 +204,26 @@ def test_lock_held_by_another_process_and_released_when_it_dies(tmp_path: Path):
         if holder.stdout is not None:
             holder.stdout.close()
     assert build_index(corpus, index).documents == 1  # a killed holder blocks nothing
+
+
+def test_two_processes_build_the_same_index(tmp_path: Path):
+    """Whoosh's worker segments and the grams files written in parallel answer alike."""
+    corpus = copy_seeds(tmp_path)
+    build_index(corpus, tmp_path / "one", procs=1)
+    build_index(corpus, tmp_path / "two", procs=2)
+    ix, _ = open_index(tmp_path / "two")
+    with ix.reader() as reader:
+        assert len(reader.leaf_readers()) >= 2
+    for q, mode in [("三清两建", "phrase"), ("清两", "phrase"), ("乡村振兴 治理", "keyword")]:
+        assert hit_keys(tmp_path / "one", q, mode) == hit_keys(tmp_path / "two", q, mode)
+
+
+def _fail(code: int) -> None:
+    if code:
+        raise SystemExit(code)
+
+
+def test_a_failing_worker_fails_the_run():
+    run_parallel(_fail, [(0,), (0,), (0,)], procs=2)
+    with pytest.raises(RuntimeError, match="1 worker"):
+        run_parallel(_fail, [(0,), (3,), (0,)], procs=2)

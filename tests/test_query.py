@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh.searching import Searcher
 
 from searchapp import fastsearch
+from searchapp.analysis import exact_key, normalize
 from searchapp.errors import QueryError
 from searchapp.highlight import find_spans, make_snippet
 from searchapp.query import Atom, SearchRequest, parse_query, run_search
@@ -236,3 +239,11 @@ def test_years_in_chinese_numerals_match_digits(make_index):
         assert any("<mark>二〇二二年</mark>" in h.snippet for h in page.hits)
         assert search(searcher, "二零二二年", mode="phrase").total == 2
         assert search(searcher, "1是", mode="phrase").total == 0  # only years fold
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_exact_key_is_idempotent(text: str):
+    """Texts already in exact-match form (the grams files' texts) fold to themselves."""
+    assert exact_key("薴") == exact_key("苧") == "苎"  # a chain in OpenCC's table
+    assert exact_key(exact_key(text)) == exact_key(text)
+    assert len(normalize(text)) == len(text)  # one character to one: offsets carry over
