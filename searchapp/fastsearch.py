@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.scoring import bm25
 from whoosh.searching import Searcher
@@ -239,7 +240,7 @@ class Generation:
         self.live = bits_from_ids(
             (d + leaf.offset for leaf in self.leaves for d in live_docs(leaf)), self.nbytes
         )
-        keys = list(reader.column_reader(F.SORT_KEY))
+        keys = column_values(reader, F.SORT_KEY)
         self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
         self.rank_array = np.empty(self.size, dtype=np.uint32)
         self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
@@ -254,7 +255,7 @@ class Generation:
 
     def load_facet(self, reader: IndexReader, name: str) -> FacetColumn:
         code_of: dict[str, int] = {}
-        values = reader.column_reader(name)
+        values = column_values(reader, name)
         codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32)
         live = id_array(self.live).astype(np.uint32)
         live_codes = codes[live]
@@ -409,7 +410,30 @@ def word_lengths(leaf: Leaf) -> bytes:
     count = leaf.reader.doc_count_all()
     if column is None:
         return bytes(count)
+    if isinstance(column, NumericColumn.Reader) and column._typecode == "B":
+        # one read instead of one per document; documents past the end weigh 0
+        stored = min(column._count, count)
+        return bytes(column._dbfile.get(column._basepos, stored)).ljust(count, b"\0")
     return bytes(column[i] for i in range(count))
+
+
+def column_values(reader: IndexReader, name: str) -> list[str]:
+    """A text column's value for every document: one read per segment, not per value."""
+    values: list[str] = []
+    for leaf, _ in reader.leaf_readers():
+        column = leaf.column_reader(name)
+        raw = column.raw_column() if hasattr(column, "raw_column") else None
+        if not isinstance(raw, VarBytesColumn.Reader):
+            values.extend(column)
+            continue
+        lengths = raw._lengths  # VarBytesColumn.Reader.__iter__ reads them back to back
+        data = bytes(raw._dbfile.get(raw._basepos, sum(lengths)))
+        ends = list(accumulate(lengths))
+        values.extend(
+            data[end - length : end].decode("utf-8")
+            for end, length in zip(ends, lengths, strict=True)
+        )
+    return values
 
 
 _generations: OrderedDict[Any, Generation] = OrderedDict()

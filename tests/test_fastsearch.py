@@ -241,6 +241,24 @@ def test_index_with_deleted_documents(deleted_docs_index: Path, open_searcher: A
     assert page["total"] >= 1
 
 
+@pytest.mark.parametrize("which", ["multi", "deleted"])
+def test_columns_read_in_bulk_equal_whooshs(
+    which: str, multi_segment_index: Path, deleted_docs_index: Path, open_searcher: Any
+):
+    searcher = open_searcher(multi_segment_index if which == "multi" else deleted_docs_index)
+    reader = searcher.reader()
+    for name in (F.SORT_KEY, F.TOWN, F.YEAR, F.DOC_TYPE):
+        assert fastsearch.column_values(reader, name) == list(reader.column_reader(name))
+    gen = fastsearch.get_generation(searcher)
+    assert gen is not None
+    for leaf in gen.leaves:
+        lengths = fastsearch.word_lengths(leaf)
+        assert len(lengths) == leaf.reader.doc_count_all()
+        for doc in range(leaf.reader.doc_count_all()):
+            field_length = leaf.reader.doc_field_length(doc, F.WORDS, 0)
+            assert fastsearch.LENGTH_OF_BYTE[lengths[doc]] == field_length
+
+
 def check_index(searcher: Searcher) -> None:
     fields = paragraphs(searcher)
     texts = [f[F.TEXT_FIELD] for f in fields]
