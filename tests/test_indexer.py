@@ -227,3 +227,16 @@ def test_a_failing_worker_fails_the_run():
     run_parallel(_fail, [(0,), (0,), (0,)], procs=2)
     with pytest.raises(RuntimeError, match="1 worker"):
         run_parallel(_fail, [(0,), (3,), (0,)], procs=2)
+
+
+def test_writer_memory_follows_the_machine(monkeypatch: pytest.MonkeyPatch):
+    from searchapp import indexer
+
+    for available, procs, expected in [
+        (None, 2, 256),
+        (1000, 2, 256),
+        (6000, 2, 1000),
+        (10**6, 2, 2048),
+    ]:
+        monkeypatch.setattr(indexer, "available_memory_mb", lambda a=available: a)
+        assert indexer.pool_limit_mb(procs) == expected
