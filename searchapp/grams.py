@@ -80,15 +80,15 @@ SMALL_LIST = 1024  # fewer ids than this: set bits in Python (numpy's set-up cos
 
 def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
     """A bitset (bit i = document i) with the given bits set."""
-    if isinstance(ids, array):
-        ids = np.frombuffer(ids, dtype=np.uint32) if ids.itemsize == 4 else np.asarray(ids)
-    elif not isinstance(ids, (list, np.ndarray)):
+    if not isinstance(ids, (list, array, np.ndarray)):
         ids = list(ids)
     if len(ids) < SMALL_LIST:
         buf = bytearray(nbytes)
         for i in ids:
             buf[i >> 3] |= 1 << (i & 7)
         return int.from_bytes(buf, "little")
+    if isinstance(ids, array) and ids.itemsize == 4:
+        ids = np.frombuffer(ids, dtype=np.uint32)
     flags = np.zeros(nbytes << 3, dtype=np.uint8)
     flags[np.asarray(ids, dtype=np.int64)] = 1
     return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")

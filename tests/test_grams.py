@@ -116,3 +116,13 @@ def test_exact_is_a_substring_scan(tmp_path_factory: pytest.TempPathFactory, tex
     units = exact_key(needle)
     expected = [d for d, t in enumerate(texts) if units and units in exact_key(t)]
     assert segment.exact_ids(units) == expected
+
+
+@pytest.mark.parametrize("count", [0, 5, grams.SMALL_LIST + 7])
+def test_bitsets_round_trip_small_and_large(count: int):
+    from array import array
+
+    ids = list(range(3, 3 + 7 * count, 7))
+    nbytes = (ids[-1] + 9) >> 3 if ids else 1
+    for form in (ids, array("I", ids), (i for i in ids)):
+        assert grams.ids_from_bits(grams.bits_from_ids(form, nbytes)) == ids
