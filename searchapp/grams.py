@@ -142,7 +142,7 @@ def write_segment(path: Path, texts: Iterable[str]) -> None:
         data = (
             bits_from_ids(ids, (ndocs + 7) >> 3).to_bytes((ndocs + 7) >> 3, "little")
             if as_bitmap(ndocs, len(ids))
-            else ids.tobytes()
+            else little_endian(ids)
         )
         chunks.append(data)
         size += len(data)
