@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
 
 # Bump when normalisation, tokenisation or the index layout changes: indexes built
-# otherwise are refused (5: the exact channel moved from a Whoosh field to grams files).
-ANALYSIS_VERSION = 5
+# otherwise are refused (5: the exact channel moved from a Whoosh field to grams files;
+# 6: folding follows chains in OpenCC's table, so it is idempotent).
+ANALYSIS_VERSION = 6
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 
