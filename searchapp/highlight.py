@@ -8,7 +8,7 @@ characters the document shows. Everything else is escaped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from markupsafe import Markup, escape
 
@@ -21,7 +21,12 @@ SNIPPET_CHARS = 120
 
 def find_spans(text: str, needles: Iterable[str]) -> list[Span]:
     """Every occurrence of every needle (compared in exact-match form), merged and sorted."""
-    units, offsets = exact_units(text)
+    return spans_in(exact_units(text), needles)
+
+
+def spans_in(exact: tuple[str, Sequence[int]], needles: Iterable[str]) -> list[Span]:
+    """find_spans over a text already in exact-match form (`analysis.exact_units`)."""
+    units, offsets = exact
     spans: list[Span] = []
     for needle in {exact_units(n)[0] for n in needles}:
         if not needle:
@@ -37,10 +42,11 @@ def find_spans(text: str, needles: Iterable[str]) -> list[Span]:
 def term_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
     """Each (term, words) needle: the term verbatim, else its words when all of them occur."""
     spans: list[Span] = []
+    exact = exact_units(text)  # once per text: folding is most of the cost
     for verbatim, parts in needles:
-        found = find_spans(text, [verbatim])
+        found = spans_in(exact, [verbatim])
         if not found and parts:
-            per_part = [find_spans(text, [part]) for part in parts]
+            per_part = [spans_in(exact, [part]) for part in parts]
             if all(per_part):
                 found = [span for part_spans in per_part for span in part_spans]
         spans.extend(found)
