@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import exact_key
+from .errors import IndexIncompatible
 
 MAGIC = b"SAGRAMS1"
 HEADER = struct.Struct("<8Q")
@@ -192,6 +193,15 @@ class SegmentGrams:
         self.starts = self._array("Q", starts_at, nterms + 1)
         self.text_offsets = self._array("Q", texts_at, self.ndocs + 1)
         self.nbytes = (self.ndocs + 7) >> 3
+        complete = (
+            len(self.codes) == len(self.dfs) == nterms
+            and len(self.starts) == nterms + 1
+            and len(self.text_offsets) == self.ndocs + 1
+            and self._postings_at + self.starts[-1] <= texts_at
+            and self._texts_at + self.text_offsets[-1] == len(self._map)
+        )
+        if not complete:
+            raise ValueError(f"{path} is truncated or damaged")
 
     def _array(self, typecode: str, at: int, count: int) -> array:
         out = array(typecode)
@@ -291,17 +301,31 @@ _open_lock = threading.Lock()
 def open_segment(folder: str | Path, segment_id: str) -> SegmentGrams:
     """A segment's exact channel, opened once per file (files are never rewritten)."""
     path = Path(folder) / file_name(segment_id)
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise damaged(path, "缺失") from exc
     key = (str(path), stat.st_ino, stat.st_mtime_ns)
     with _open_lock:
         found = _open.get(key)
         if found is None:
-            found = _open[key] = SegmentGrams(path)
+            try:
+                found = SegmentGrams(path)
+            except (OSError, ValueError) as exc:
+                raise damaged(path, "已损坏") from exc
+            _open[key] = found
             while len(_open) > OPEN_FILES:
                 _open.popitem(last=False)
         else:
             _open.move_to_end(key)
         return found
+
+
+def damaged(path: Path, what: str) -> IndexIncompatible:
+    return IndexIncompatible(
+        f"索引文件 {path.name} {what}（{path.parent}）",
+        hint=f"请重建索引：searchapp index --rebuild --index {path.parent.parent}",
+    )
 
 
 def segment_grams(leaf: Any) -> SegmentGrams:

@@ -141,7 +141,10 @@ def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
     # Without mmap, Whoosh reads the files as it needs them; with it, every Searcher
     # copies the whole postings file into memory (~150 ms and the index's size each).
     storage = FileStorage(str(generation), supports_mmap=False, readonly=True)
-    return storage.open_index(), meta
+    ix = storage.open_index()
+    with ix.reader() as reader:
+        grams.leaf_grams(reader)  # every segment's exact channel is there and whole
+    return ix, meta
 
 
 # --- locking --------------------------------------------------------------------------------

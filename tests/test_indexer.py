@@ -240,3 +240,23 @@ def test_writer_memory_follows_the_machine(monkeypatch: pytest.MonkeyPatch):
     ]:
         monkeypatch.setattr(indexer, "available_memory_mb", lambda a=available: a)
         assert indexer.pool_limit_mb(procs) == expected
+
+
+def test_missing_or_damaged_grams_file_asks_for_a_rebuild(tmp_path: Path):
+    corpus = copy_seeds(tmp_path)
+    index = tmp_path / "index"
+    build_index(corpus, index, procs=2)
+    generation = current_generation(index)
+    assert generation is not None
+    first = sorted(generation.glob("*.grams"))[0]
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(first.read_bytes()[:-10])
+    damaged.replace(first)  # a new file, as a partial copy would leave it
+    with pytest.raises(IndexIncompatible, match="已损坏") as info:
+        open_index(index)
+    assert "--rebuild" in (info.value.hint or "")
+    first.unlink()
+    with pytest.raises(IndexIncompatible, match="缺失"):
+        open_index(index)
+    build_index(corpus, index, rebuild=True)
+    assert len(hit_keys(index, "三清两建", mode="phrase")) == 5
