@@ -126,8 +126,8 @@ def block_weights(weights: Any, count: int) -> Iterable[float]:
     return weights
 
 
-def leaf_postings(leaf: Leaf, terminfo: Any, values: bool) -> Iterator[tuple[int, float, Any]]:
-    """(global docnum, weight, value or None) of a term's live postings in one segment."""
+def leaf_postings(leaf: Leaf, terminfo: Any) -> Iterator[tuple[int, float]]:
+    """(global docnum, weight) of a term's live postings in one segment."""
     if terminfo.is_inlined():
         ids, weights, vals = terminfo.inlined_postings()
         blocks: Iterable[tuple[Any, Any, Any]] = [(ids, weights, vals)]
@@ -135,13 +135,11 @@ def leaf_postings(leaf: Leaf, terminfo: Any, values: bool) -> Iterator[tuple[int
     else:
         blocks = iter_blocks(leaf.postfile, terminfo, leaf.lock)
         deltas = True
-    for ids, weights, vals in blocks:
+    for ids, weights, _ in blocks:
         docs = list(accumulate(ids)) if deltas else list(ids)
-        ws = block_weights(weights, len(docs))
-        vs = vals if values else [None] * len(docs)
-        for doc, weight, value in zip(docs, ws, vs, strict=True):
+        for doc, weight in zip(docs, block_weights(weights, len(docs)), strict=True):
             if doc not in leaf.deleted:
-                yield doc + leaf.offset, weight, value
+                yield doc + leaf.offset, weight
 
 
 def term_info(leaf: Leaf, field: str, text: bytes) -> Any | None:
@@ -293,7 +291,7 @@ class Generation:
             info = term_info(leaf, field, text.encode("utf-8"))
             leaf_df.append(info.doc_frequency() if info else 0)
             if info is not None:
-                for doc, weight, _ in leaf_postings(leaf, info, values=False):
+                for doc, weight in leaf_postings(leaf, info):
                     ids.append(doc)
                     weights.append(weight)
         return Term(ids, weights, tuple(leaf_df), self.nbytes)
@@ -501,14 +499,6 @@ class Node:
 
 
 Plan = Exact | Word | Node
-
-
-def tree_sum(values: list[float]) -> float:
-    """Sum in the order of whoosh.util.make_binary_tree."""
-    if len(values) == 1:
-        return values[0]
-    half = len(values) // 2
-    return tree_sum(values[:half]) + tree_sum(values[half:])
 
 
 def term_words(text: str, words: tuple[str, ...]) -> tuple[Word, ...]:

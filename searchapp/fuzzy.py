@@ -15,7 +15,7 @@ from whoosh.searching import Searcher
 
 from . import schema as F
 from .analysis import exact_key, exact_units
-from .grams import doc_frequency, live_ids, query_grams
+from .grams import LeafGrams, leaf_grams, live_docs, query_grams
 from .query import (
     ParsedQuery,
     SearchPage,
@@ -33,19 +33,22 @@ MIN_SIMILARITY = 70.0
 RARE_GRAMS = 12
 
 
-def candidate_grams(searcher: Searcher, key: str) -> list[str]:
+def candidate_grams(segments: list[LeafGrams], key: str) -> list[str]:
     """The query's rarest character pairs present in the index.
 
     They carry its identity; common pairs (发展, 工作) would make every paragraph a
     candidate. Single characters join in only when one wrong character leaves a
     short query with fewer than two pairs the index knows (医供体).
     """
-    reader = searcher.reader()
+
+    def df(gram: str) -> int:  # deleted documents included, as Whoosh counts
+        return sum(segment.df(gram) for segment, _, _ in segments)
+
     pairs = sorted(set(query_grams(key))) if len(key) > 1 else [key]
-    present = sorted((doc_frequency(reader, g), g) for g in pairs)
+    present = sorted((df(g), g) for g in pairs)
     grams = [g for n, g in present if n > 0]
     if len(grams) < 2 and len(key) > 1:
-        singles = sorted((doc_frequency(reader, ch), ch) for ch in set(key))
+        singles = sorted((df(ch), ch) for ch in set(key))
         grams += [g for n, g in singles if n > 0]
     return grams[:RARE_GRAMS]
 
@@ -55,8 +58,9 @@ def candidates(
 ) -> list[int]:
     """Documents sharing the most of the query's rare grams, best first (ties: index order)."""
     shared: Counter[int] = Counter()
-    for gram in candidate_grams(searcher, key):
-        shared.update(live_ids(searcher.reader(), gram))
+    segments = leaf_grams(searcher.reader())
+    for gram in candidate_grams(segments, key):
+        shared.update(live_docs(segments, lambda grams, gram=gram: grams.ids(gram)))
     ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
     return [doc for doc, _ in ranked if allowed is None or doc in allowed][:limit]
 

@@ -32,7 +32,7 @@ import weakref
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -225,15 +225,9 @@ class SegmentGrams:
         i = self.find(gram)
         if i < 0:
             return 0
-        start = self._postings_at + self.starts[i]
-        data = self._map[start : self._postings_at + self.starts[i + 1]]
         if as_bitmap(self.ndocs, self.dfs[i]):
-            return int.from_bytes(data, "little")
-        ids = array("I")
-        ids.frombytes(data)
-        if sys.byteorder != "little":
-            ids.byteswap()
-        return bits_from_ids(ids, self.nbytes)
+            return int.from_bytes(self._postings(i), "little")
+        return bits_from_ids(self._id_list(i), self.nbytes)
 
     def ids(self, gram: str) -> list[int]:
         """The paragraphs holding a character or a pair, as ascending segment docnums."""
@@ -241,13 +235,20 @@ class SegmentGrams:
         if i < 0:
             return []
         if as_bitmap(self.ndocs, self.dfs[i]):
-            return ids_from_bits(self.bits(gram))
+            return ids_from_bits(int.from_bytes(self._postings(i), "little"))
+        return self._id_list(i).tolist()
+
+    def _postings(self, i: int) -> bytes:
+        return self._map[
+            self._postings_at + self.starts[i] : self._postings_at + self.starts[i + 1]
+        ]
+
+    def _id_list(self, i: int) -> array:
         ids = array("I")
-        start = self._postings_at + self.starts[i]
-        ids.frombytes(self._map[start : self._postings_at + self.starts[i + 1]])
+        ids.frombytes(self._postings(i))
         if sys.byteorder != "little":
             ids.byteswap()
-        return ids.tolist()
+        return ids
 
     def estimate(self, units: str) -> int:
         """An upper bound on the matches of `units`: its rarest gram's frequency."""
@@ -335,20 +336,21 @@ def segment_grams(leaf: Any) -> SegmentGrams:
     return open_segment(storage.folder, leaf.segment().segment_id())
 
 
-def leaf_grams(reader: Any) -> list[tuple[SegmentGrams, int, Any]]:
+# (exact channel, first docnum, Whoosh segment reader) of one segment
+LeafGrams = tuple[SegmentGrams, int, Any]
+
+
+def leaf_grams(reader: Any) -> list[LeafGrams]:
     """(exact channel, first docnum, segment reader) of each segment of a Whoosh reader."""
     return [(segment_grams(leaf), offset, leaf) for leaf, offset in reader.leaf_readers()]
 
 
-def doc_frequency(reader: Any, gram: str) -> int:
-    """Paragraphs of a Whoosh reader holding a character or pair (deleted ones included)."""
-    return sum(grams.df(gram) for grams, _, _ in leaf_grams(reader))
-
-
-def live_ids(reader: Any, gram: str) -> list[int]:
-    """Live paragraphs of a Whoosh reader holding a character or pair, as docnums."""
+def live_docs(
+    segments: list[LeafGrams], docs: Callable[[SegmentGrams], Iterable[int]]
+) -> list[int]:
+    """The live ones of each segment's `docs(segment)`, as docnums of the whole reader."""
     out = []
-    for grams, offset, leaf in leaf_grams(reader):
+    for grams, offset, leaf in segments:
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
-        out.extend(d + offset for d in grams.ids(gram) if d not in deleted)
+        out.extend(d + offset for d in docs(grams) if d not in deleted)
     return out

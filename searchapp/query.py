@@ -29,7 +29,7 @@ from whoosh.searching import Results, SearchContext, Searcher
 from . import schema as F
 from .analysis import exact_key, segment
 from .errors import QueryError
-from .grams import leaf_grams
+from .grams import leaf_grams, live_docs
 from .highlight import Span, make_snippet, merge_spans, term_spans
 
 log = logging.getLogger(__name__)
@@ -390,10 +390,7 @@ class ExactQuery(wq.Query):
         return 0
 
     def matcher(self, searcher: Searcher, context: SearchContext | None = None) -> Any:
-        ids = []
-        for grams, offset, leaf in leaf_grams(searcher.reader()):
-            deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
-            ids.extend(d + offset for d in grams.exact_ids(self.units) if d not in deleted)
+        ids = live_docs(leaf_grams(searcher.reader()), lambda grams: grams.exact_ids(self.units))
         if not ids:
             return NullMatcher()
         weighting = context.weighting if context is not None else None
