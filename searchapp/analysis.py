@@ -6,7 +6,7 @@ Two channels are indexed for every paragraph:
   character offsets. Ranking (BM25F) and "all the words of a term" matching use it.
 * exact: every character and every pair of adjacent characters of the normalised
   text with white space removed (`exact_key`), with the text itself, in files beside
-  the Whoosh segments (grams.py). Exact matching is a substring test that never
+  the Whoosh segments (embedded/grams.py). Exact matching is a substring test that never
   depends on how jieba cut the text.
 
 Normalisation folds traditional characters to simplified ones (OpenCC's character
@@ -28,18 +28,17 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import jieba
-from whoosh.analysis import Token, Tokenizer
 
 log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
 
 # Bump when normalisation, tokenisation or the index layout changes: indexes built
 # otherwise are refused (5: the exact channel moved from a Whoosh field to grams files;
-# 6: folding follows chains in OpenCC's table, so it is idempotent).
-ANALYSIS_VERSION = 6
+# 6: folding follows chains in OpenCC's table, so it is idempotent; 7: the Whoosh
+# tokenizer moved to searchapp.embedded.schema, which changes the pickled schema).
+ANALYSIS_VERSION = 7
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 
@@ -185,52 +184,6 @@ def iter_words(text: str, words: tuple[str, ...]) -> Iterator[tuple[str, int, in
 def segment(text: str, words: tuple[str, ...]) -> list[str]:
     """The word channel's tokens of a text, in order."""
     return [w for w, _, _ in iter_words(text, words)]
-
-
-class JiebaTokenizer(Tokenizer):
-    """Whoosh tokenizer over jieba: positions in token order, exact character offsets.
-
-    It holds only its word list (picklable: Whoosh stores the schema in the index);
-    the jieba tokenizer itself is built lazily in each process.
-    """
-
-    def __init__(self, words: Iterable[str] = ()) -> None:
-        self.words = tuple(sorted(set(words)))
-        self.dictionary = dictionary_hash(self.words)
-        self.version = ANALYSIS_VERSION
-        self.segmenter = SEGMENTER
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, JiebaTokenizer) and other.dictionary == self.dictionary
-
-    def __hash__(self) -> int:
-        return hash(self.dictionary)
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for pos, (word, start, end) in enumerate(iter_words(value, self.words)):
-            token.text = word
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = value[start:end]
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar = start_char + start
-                token.endchar = start_char + end
-            yield token
 
 
 # --- the domain dictionary ------------------------------------------------------------------

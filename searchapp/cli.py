@@ -14,10 +14,12 @@ from typing import Any
 import click
 
 from .config import Config
+from .embedded import IndexReport, build_index, current_generation, read_meta
+from .engine import open_engine
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .highlight import snippet_plain
-from .indexer import IndexReport, build_index, current_generation, open_index, read_meta
-from .query import MODES, SearchPage, SearchRequest, run_search, usage_by_town
+from .results import MODES, SearchPage, SearchRequest
+from .search import run_search, usage_by_town
 from .similar import find_similar
 
 log = logging.getLogger(__name__)
@@ -189,14 +191,10 @@ def search_command(
         all=all_hits,
     )
     try:
-        ix, _ = open_index(config.index_dir)
-        with ix.searcher() as searcher:
-            result = run_search(
-                searcher,
-                request,
-                max_query_chars=config.max_query_chars,
-                max_page_size=1000,
-            )
+        engine = open_engine(config.index_dir)
+        result = run_search(
+            engine, request, max_query_chars=config.max_query_chars, max_page_size=1000
+        )
     except SearchAppError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -237,7 +235,7 @@ def format_page(page: SearchPage, by_town: bool, color: bool) -> str:
 def ensure_index(config: Config) -> None:
     """Build the index when there is none, or rebuild it when this version cannot read it."""
     try:
-        open_index(config.index_dir)
+        open_engine(config.index_dir).close()
         return
     except IndexMissing:
         click.echo(f"no index in {config.index_dir}: indexing {config.corpus_dir} first …")
@@ -264,9 +262,8 @@ def towns_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: P
     config = Config.from_env(index_dir=index_dir)
     request = SearchRequest(q=" ".join(query), mode=mode, all=True)
     try:
-        ix, _ = open_index(config.index_dir)
-        with ix.searcher() as searcher:
-            page = run_search(searcher, request, max_query_chars=config.max_query_chars)
+        engine = open_engine(config.index_dir)
+        page = run_search(engine, request, max_query_chars=config.max_query_chars)
     except SearchAppError as exc:
         raise fail(exc) from exc
     usage = usage_by_town(page)
@@ -301,9 +298,8 @@ def similar_command(
     """
     config = Config.from_env(index_dir=index_dir)
     try:
-        ix, _ = open_index(config.index_dir)
-        with ix.searcher() as searcher:
-            result = find_similar(searcher, " ".join(text), limit=limit, per_town=per_town)
+        engine = open_engine(config.index_dir)
+        result = find_similar(engine, " ".join(text), limit=limit, per_town=per_town)
     except SearchAppError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -321,11 +317,12 @@ def similar_command(
     click.echo("\n".join(lines))
 
 
-def warm_up(config: Config) -> None:
-    """Load jieba, the fast path's columns and the suggestion lexicon before the first user."""
-    ix, _ = open_index(config.index_dir)
-    with ix.searcher() as searcher:
-        run_search(searcher, SearchRequest(q="三清两见"))  # a miss: suggestions load too
+def warm_up(app: Any) -> None:
+    """Open the live engine (columns), jieba and the suggestion lexicon before the first user."""
+    from .web.store import get_engine
+
+    with app.app_context():
+        run_search(get_engine(), SearchRequest(q="三清两见"))  # a miss: suggestions load too
 
 
 # --- serve ----------------------------------------------------------------------------------
@@ -338,9 +335,13 @@ def warm_up(config: Config) -> None:
 @click.option("--port", type=int, default=5000, show_default=True)
 @corpus_option
 @index_option
-@click.option("--threads", type=int, default=8, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    help="Request threads [default: 8, $SEARCHAPP_THREADS].",
+)
 def serve_command(
-    host: str, port: int, corpus_dir: Path | None, index_dir: Path | None, threads: int
+    host: str, port: int, corpus_dir: Path | None, index_dir: Path | None, threads: int | None
 ) -> None:
     """Serve the web front end (building the index from the corpus first if there is none).
 
@@ -350,12 +351,12 @@ def serve_command(
 
     from .web import create_app
 
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir)
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir, threads=threads)
     try:
         ensure_index(config)
+        app = create_app(config)
+        warm_up(app)
     except SearchAppError as exc:
         raise fail(exc) from exc
-    app = create_app(config)
-    warm_up(config)
     click.echo(f"searchapp serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="searchapp")
+    waitress.serve(app, host=host, port=port, threads=config.threads, ident="searchapp")

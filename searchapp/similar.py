@@ -16,13 +16,11 @@ from typing import Any
 from markupsafe import Markup
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
-from whoosh.searching import Searcher
 
-from . import schema as F
 from .analysis import exact_key, exact_units
-from .fuzzy import candidates
+from .engine import Engine
 from .highlight import highlight, merge_spans
-from .query import paragraph_meta
+from .results import Record, paragraph_meta
 
 CLAUSE_END = "，,；;。！？!?：:、"
 SENTENCE_END = "。！？!?；;"
@@ -145,7 +143,7 @@ def query_sentences(text: str) -> list[str]:
 
 
 def find_similar(
-    searcher: Searcher,
+    engine: Engine,
     text: str,
     *,
     limit: int = 30,
@@ -157,17 +155,16 @@ def find_similar(
     best: dict[tuple[str, str], SimilarSentence] = {}
     for query in query_sentences(text):
         key = exact_key(query).rstrip(CLAUSE_END)
-        for doc in candidates(searcher, key, CANDIDATES):
-            fields = searcher.stored_fields(doc)
-            if fields[F.DOC_ID] == exclude_doc:
+        for record in engine.records(engine.candidates(key, CANDIDATES)):
+            if record.doc_id == exclude_doc:
                 continue
-            found = closest_clauses(key, fields[F.TEXT_FIELD], min_similarity)
+            found = closest_clauses(key, record.text, min_similarity)
             if found is None:
                 continue
             sentence, score = found
-            slot = (fields[F.DOC_ID], fields[F.PARA_ID])
+            slot = (record.doc_id, record.para_id)
             if slot not in best or best[slot].similarity < score:
-                best[slot] = make_sentence(fields, sentence, key, query, score)
+                best[slot] = make_sentence(record, sentence, key, query, score)
     ranked = sorted(best.values(), key=lambda s: (-s.similarity, s.town, s.doc_id, s.sentence))
     kept: list[SimilarSentence] = []
     per: dict[str, int] = {}
@@ -181,10 +178,10 @@ def find_similar(
 
 
 def make_sentence(
-    fields: dict[str, Any], sentence: str, key: str, query: str, score: float
+    record: Record, sentence: str, key: str, query: str, score: float
 ) -> SimilarSentence:
     return SimilarSentence(
-        **paragraph_meta(fields),
+        **paragraph_meta(record),
         sentence=sentence,
         marked=str(mark_differences(key, sentence)),
         similarity=round(float(score), 1),

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from whoosh.searching import Searcher
 
-from searchapp.config import PROJECT_ROOT, Config
-from searchapp.indexer import build_index, open_index
+from searchapp.config import Config
+from searchapp.embedded import build_index
+from searchapp.engine import Engine, open_engine
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (tests only)
 SEEDS = PROJECT_ROOT / "seeds"
 
 
@@ -26,11 +27,12 @@ def seed_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return config
 
 
-@pytest.fixture()
-def seed_searcher(seed_config: Config) -> Iterator[Searcher]:
-    ix, _ = open_index(seed_config.index_dir)
-    with ix.searcher() as searcher:
-        yield searcher
+@pytest.fixture(scope="session")
+def seed_engine(seed_config: Config) -> Iterator[Engine]:
+    """The engine of the seed index (shared: engines are thread-safe and read-only)."""
+    engine = open_engine(seed_config.index_dir)
+    yield engine
+    engine.close()
 
 
 def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:

@@ -74,7 +74,7 @@ def test_search_without_index_says_what_to_do(tmp_path: Path):
 
 def test_serve_rebuilds_an_index_this_version_cannot_read(tmp_path: Path):
     from searchapp.cli import ensure_index
-    from searchapp.indexer import META_NAME, build_index, current_generation, open_index
+    from searchapp.embedded.indexer import META_NAME, build_index, current_generation, open_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searchapp import grams
 from searchapp.analysis import exact_key
+from searchapp.embedded import grams
 
 TEXTS = [
     "三清两建工作扎实推进。",

@@ -11,22 +11,16 @@ from hypothesis import strategies as st
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from searchapp import schema as F
+from searchapp import fields as F
 from searchapp.analysis import exact_key, segment
 from searchapp.config import Config
-from searchapp.indexer import open_index
-from searchapp.query import (
-    EXACT_BOOST,
-    SORT_ORDER,
-    Atom,
-    ParsedQuery,
-    SearchRequest,
-    build_query,
-    exclusion_query,
-    parse_query,
-    run_search,
-    strip_outer_quotes,
-)
+from searchapp.embedded import EmbeddedEngine
+from searchapp.embedded.indexer import open_index
+from searchapp.engine import Engine
+from searchapp.plan import EXACT_BOOST, make_plan
+from searchapp.querylang import Atom, ParsedQuery, parse_query, strip_outer_quotes
+from searchapp.results import SearchRequest
+from searchapp.search import run_search
 
 Key = tuple[str, str]
 
@@ -34,9 +28,9 @@ Key = tuple[str, str]
 @pytest.fixture(scope="module")
 def corpus(seed_config: Config) -> dict[Key, str]:
     """Every paragraph of the seed index: (doc_id, para_id) → text."""
-    ix, _ = open_index(seed_config.index_dir)
+    ix, _ = open_index(seed_config.index_dir)  # Whoosh itself, as the oracle's source
     with ix.searcher() as searcher:
-        return {(f[F.DOC_ID], f[F.PARA_ID]): f[F.TEXT_FIELD] for f in searcher.all_stored_fields()}
+        return {(f[F.DOC_ID], f[F.PARA_ID]): f[F.TEXT] for f in searcher.all_stored_fields()}
 
 
 def brute_force(corpus: dict[Key, str], phrase: str) -> set[Key]:
@@ -44,7 +38,7 @@ def brute_force(corpus: dict[Key, str], phrase: str) -> set[Key]:
     return {k for k, text in corpus.items() if key in exact_key(text)}
 
 
-def engine(searcher: Searcher, q: str, mode: str) -> set[Key]:
+def engine(searcher: Engine, q: str, mode: str) -> set[Key]:
     page = run_search(searcher, SearchRequest(q=q, mode=mode, all=True), max_query_chars=500)
     keys = [(h.doc_id, h.para_id) for h in page.hits]
     assert len(keys) == len(set(keys)) == page.total
@@ -60,7 +54,7 @@ def substrings(draw: st.DrawFn, corpus: dict[Key, str]) -> str:
     return text[start : start + length]
 
 
-def test_phrase_mode_equals_substring_scan(corpus: dict[Key, str], seed_searcher: Searcher):
+def test_phrase_mode_equals_substring_scan(corpus: dict[Key, str], seed_engine: Engine):
     @settings(
         max_examples=300,
         deadline=None,
@@ -72,25 +66,21 @@ def test_phrase_mode_equals_substring_scan(corpus: dict[Key, str], seed_searcher
             return
         expected = brute_force(corpus, phrase)
         assert expected, "a sampled substring must occur somewhere"
-        assert engine(seed_searcher, phrase, "phrase") == expected
+        assert engine(seed_engine, phrase, "phrase") == expected
 
     check()
 
 
 @pytest.mark.parametrize("phrase", ["清两", "乡贤返", "二十大精", "三清两建", "的", "，", "2022年"])
-def test_phrases_across_jieba_boundaries(
-    phrase: str, corpus: dict[Key, str], seed_searcher: Searcher
-):
+def test_phrases_across_jieba_boundaries(phrase: str, corpus: dict[Key, str], seed_engine: Engine):
     expected = brute_force(corpus, phrase)
     assert expected
-    assert engine(seed_searcher, phrase, "phrase") == expected
-    assert engine(seed_searcher, f'"{phrase}"', "keyword") == expected
+    assert engine(seed_engine, phrase, "phrase") == expected
+    assert engine(seed_engine, f'"{phrase}"', "keyword") == expected
 
 
-def test_keyword_terms_find_every_verbatim_paragraph(
-    corpus: dict[Key, str], seed_searcher: Searcher
-):
-    words = tuple(F.word_tokenizer(seed_searcher.schema).words)
+def test_keyword_terms_find_every_verbatim_paragraph(corpus: dict[Key, str], seed_engine: Engine):
+    words = seed_engine.words
 
     @settings(
         max_examples=150,
@@ -102,7 +92,7 @@ def test_keyword_terms_find_every_verbatim_paragraph(
         term = "".join(ch for ch in term if ch.isalnum())  # a plain term: no operators
         if not term or term in {"OR", "NOT", "AND"}:
             return
-        hits = engine(seed_searcher, term, "keyword")
+        hits = engine(seed_engine, term, "keyword")
         verbatim = brute_force(corpus, term)
         parts = set(segment(term, words))
         assert verbatim <= hits  # recall: every paragraph holding the term verbatim
@@ -113,7 +103,7 @@ def test_keyword_terms_find_every_verbatim_paragraph(
 
 
 def test_exclusion_removes_exactly_the_verbatim_holders(
-    corpus: dict[Key, str], seed_searcher: Searcher
+    corpus: dict[Key, str], seed_engine: Engine
 ):
     @settings(
         max_examples=100,
@@ -126,13 +116,13 @@ def test_exclusion_removes_exactly_the_verbatim_holders(
         excluded = "".join(ch for ch in excluded if ch.isalnum())[:2]
         if not term or not excluded or {term, excluded} & {"OR", "NOT", "AND"}:
             return
-        expected = engine(seed_searcher, term, "keyword") - brute_force(corpus, excluded)
-        assert engine(seed_searcher, f"{term} -{excluded}", "keyword") == expected
+        expected = engine(seed_engine, term, "keyword") - brute_force(corpus, excluded)
+        assert engine(seed_engine, f"{term} -{excluded}", "keyword") == expected
 
     check()
 
 
-# --- Whoosh's own scores against a recomputation ----------------------------------------------
+# --- the engine's scores against a brute-force scorer ----------------------------------------------
 
 
 @dataclass
@@ -184,12 +174,9 @@ class Paragraphs:
         return out
 
 
-def whoosh_scores(searcher: Searcher, parsed: ParsedQuery, words: tuple[str, ...]) -> list:
-    """(docnum, score) of every hit, in Whoosh's order (fast path not involved)."""
-    results = searcher.search(
-        build_query(parsed, words), mask=exclusion_query(parsed), limit=None, sortedby=SORT_ORDER
-    )
-    return [(hit.docnum, -results.score(hit.rank)[0]) for hit in results]
+def engine_scores(engine: EmbeddedEngine, parsed: ParsedQuery) -> list[tuple[int, float]]:
+    """(docnum, score) of every hit, in the engine's order."""
+    return list(engine.iter_matches(make_plan(parsed, {}, engine.segment)))
 
 
 @st.composite
@@ -215,19 +202,24 @@ def substrings_of(draw: st.DrawFn, texts: list[str], max_length: int) -> str:
     return text[start : start + length]
 
 
-def test_whoosh_scores_equal_a_recomputation(seed_searcher: Searcher):
-    """Regression: an AndMaybe under an And lost its optional side's score for some
-    paragraphs (whoosh3's AndMaybeMatcher.skip_to), so "二十大精神" 发展 ranked the
-    平湖镇 paragraph 13th. Every hit, its score and the order are checked here."""
-    words = tuple(F.word_tokenizer(seed_searcher.schema).words)
+def test_engine_scores_equal_a_brute_force_scorer(seed_config: Config, seed_engine: Engine):
+    """plan.py's ranking rules, recomputed from Whoosh's raw postings and lengths for
+    every paragraph: every hit, its score, and the order (score, then document order).
+    (Regression: when Whoosh's matcher tree ranked, "二十大精神" 发展 put the 平湖镇
+    paragraph 13th.)"""
+    assert isinstance(seed_engine, EmbeddedEngine)
+    ix, _ = open_index(seed_config.index_dir)
+    seed_searcher = ix.searcher()
+    words = seed_engine.words
+    sort_keys = {d: k for d, k in enumerate(seed_searcher.reader().column_reader(F.SORT_KEY))}
     reader = seed_searcher.reader()
     docs = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
     paragraphs = Paragraphs(
         seed_searcher,
         words,
-        {d: exact_key(seed_searcher.stored_fields(d)[F.TEXT_FIELD]) for d in docs},
+        {d: exact_key(seed_searcher.stored_fields(d)[F.TEXT]) for d in docs},
     )
-    texts = sorted(seed_searcher.stored_fields(d)[F.TEXT_FIELD] for d in docs)
+    texts = sorted(seed_searcher.stored_fields(d)[F.TEXT] for d in docs)
     vocabulary = sorted({w for t in texts[:40] for w in segment(t, words) if len(w) > 1})
     checked = []
 
@@ -241,13 +233,15 @@ def test_whoosh_scores_equal_a_recomputation(seed_searcher: Searcher):
         parsed = parse_query(q)
         if not parsed.groups:
             return
-        found = whoosh_scores(seed_searcher, parsed, words)
+        found = engine_scores(seed_engine, parsed)
         expected = paragraphs.expected(parsed)
         assert {doc for doc, _ in found} == set(expected), q
         for doc, score in found:
-            assert score == pytest.approx(expected[doc], abs=1e-6), (q, doc)
-        assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+            assert score == pytest.approx(expected[doc], abs=1e-9), (q, doc)
+        order = sorted(expected, key=lambda d: (-round(expected[d], 9), sort_keys[d]))
+        assert [doc for doc, _ in found] == order, q
         checked.append(len(found))
 
     check()
+    seed_searcher.close()
     assert sum(1 for n in checked if n > 1) >= 20  # enough queries with several hits

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from whoosh.searching import Searcher
 
 from searchapp.cli import main
 from searchapp.config import Config
-from searchapp.query import SearchRequest, run_search, usage_by_town
+from searchapp.engine import Engine
+from searchapp.search import SearchRequest, run_search, usage_by_town
 from searchapp.similar import find_similar, mark_differences
 
 
@@ -19,10 +19,10 @@ def test_mark_differences_marks_only_what_differs():
     assert "<mark>" not in str(mark_differences("三清两建", "三清两建"))
 
 
-def test_similar_finds_other_wordings_grouped_by_town(seed_searcher: Searcher):
+def test_similar_finds_other_wordings_grouped_by_town(seed_engine: Engine):
     text = "积极做好脱贫攻坚与乡村振兴有效衔接，持续优化营商环境。"  # appears nowhere verbatim
-    assert run_search(seed_searcher, SearchRequest(q=text, mode="phrase")).total == 0
-    result = find_similar(seed_searcher, text)
+    assert run_search(seed_engine, SearchRequest(q=text, mode="phrase")).total == 0
+    result = find_similar(seed_engine, text)
     towns = result.by_town
     assert len(towns) >= 3
     sentences = [s.sentence for s in result.sentences]
@@ -33,15 +33,15 @@ def test_similar_finds_other_wordings_grouped_by_town(seed_searcher: Searcher):
     assert all(len(items) <= 3 for items in towns.values())
 
 
-def test_similar_can_leave_out_the_source_report(seed_searcher: Searcher):
-    result = find_similar(seed_searcher, "持续优化营商环境")
+def test_similar_can_leave_out_the_source_report(seed_engine: Engine):
+    result = find_similar(seed_engine, "持续优化营商环境")
     source = result.sentences[0].doc_id
-    others = find_similar(seed_searcher, "持续优化营商环境", exclude_doc=source)
+    others = find_similar(seed_engine, "持续优化营商环境", exclude_doc=source)
     assert others.sentences and source not in {s.doc_id for s in others.sentences}
 
 
-def test_usage_by_town(seed_searcher: Searcher):
-    page = run_search(seed_searcher, SearchRequest(q="三清两建", mode="phrase", all=True))
+def test_usage_by_town(seed_engine: Engine):
+    page = run_search(seed_engine, SearchRequest(q="三清两建", mode="phrase", all=True))
     (usage,) = usage_by_town(page)
     assert (usage.town, usage.paragraphs, usage.occurrences) == ("潭头镇", 5, 7)
     assert sorted(r["year"] for r in usage.reports.values()) == [2022, 2023]

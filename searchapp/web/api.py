@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..query import MODES, run_search, usage_by_town
+from ..results import MODES
+from ..search import run_search, usage_by_town
 from .documents import find_document
 from .params import MAX_PAGE, parse_params
-from .store import get_config, get_searcher, index_status
+from .store import get_config, get_engine, index_status
 
 bp = Blueprint("api", __name__)
 
@@ -20,7 +21,7 @@ def search() -> Response:
     config = get_config()
     params = parse_params(request.args, config)
     page = run_search(
-        get_searcher(),
+        get_engine(),
         params.to_request(config.page_size),
         max_query_chars=config.max_query_chars,
         max_page_size=config.max_page_size,
@@ -34,7 +35,7 @@ def towns() -> Response:
     config = get_config()
     params = parse_params(request.args, config)
     page = run_search(
-        get_searcher(),
+        get_engine(),
         params.to_request(config.page_size, all=True, page=1),
         max_query_chars=config.max_query_chars,
         max_page_size=config.max_page_size,

@@ -11,11 +11,12 @@ from markupsafe import Markup
 from ..config import Config
 from ..errors import NotFound
 from ..highlight import Span, highlight
-from ..query import MODES, DocumentView, load_document
+from ..results import MODES, DocumentView
+from ..search import load_document
 from .links import permalink
 from .matches import citation, cite_head, document_spans, quote_for
 from .params import SearchParams, check_query
-from .store import get_config, get_generation, get_searcher
+from .store import get_config, get_engine, index_meta
 
 bp = Blueprint("documents", __name__)
 
@@ -45,7 +46,7 @@ def show(doc_id: str) -> str:
     doc = find_document(doc_id)
     params = search_params(config)
     texts = {p["para_id"]: p["text"] for p in doc.paragraphs}
-    spans = document_spans(get_searcher(), texts, params.q, params.mode) if params.q else {}
+    spans = document_spans(get_engine(), texts, params.q, params.mode) if params.q else {}
     paragraphs = paragraph_views(doc, spans)
     return render_template(
         "document.html",
@@ -71,7 +72,7 @@ def source(doc_id: str) -> Response:
 
 
 def find_document(doc_id: str) -> DocumentView:
-    doc = load_document(get_searcher(), doc_id) if len(doc_id) <= MAX_DOC_ID_CHARS else None
+    doc = load_document(get_engine(), doc_id) if len(doc_id) <= MAX_DOC_ID_CHARS else None
     if doc is None:
         raise NotFound("没有找到这份文档", hint="它可能已从语料中删除；请重新检索")
     return doc
@@ -86,7 +87,7 @@ def search_params(config: Config) -> SearchParams:
 
 def corpus_dir(config: Config) -> Path:
     """The folder the live index was built from (recorded in its meta data)."""
-    recorded = get_generation().meta.get("corpus_dir")
+    recorded = index_meta().get("corpus_dir")
     return Path(recorded) if recorded else config.corpus_dir
 
 

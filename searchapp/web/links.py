@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup
 
-from ..query import Hit
+from ..results import Hit
 from .matches import citation, cite_head, quote_for
 from .params import SearchParams
 

@@ -8,19 +8,18 @@ a phrase only verbatim; fuzzy mode marks each paragraph's closest stretch.
 
 from __future__ import annotations
 
-from whoosh.searching import Searcher
-
-from .. import schema as F
 from ..analysis import exact_key
+from ..engine import Engine
 from ..fuzzy import align
 from ..highlight import SENTENCE, Span, term_spans
-from ..query import highlight_needles, parse_query
+from ..plan import make_plan
+from ..querylang import parse_query
 
 QUOTE_CHARS = 160  # a longer paragraph is quoted by the sentence holding the match
 
 
 def document_spans(
-    searcher: Searcher, texts: dict[str, str], q: str, mode: str
+    engine: Engine, texts: dict[str, str], q: str, mode: str
 ) -> dict[str, list[Span]]:
     """Spans to mark in each paragraph (para_id → text) for the query `q` in `mode`."""
     parsed = parse_query(q, mode)
@@ -30,7 +29,7 @@ def document_spans(
         key = exact_key(parsed.positive[0].text)
         found = {pid: align(key, text) for pid, text in texts.items()} if key else {}
         return {pid: [match[1]] for pid, match in found.items() if match}
-    needles = highlight_needles(parsed, tuple(F.word_tokenizer(searcher.schema).words))
+    needles = make_plan(parsed, {}, engine.segment, mode).needles()
     spans = {pid: term_spans(text, needles) for pid, text in texts.items()}
     return {pid: found for pid, found in spans.items() if found}
 

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..config import Config
 from ..errors import SearchAppError
-from ..query import MODES, SearchRequest
+from ..results import MODES, SearchRequest
 
 MODE_LABELS = {"keyword": "关键词", "phrase": "精确短语", "fuzzy": "模糊"}
 VIEWS = ("list", "towns")

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Blueprint, render_template, request
-from whoosh.searching import Searcher
 
-from .. import schema as F
+from .. import fields as F
 from ..config import Config
-from ..query import Hit, SearchPage, parse_query, run_search
+from ..engine import Engine
+from ..querylang import parse_query
+from ..results import Hit, SearchPage
+from ..search import run_search
 from .params import FILTER_LABELS, SearchParams, parse_params
-from .store import get_config, get_generation, get_searcher
+from .store import get_config, get_engine, index_meta
 
 bp = Blueprint("search", __name__)
 
@@ -64,39 +66,37 @@ def results() -> str:
     """The search page; without a query, a short help with example queries."""
     config = get_config()
     params = parse_params(request.args, config)
-    meta = get_generation().meta
+    meta = index_meta()
     if not params.has_query:
         return render_template("search.html", params=params, page=None, meta=meta)
-    searcher = get_searcher()
+    engine = get_engine()
     groups: list[TownGroup] = []
     town_pages = 1
     if params.view == "towns":
-        page = run_page(searcher, params, config, page=1, page_size=1)
-        groups, town_pages = group_by_town(searcher, params, page, config)
+        page = run_page(engine, params, config, page=1, page_size=1)
+        groups, town_pages = group_by_town(engine, params, page, config)
         params = params.with_changes(page=min(params.page, town_pages))
     else:
-        page = run_page(searcher, params, config)
+        page = run_page(engine, params, config)
         if page.total and params.page > page.pages:
             params = params.with_changes(page=page.pages)
-            page = run_page(searcher, params, config)
+            page = run_page(engine, params, config)
     return render_template(
         "search.html",
         params=params,
         page=page,
         meta=meta,
-        facets=build_facets(searcher, params, page, config),
+        facets=build_facets(engine, params, page, config),
         groups=groups,
         pages=town_pages if params.view == "towns" else page.pages,
         typed_filters=parse_query(params.q, params.mode).filters,
     )
 
 
-def run_page(
-    searcher: Searcher, params: SearchParams, config: Config, **changes: object
-) -> SearchPage:
+def run_page(engine: Engine, params: SearchParams, config: Config, **changes: object) -> SearchPage:
     """Run the search the parameters describe (with changes to the request)."""
     return run_search(
-        searcher,
+        engine,
         params.to_request(config.page_size, **changes),
         max_query_chars=config.max_query_chars,
         max_page_size=config.max_page_size,
@@ -104,7 +104,7 @@ def run_page(
 
 
 def build_facets(
-    searcher: Searcher, params: SearchParams, page: SearchPage, config: Config
+    engine: Engine, params: SearchParams, page: SearchPage, config: Config
 ) -> list[Facet]:
     """Town, year and type facets; a field with a filter on counts as if it had none.
 
@@ -116,7 +116,7 @@ def build_facets(
         selected = params.values(name)
         counts = dict(page.facets.get(field_name, {}))
         if selected:
-            wider = run_page(searcher, params.without_filter(name), config, page=1, page_size=1)
+            wider = run_page(engine, params.without_filter(name), config, page=1, page_size=1)
             counts = dict(wider.facets.get(field_name, {}))
             for value in selected:
                 counts.setdefault(value, 0)
@@ -141,7 +141,7 @@ def build_facets(
 
 
 def group_by_town(
-    searcher: Searcher, params: SearchParams, page: SearchPage, config: Config
+    engine: Engine, params: SearchParams, page: SearchPage, config: Config
 ) -> tuple[list[TownGroup], int]:
     """One page of towns (most hits first), each with its best paragraphs."""
     towns = [(str(t), n) for t, n in page.facets.get(F.TOWN, {}).items() if str(t)]
@@ -153,7 +153,7 @@ def group_by_town(
     size = config.max_page_size if typed_towns else TOWN_PREVIEW
     groups = []
     for town, count in towns[first : first + TOWNS_PER_PAGE]:
-        found = run_page(searcher, params, config, town=[town], page=1, page_size=size)
+        found = run_page(engine, params, config, town=[town], page=1, page_size=size)
         hits = [hit for hit in found.hits if hit.town == town][:TOWN_PREVIEW]
         groups.append(
             TownGroup(town, count, hits, params.with_changes(town=(town,), view="list", page=1))

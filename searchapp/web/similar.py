@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..errors import NotFound
-from ..query import load_document
+from ..search import load_document
 from ..similar import SimilarResult, find_similar
 from .params import BadParameter
-from .store import get_searcher
+from .store import get_engine
 
 bp = Blueprint("similar", __name__)
 
@@ -22,7 +22,7 @@ def similar_request() -> tuple[str, str | None, SimilarResult | None]:
     para_id = request.args.get("para", "").strip()
     exclude = None
     if doc_id and para_id and not text:
-        doc = load_document(get_searcher(), doc_id)
+        doc = load_document(get_engine(), doc_id)
         para = next((p for p in doc.paragraphs if p["para_id"] == para_id), None) if doc else None
         if para is None:
             raise NotFound("没有找到这个段落", hint="链接可能来自旧版本的索引，请重新检索")
@@ -33,7 +33,7 @@ def similar_request() -> tuple[str, str | None, SimilarResult | None]:
         )
     if not text:
         return "", exclude, None
-    return text, exclude, find_similar(get_searcher(), text, exclude_doc=exclude)
+    return text, exclude, find_similar(get_engine(), text, exclude_doc=exclude)
 
 
 @bp.get("/similar")

@@ -1,131 +1,84 @@
-"""The live index for the web app: one Whoosh index per generation, pooled searchers.
+"""The live engine for the web app: one engine per index generation, shared by all threads.
 
-A Whoosh `Index` can be shared between threads, a `Searcher` cannot. The store keeps
-the index of the live generation (named by `index_dir/CURRENT`) and reads CURRENT on
-every request, so a re-index is picked up by the next request without a restart, and
-a request never sees a half-written generation (the indexer switches CURRENT only once
-a generation is complete).
+The store reads `index_dir/CURRENT` on every request, so a re-index is picked up by the
+next request without a restart, and a request never sees a half-written generation
+(the indexer switches CURRENT only once a generation is complete). A request keeps the
+engine it started with (`g.engine`) to its end.
 
-Each generation keeps a pool of searchers (one per server thread at most); a request
-borrows one and gives it back at teardown, so per-searcher caches (stored-field
-readers, term infos) stay warm across requests.
+Opening a generation's engine (reading its columns) takes up to a second on a large
+index. It happens once per generation, under that generation's own lock; meanwhile
+requests go on being answered by the previous generation's engine. An engine that is
+no longer live is dropped from the store and closed once its last request lets go.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from whoosh.index import Index
-from whoosh.searching import Searcher
 
 from ..config import Config
-from ..errors import SearchAppError
-from ..indexer import current_generation, open_index
+from ..embedded import EmbeddedEngine, current_generation
+from ..engine import Engine
+from ..errors import IndexMissing
 
 EXTENSION = "searchapp"
 
 
-class SearcherPool:
-    """At most `size` searchers of one index, opened on demand and reused."""
+class Slot:
+    """One generation's engine, opened at most once."""
 
-    def __init__(self, index: Index, size: int) -> None:
-        self.index = index
-        self.size = max(1, size)
-        self._idle: list[Searcher] = []
-        self._opened = 0
-        self._retired = False
-        self._cond = threading.Condition()
-        # idle searchers hold open files: close them when the pool is dropped
-        weakref.finalize(self, close_all, self._idle)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.engine: EmbeddedEngine | None = None
 
-    def acquire(self, timeout: float = 30.0) -> Searcher:
-        with self._cond:
-            while not self._idle and self._opened >= self.size:
-                if not self._cond.wait(timeout):
-                    raise ServerBusy("检索服务繁忙，请稍后再试", hint="所有检索器都在使用中")
-            if self._idle:
-                return self._idle.pop()
-            self._opened += 1
-        try:
-            return self.index.searcher()
-        except BaseException:
-            with self._cond:
-                self._opened -= 1
-                self._cond.notify()
-            raise
-
-    def release(self, searcher: Searcher) -> None:
-        with self._cond:
-            if self._retired:
-                self._opened -= 1
-                searcher.close()
-            else:
-                self._idle.append(searcher)
-            self._cond.notify()
-
-    def retire(self) -> None:
-        """Close idle searchers now and borrowed ones when they come back."""
-        with self._cond:
-            self._retired = True
-            for searcher in self._idle:
-                searcher.close()
-            self._opened -= len(self._idle)
-            self._idle.clear()
+    def open(self) -> EmbeddedEngine:
+        with self.lock:
+            if self.engine is None:
+                self.engine = EmbeddedEngine(self.path)
+            return self.engine
 
 
-def close_all(searchers: list[Searcher]) -> None:
-    for searcher in searchers:
-        if not searcher.is_closed:
-            searcher.close()
-    searchers.clear()
+class EngineStore:
+    """The engine of the live generation; opens a new one when CURRENT names another."""
 
-
-class ServerBusy(SearchAppError):
-    """Every searcher is in use for longer than a request should wait."""
-
-    status = 503
-
-
-@dataclass(frozen=True)
-class Generation:
-    """An opened generation of the index, its meta data (searchapp.json) and searchers."""
-
-    path: Path
-    index: Index
-    meta: dict[str, Any]
-    searchers: SearcherPool
-
-
-class IndexStore:
-    """Opens the live generation once and reopens when CURRENT names another one."""
-
-    def __init__(self, index_dir: Path, searchers: int = 2) -> None:
+    def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
-        self.searchers = searchers
-        self._lock = threading.Lock()
-        self._live: Generation | None = None
+        self._lock = threading.Lock()  # guards the slots only, never held while opening
+        self._slots: dict[Path, Slot] = {}
+        self._serving: Slot | None = None  # the newest generation whose engine is open
 
-    def live(self) -> Generation:
-        """The live generation; raises IndexMissing or IndexIncompatible."""
+    def live(self) -> Engine:
+        """The live engine; raises IndexMissing or IndexIncompatible."""
         path = current_generation(self.index_dir)
+        if path is None:
+            raise IndexMissing(
+                f"{self.index_dir} 中还没有索引",
+                hint=f"先建立索引：searchapp index --index {self.index_dir}",
+            )
         with self._lock:
-            if self._live is None or path is None or self._live.path != path:
-                index, meta = open_index(self.index_dir)
-                if self._live is not None:
-                    self._live.searchers.retire()
-                pool = SearcherPool(index, self.searchers)
-                self._live = Generation(Path(index.storage.folder), index, meta, pool)
-            return self._live
+            slot = self._slots.setdefault(path, Slot(path))
+            serving = self._serving
+        if slot.engine is None and serving is not None and serving is not slot:
+            if not slot.lock.acquire(blocking=False):  # another request is opening it
+                assert serving.engine is not None
+                return serving.engine
+            slot.lock.release()
+        engine = slot.open()
+        with self._lock:
+            if self._serving is not slot:
+                self._serving = slot
+                for old in [p for p in self._slots if p != path]:
+                    del self._slots[old]  # closed when the last request drops it
+        return engine
 
 
 def init_store(app: Flask, config: Config) -> None:
-    app.extensions[EXTENSION] = IndexStore(config.index_dir, config.searchers)
-    app.teardown_appcontext(close_searcher)
+    app.extensions[EXTENSION] = EngineStore(config.index_dir)
+    app.teardown_appcontext(release_engine)
 
 
 def get_config() -> Config:
@@ -133,35 +86,28 @@ def get_config() -> Config:
     return config
 
 
-def get_generation() -> Generation:
-    """The generation this request reads (fixed at its first use in the request)."""
-    if "generation" not in g:
-        g.generation = current_app.extensions[EXTENSION].live()
-    generation: Generation = g.generation
-    return generation
+def get_engine() -> Engine:
+    """The engine this request reads (fixed at its first use in the request)."""
+    if "engine" not in g:
+        g.engine = current_app.extensions[EXTENSION].live()
+    engine: Engine = g.engine
+    return engine
 
 
-def get_searcher() -> Searcher:
-    """This request's searcher, borrowed on first use and given back at teardown."""
-    if "searcher" not in g:
-        generation = get_generation()
-        g.searcher = generation.searchers.acquire()
-        g.searcher_pool = generation.searchers
-    searcher: Searcher = g.searcher
-    return searcher
+def release_engine(exc: BaseException | None = None) -> None:
+    g.pop("engine", None)
 
 
-def close_searcher(exc: BaseException | None = None) -> None:
-    searcher = g.pop("searcher", None)
-    pool = g.pop("searcher_pool", None)
-    if searcher is not None and pool is not None:
-        pool.release(searcher)
+def index_meta() -> dict[str, Any]:
+    """The build report of the generation this request reads."""
+    meta: dict[str, Any] = get_engine().meta
+    return meta
 
 
 def index_status() -> dict[str, Any]:
     """The live generation, its size, and the per-file report of the run that built it."""
-    generation = get_generation()
-    meta = generation.meta
+    engine = get_engine()
+    meta = engine.meta
     files = [
         {
             key: f.get(key)
@@ -171,7 +117,7 @@ def index_status() -> dict[str, Any]:
         for f in meta.get("files", [])
     ]
     return {
-        "generation": generation.path.name,
+        "generation": engine.status().get("generation", ""),
         "built_at": meta.get("built_at"),
         "documents": meta.get("documents", 0),
         "paragraphs": meta.get("paragraphs", 0),

@@ -27,20 +27,17 @@ import mmap
 import os
 import struct
 import sys
-import threading
 import weakref
 from array import array
 from bisect import bisect_left
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .analysis import exact_key
-from .errors import IndexIncompatible
+from ..analysis import exact_key
+from ..errors import IndexIncompatible
 
 MAGIC = b"SAGRAMS1"
 HEADER = struct.Struct("<8Q")
@@ -293,33 +290,15 @@ class SegmentGrams:
         return self._map[start:end].decode(*ENCODING)
 
 
-OPEN_FILES = 32  # a few generations' segments
-
-_open: OrderedDict[tuple[str, int, int], SegmentGrams] = OrderedDict()
-_open_lock = threading.Lock()
-
-
 def open_segment(folder: str | Path, segment_id: str) -> SegmentGrams:
-    """A segment's exact channel, opened once per file (files are never rewritten)."""
+    """A segment's exact channel; IndexIncompatible when the file is missing or damaged."""
     path = Path(folder) / file_name(segment_id)
     try:
-        stat = path.stat()
-    except OSError as exc:
+        return SegmentGrams(path)
+    except FileNotFoundError as exc:
         raise damaged(path, "缺失") from exc
-    key = (str(path), stat.st_ino, stat.st_mtime_ns)
-    with _open_lock:
-        found = _open.get(key)
-        if found is None:
-            try:
-                found = SegmentGrams(path)
-            except (OSError, ValueError) as exc:
-                raise damaged(path, "已损坏") from exc
-            _open[key] = found
-            while len(_open) > OPEN_FILES:
-                _open.popitem(last=False)
-        else:
-            _open.move_to_end(key)
-        return found
+    except (OSError, ValueError) as exc:
+        raise damaged(path, "已损坏") from exc
 
 
 def damaged(path: Path, what: str) -> IndexIncompatible:
@@ -327,30 +306,3 @@ def damaged(path: Path, what: str) -> IndexIncompatible:
         f"索引文件 {path.name} {what}（{path.parent}）",
         hint=f"请重建索引：searchapp index --rebuild --index {path.parent.parent}",
     )
-
-
-def segment_grams(leaf: Any) -> SegmentGrams:
-    """The exact channel of a Whoosh segment reader, from the folder it reads."""
-    storage = leaf._storage  # whoosh3: the folder's storage, or an overlay of it
-    storage = getattr(storage, "b", storage)  # OverlayStorage(compound file, folder)
-    return open_segment(storage.folder, leaf.segment().segment_id())
-
-
-# (exact channel, first docnum, Whoosh segment reader) of one segment
-LeafGrams = tuple[SegmentGrams, int, Any]
-
-
-def leaf_grams(reader: Any) -> list[LeafGrams]:
-    """(exact channel, first docnum, segment reader) of each segment of a Whoosh reader."""
-    return [(segment_grams(leaf), offset, leaf) for leaf, offset in reader.leaf_readers()]
-
-
-def live_docs(
-    segments: list[LeafGrams], docs: Callable[[SegmentGrams], Iterable[int]]
-) -> list[int]:
-    """The live ones of each segment's `docs(segment)`, as docnums of the whole reader."""
-    out = []
-    for grams, offset, leaf in segments:
-        deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
-        out.extend(d + offset for d in docs(grams) if d not in deleted)
-    return out

@@ -35,9 +35,8 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
-from . import grams
-from . import schema as F
-from .analysis import (
+from .. import fields as F
+from ..analysis import (
     ANALYSIS_VERSION,
     SEGMENTER,
     dictionary_hash,
@@ -47,7 +46,7 @@ from .analysis import (
     read_user_dict,
     shipped_terms,
 )
-from .documents import (
+from ..documents import (
     Document,
     FileReport,
     Paragraph,
@@ -56,7 +55,9 @@ from .documents import (
     load_file,
     load_sidecar,
 )
-from .errors import IndexIncompatible, IndexLocked, IndexMissing
+from ..errors import IndexIncompatible, IndexLocked, IndexMissing
+from . import grams, schema
+from .whoosh_io import load_leaves
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,14 @@ def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
         raise IndexMissing(
             f"{index_dir} 中还没有索引", hint=f"先建立索引：searchapp index --index {index_dir}"
         )
+    return open_generation(generation, index_dir)
+
+
+def open_generation(
+    generation: Path, index_dir: Path | None = None
+) -> tuple[whoosh_index.Index, dict[str, Any]]:
+    """Open one generation folder; refuse one built with other analysis settings."""
+    index_dir = index_dir or generation.parent
     meta = read_meta(generation)
     if meta.get("analysis_version") != ANALYSIS_VERSION or meta.get("segmenter") != SEGMENTER:
         raise IndexIncompatible(
@@ -138,12 +147,13 @@ def open_index(index_dir: Path) -> tuple[whoosh_index.Index, dict[str, Any]]:
             f"本版本需要分析版本 {ANALYSIS_VERSION}，{SEGMENTER}",
             hint=f"请重建索引：searchapp index --rebuild --index {index_dir}",
         )
-    # Without mmap, Whoosh reads the files as it needs them; with it, every Searcher
+    # Without mmap, Whoosh reads the files as it needs them; with it, every reader
     # copies the whole postings file into memory (~150 ms and the index's size each).
     storage = FileStorage(str(generation), supports_mmap=False, readonly=True)
     ix = storage.open_index()
     with ix.reader() as reader:
-        grams.leaf_grams(reader)  # every segment's exact channel is there and whole
+        for leaf in load_leaves(reader):  # every segment's exact channel is there and whole
+            grams.open_segment(leaf.folder, leaf.segment_id)
     return ix, meta
 
 
@@ -228,7 +238,7 @@ def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
             F.DATE: doc.date or "",
             F.SECTION: list(para.section),
             F.HEADING: para.is_heading,
-            F.TEXT_FIELD: para.text,
+            F.TEXT: para.text,
             F.WORDS: para.text,
         }
 
@@ -311,12 +321,11 @@ def previous_texts(generation: Path | None) -> dict[str, tuple[grams.SegmentGram
         return found
     ix = whoosh_index.open_dir(str(generation))
     with ix.reader() as reader:
-        for leaf, _ in reader.leaf_readers():
-            segment = grams.segment_grams(leaf)
-            keys = leaf.column_reader(F.SORT_KEY)
-            for doc in range(leaf.doc_count_all()):
-                if not leaf.is_deleted(doc):
-                    found[keys[doc]] = (segment, doc)
+        for leaf in load_leaves(reader):
+            segment = grams.open_segment(leaf.folder, leaf.segment_id)
+            keys = leaf.reader.column_reader(F.SORT_KEY)
+            for doc in leaf.live_docs():
+                found[keys[doc]] = (segment, doc)
     ix.close()
     return found
 
@@ -380,7 +389,7 @@ def full_generation(
     mined = mine_slogans(p.text for _, docs in loaded for d in docs for p in d.paragraphs)
     words = dictionary_terms(user_dict, mined)
     target = new_generation_dir(index_dir)
-    ix = whoosh_index.create_in(str(target), F.make_schema(words))
+    ix = whoosh_index.create_in(str(target), schema.make_schema(words))
     get_segmenter(tuple(sorted(set(words))))  # load jieba once; worker processes inherit it
     writer = make_writer(ix, procs)
     for n, (file_report, docs) in enumerate(loaded, start=1):
@@ -434,7 +443,7 @@ def update_generation(
         if item.name != META_NAME:
             os.link(item, target / item.name)
     ix = whoosh_index.open_dir(str(target))
-    get_segmenter(tuple(F.word_tokenizer(ix.schema).words))
+    get_segmenter(tuple(schema.word_tokenizer(ix.schema).words))
     writer = make_writer(ix, procs if report.bytes_read > SMALL_UPDATE else 1)
     for rel in report.removed + report.updated:
         writer.delete_by_term(F.SOURCE, rel)
@@ -446,7 +455,7 @@ def update_generation(
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
     report.paragraphs = sum(f.paragraphs for f in report.files)
-    words = list(F.word_tokenizer(ix.schema).words)
+    words = list(schema.word_tokenizer(ix.schema).words)
     new_meta = make_meta(corpus_dir, None, words, meta.get("mined", []), report)
     new_meta["base_dictionary"] = meta["base_dictionary"]
     publish(target, index_dir, new_meta, report)

@@ -1,0 +1,438 @@
+"""The embedded engine: one published Whoosh generation, searched through bitsets.
+
+Whoosh holds the jieba words (postings with frequencies), the stored fields and the
+facet columns; the exact channel is in grams files beside its segments (grams.py).
+An `EmbeddedEngine` is one generation, opened once and shared by every thread:
+
+* hit sets are bitset algebra (Python ints, bit i = global document number i) over
+  posting lists decoded once (whoosh_io.py) and kept in an LRU bounded in bytes, so
+  totals and facet counts over every hit cost a few big-int operations;
+* ranking follows `plan.py`'s rules, scored with numpy over the hits of the best
+  verbatim tier only (a verbatim term outranks any BM25 sum);
+* records (stored fields) are read for the hits a caller asks for, nothing more.
+
+Generation folders never change once published, so nothing is ever invalidated;
+the engine's caches go when the engine is dropped (`close`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import weakref
+from array import array
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import fields as F
+from ..analysis import exact_key, segment
+from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term
+from ..results import Matches, Record
+from . import grams, schema
+from .grams import bits_from_ids, id_array, ids_from_bits, query_grams
+from .indexer import open_generation
+from .whoosh_io import (
+    LENGTH_OF_BYTE,
+    Leaf,
+    check_reader,
+    column_values,
+    term_docs,
+    term_postings,
+    word_lengths,
+)
+
+log = logging.getLogger(__name__)
+
+TERM_CACHE_BYTES = 64 * 2**20  # decoded postings kept per engine
+FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
+MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
+RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the index holds
+LENGTHS = np.array(LENGTH_OF_BYTE, dtype=np.float64)
+
+
+class LruCache:
+    """A thread-safe LRU cache bounded by the summed cost of its values."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: Any, value: Any, cost: int) -> Any:
+        """Store a value (keeping one already stored under the key) and return the stored one."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                return item[0]
+            self._items[key] = (value, cost)
+            self.used += cost
+            while self.used > self.budget and len(self._items) > 1:
+                _, (_, old_cost) = self._items.popitem(last=False)
+                self.used -= old_cost
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.used = 0
+
+
+class WordPostings:
+    """A word's live postings in global docnums, with each posting's BM25; immutable."""
+
+    __slots__ = ("bits", "cost", "df", "ids", "scores")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, df: int, nbytes: int) -> None:
+        self.ids = ids  # uint32, ascending
+        self.scores = scores  # float64, BM25 of the word in each paragraph
+        self.df = df
+        self.bits = bits_from_ids(array("I", ids.tobytes()), nbytes)
+        self.cost = nbytes + 12 * len(ids) + 200
+
+
+@dataclass(frozen=True)
+class FacetColumn:
+    """One facet field: each document's value code, its live documents per value, and a
+    bitset for each value common enough to be worth one (memory: n/8 bytes a bitset)."""
+
+    values: list[str]
+    codes: np.ndarray  # uint32, one per document
+    docs: list[array]
+    masks: dict[int, int]
+    code_of: dict[str, int]
+
+    def bits(self, code: int, nbytes: int) -> int:
+        found = self.masks.get(code)
+        return found if found is not None else bits_from_ids(self.docs[code], nbytes)
+
+
+class EmbeddedEngine:
+    """One published generation of the embedded index, ready to search; thread-safe."""
+
+    backend = "embedded"
+
+    def __init__(self, generation: Path, term_budget: int = TERM_CACHE_BYTES) -> None:
+        self.path = generation
+        self.index, self.meta = open_generation(generation)
+        self.reader = self.index.reader()
+        weakref.finalize(self, close_reader, self.reader)
+        self.leaves: list[Leaf] = check_reader(self.reader)
+        self.words = tuple(schema.word_tokenizer(self.index.schema).words)
+        self.grams = [grams.open_segment(leaf.folder, leaf.segment_id) for leaf in self.leaves]
+        self.size = self.reader.doc_count_all()
+        self.nbytes = (self.size + 8) >> 3
+        self.live = bits_from_ids(
+            (d + leaf.offset for leaf in self.leaves for d in leaf.live_docs()), self.nbytes
+        )
+        keys = column_values(self.leaves, F.SORT_KEY)
+        self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
+        self.rank_array = np.empty(self.size, dtype=np.uint32)
+        self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
+            self.size, dtype=np.uint32
+        )
+        self.facets = {name: self.load_facet(name) for name in F.FACET_FIELDS}
+        self.lengths = np.frombuffer(
+            b"".join(word_lengths(leaf) for leaf in self.leaves), dtype=np.uint8
+        )
+        self.avg_length = (self.reader.field_length(F.WORDS) / self.size) if self.size else 1.0
+        self.avg_length = self.avg_length or 1.0
+        self.cache = LruCache(term_budget)
+        self._vocabulary: list[str] | None = None
+        self._vocabulary_lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the generation's files and caches (searches still running may finish)."""
+        self.cache.clear()
+        close_reader(self.reader)
+
+    def segment(self, text: str) -> list[str]:
+        """Words of a text as this index's word channel cuts them."""
+        return segment(text, self.words)
+
+    def status(self) -> dict[str, Any]:
+        return {"backend": self.backend, "generation": self.path.name, "paragraphs": self.size}
+
+    # --- columns --------------------------------------------------------------------------
+
+    def load_facet(self, name: str) -> FacetColumn:
+        code_of: dict[str, int] = {}
+        values = column_values(self.leaves, name)
+        codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32)
+        live = id_array(self.live).astype(np.uint32)
+        live_codes = codes[live]
+        grouped = live[np.argsort(live_codes, kind="stable")]  # by value, then docnum
+        ends = np.cumsum(np.bincount(live_codes, minlength=len(code_of))).tolist()
+        docs = [array("I", grouped[a:b].tobytes()) for a, b in zip([0, *ends], ends, strict=False)]
+        common = self.size // MASKED_VALUES
+        masks = {c: bits_from_ids(d, self.nbytes) for c, d in enumerate(docs) if len(d) > common}
+        return FacetColumn(list(code_of), codes, docs, masks, code_of)
+
+    # --- channels -------------------------------------------------------------------------
+
+    def word(self, text: str) -> WordPostings:
+        """A word's postings and BM25 scores, from the cache or decoded now."""
+        key = ("word", text)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        ids, weights, df = array("I"), array("d"), 0
+        for leaf in self.leaves:
+            leaf_ids, leaf_weights, leaf_df = term_postings(leaf, F.WORDS, text)
+            ids.extend(leaf_ids)
+            weights.extend(leaf_weights)
+            df += leaf_df
+        doc_ids = np.frombuffer(ids, dtype=np.uint32).copy()
+        tf = np.frombuffer(weights, dtype=np.float64)
+        idf = math.log(self.size / (df + 1)) + 1
+        lengths = LENGTHS[self.lengths[doc_ids]] if len(doc_ids) else np.zeros(0)
+        scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * lengths / self.avg_length)))
+        postings = WordPostings(doc_ids, scores, df, self.nbytes)
+        return self.cache.put(key, postings, postings.cost)
+
+    def exact(self, units: str) -> int:
+        """Live paragraphs whose exact-match form contains `units`."""
+        if not units:
+            return 0
+        key = ("exact", units)
+        found = self.cache.get(key)
+        if found is None:
+            bits = 0
+            for segment_grams, leaf in zip(self.grams, self.leaves, strict=True):
+                bits |= segment_grams.exact(units) << leaf.offset
+            found = self.cache.put(key, bits & self.live, self.nbytes + 100)
+        return found
+
+    def term_bits(self, term: Term) -> int:
+        """A term's matches: verbatim, or (unquoted) every one of its words."""
+        bits = self.exact(term.units)
+        if not term.quoted and term.words:
+            words = -1
+            for word in term.words:
+                words &= self.word(word).bits
+                if not words:
+                    break
+            bits |= words & self.live
+        return bits
+
+    def filter_bits(self, filters: Sequence[tuple[str, Sequence[str]]]) -> int:
+        """Documents passing the filters: an AND over fields of an OR over values."""
+        bits = self.live
+        for name, values in filters:
+            column = self.facets.get(name)
+            if column is None:
+                return 0
+            field_bits = 0
+            for value in values:
+                code = column.code_of.get(value)
+                if code is not None:
+                    field_bits |= column.bits(code, self.nbytes)
+            bits &= field_bits
+        return bits
+
+    def hit_bits(self, plan: QueryPlan) -> int:
+        """Every paragraph the plan matches."""
+        bits = self.filter_bits(plan.filters)
+        for group in plan.groups:
+            if not bits:
+                break
+            alternatives = 0
+            for term in group:
+                alternatives |= self.term_bits(term)
+            bits &= alternatives
+        for units in plan.excluded:
+            bits &= ~self.exact(units)
+        return bits
+
+    # --- search ---------------------------------------------------------------------------
+
+    def match(self, plan: QueryPlan, start: int = 0, stop: int | None = 10) -> Matches:
+        """The plan's total, facet counts over every hit, and its ranked hits [start:stop]."""
+        hits = self.hit_bits(plan)
+        total = hits.bit_count()
+        if not total:
+            return Matches(0, {name: {} for name in F.FACET_FIELDS}, [])
+        facets = self.facet_counts(hits)
+        ranked = self.ranked(plan, hits, total if stop is None else min(stop, total))
+        return Matches(total, facets, ranked[start:])
+
+    def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[int, float]]:
+        """Every hit as (docnum, score), best first."""
+        hits = self.hit_bits(plan)
+        ranked = self.ranked(plan, hits, hits.bit_count())
+        for i in range(0, len(ranked), batch):
+            yield from ranked[i : i + batch]
+
+    def facet_counts(self, hits: int) -> dict[str, dict[str, int]]:
+        """Hits per value of each facet field, most first, then by value."""
+        docs = id_array(hits)
+        counts = {}
+        for name, column in self.facets.items():
+            per_code = np.bincount(column.codes[docs], minlength=len(column.values)).tolist()
+            items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
+            counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
+        return counts
+
+    def ranked(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
+        """The k best hits as (docnum, score): score, then document order."""
+        if k <= 0 or not hits:
+            return []
+        terms = list(plan.positive)
+        out: list[tuple[int, float]] = []
+        for count, tier in self.verbatim_tiers(terms, hits):
+            need = k - len(out)
+            if need <= 0:
+                break
+            bonus = EXACT_BOOST * count
+            out.extend(self.best_in_tier(plan, tier, bonus, need))
+        return out
+
+    def verbatim_tiers(self, terms: list[Term], hits: int) -> list[tuple[int, int]]:
+        """Hits by how many terms they hold verbatim, most first, as (count, bitset)."""
+        at_least = [hits]  # at_least[c]: hits holding at least c of the terms verbatim
+        for term in terms:
+            bits = self.exact(term.units)
+            at_least.append(0)
+            for c in range(len(at_least) - 1, 0, -1):
+                at_least[c] |= at_least[c - 1] & bits
+        tiers = [(c, at_least[c] & ~at_least[c + 1]) for c in range(len(at_least) - 1)]
+        tiers.append((len(at_least) - 1, at_least[-1]))
+        return [(c, t) for c, t in reversed(tiers) if t]
+
+    def best_in_tier(
+        self, plan: QueryPlan, tier: int, bonus: float, k: int
+    ) -> list[tuple[int, float]]:
+        """The k best of one verbatim tier: bonus + the words' BM25, then document order."""
+        if not plan.scoring_words:
+            return [(doc, bonus) for doc in self.in_rank_order(tier, k)]
+        docs = id_array(tier).astype(np.uint32)
+        sums = np.zeros(len(docs), dtype=np.float64)
+        for word in plan.scoring_words:
+            postings = self.word(word)
+            if not len(postings.ids):
+                continue
+            at = np.minimum(np.searchsorted(postings.ids, docs), len(postings.ids) - 1)
+            sums += np.where(postings.ids[at] == docs, postings.scores[at], 0.0)
+        values = bonus + sums
+        ranks = self.rank_array[docs]
+        if k < len(docs):
+            cut = np.partition(values, len(values) - k)[len(values) - k]
+            keep = np.flatnonzero(values >= cut)
+            docs, values, ranks = docs[keep], values[keep], ranks[keep]
+        order = np.lexsort((ranks, -values))[:k]
+        return [(int(docs[i]), float(values[i])) for i in order.tolist()]
+
+    def in_rank_order(self, bits: int, limit: int) -> list[int]:
+        """Up to `limit` documents of a bitset, in document order."""
+        count = bits.bit_count()
+        if count * FEW_HITS < self.size or limit >= count:
+            docs = id_array(bits)
+            ranks = self.rank_array[docs]
+            if limit < count:
+                keep = np.argpartition(ranks, limit - 1)[:limit]
+                docs, ranks = docs[keep], ranks[keep]
+            return [int(d) for d in docs[np.argsort(ranks, kind="stable")][:limit].tolist()]
+        buf = bits.to_bytes(self.nbytes, "little")
+        out = []
+        for doc in self.order:
+            if (buf[doc >> 3] >> (doc & 7)) & 1:
+                out.append(doc)
+                if len(out) >= limit:
+                    break
+        return out
+
+    # --- records --------------------------------------------------------------------------
+
+    def leaf_of(self, doc: int) -> Leaf:
+        for leaf in reversed(self.leaves):
+            if doc >= leaf.offset:
+                return leaf
+        raise IndexError(doc)
+
+    def records(self, docs: Sequence[int]) -> list[Record]:
+        """The stored paragraphs of these document numbers, in the same order."""
+        out = []
+        for doc in docs:
+            leaf = self.leaf_of(doc)
+            with leaf.lock:
+                fields = leaf.reader.stored_fields(doc - leaf.offset)
+            out.append(Record.from_fields(fields))
+        return out
+
+    def document(self, doc_id: str) -> list[Record]:
+        """Every paragraph of one report, in any order ([] when there is no such report)."""
+        docs = [d for leaf in self.leaves for d in term_docs(leaf, F.DOC_ID, doc_id)]
+        return self.records(docs)
+
+    def count_exact(self, text: str) -> int:
+        """How many paragraphs hold `text` verbatim."""
+        return self.exact(exact_key(text)).bit_count()
+
+    # --- fuzzy and similar wording ------------------------------------------------------------
+
+    def candidates(
+        self, key: str, limit: int, filters: Sequence[tuple[str, Sequence[str]]] = ()
+    ) -> list[int]:
+        """Paragraphs sharing the most of the query's rarest character pairs, best first
+        (ties: docnum order), for rapidfuzz to score."""
+        allowed = self.filter_bits(filters)
+        shared: Counter[int] = Counter()
+        for gram in self.candidate_grams(key):
+            bits = 0
+            for segment_grams, leaf in zip(self.grams, self.leaves, strict=True):
+                bits |= segment_grams.bits(gram) << leaf.offset
+            shared.update(ids_from_bits(bits & allowed))
+        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+        return [doc for doc, _ in ranked[:limit]]
+
+    def candidate_grams(self, key: str) -> list[str]:
+        """The query's rarest character pairs present in the index.
+
+        They carry its identity; common pairs (发展, 工作) would make every paragraph a
+        candidate. Single characters join in only when one wrong character leaves a
+        short query with fewer than two pairs the index knows (医供体).
+        """
+
+        def df(gram: str) -> int:  # deleted documents included
+            return sum(segment_grams.df(gram) for segment_grams in self.grams)
+
+        pairs = sorted(set(query_grams(key))) if len(key) > 1 else [key]
+        present = sorted((df(g), g) for g in pairs)
+        found = [g for n, g in present if n > 0]
+        if len(found) < 2 and len(key) > 1:
+            singles = sorted((df(ch), ch) for ch in set(key))
+            found += [g for n, g in singles if n > 0]
+        return found[:RARE_GRAMS]
+
+    def vocabulary(self) -> list[str]:
+        """The index's words of two or more characters (for "did you mean")."""
+        with self._vocabulary_lock:
+            if self._vocabulary is None:
+                terms = []
+                for leaf in self.leaves:
+                    with leaf.lock:
+                        terms.extend(leaf.reader.lexicon(F.WORDS))
+                words = {t.decode("utf-8") if isinstance(t, bytes) else t for t in terms}
+                self._vocabulary = sorted(w for w in words if len(w) >= 2 and not w.isdigit())
+            return self._vocabulary
+
+
+def close_reader(reader: Any) -> None:
+    if not getattr(reader, "is_closed", False):
+        reader.close()

@@ -1,0 +1,70 @@
+"""The seam between what a user asked and the engine that answers it.
+
+Front ends (CLI, web, JSON API) and the search services (search.py, fuzzy.py,
+similar.py) talk to an `Engine` only: they hand it a `QueryPlan` (plan.py) and get
+back document references, counts and `Record`s — never a backend object. A reference to a
+hit is opaque and valid for the engine that returned it only.
+
+The embedded engine (searchapp.embedded) is one published generation of the local
+index; a new generation gets a new engine, while searches on the old one finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .embedded import open_live
+from .plan import QueryPlan
+from .results import Matches, Record
+
+Filters = Sequence[tuple[str, Sequence[str]]]
+
+
+class Engine(Protocol):
+    """What every backend offers; thread-safe."""
+
+    backend: str
+    meta: dict[str, Any]  # the index's build report (files, counts, corpus folder); may be {}
+
+    def segment(self, text: str) -> list[str]:
+        """A text's words, cut as the index's word channel cuts them."""
+        ...
+
+    def match(self, plan: QueryPlan, start: int = 0, stop: int | None = 10) -> Matches:
+        """Total and facets over every hit; ranked hits [start:stop] (stop None: all)."""
+        ...
+
+    def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[Any, float]]:
+        """Every hit as (ref, score), best first, produced in batches."""
+        ...
+
+    def records(self, refs: Sequence[Any]) -> list[Record]:
+        """The stored paragraphs of these refs, in the same order."""
+        ...
+
+    def document(self, doc_id: str) -> list[Record]:
+        """Every paragraph of one report ([] when there is none)."""
+        ...
+
+    def count_exact(self, text: str) -> int:
+        """How many paragraphs hold `text` verbatim."""
+        ...
+
+    def candidates(self, key: str, limit: int, filters: Filters = ()) -> list[Any]:
+        """Paragraphs likely to hold wording close to `key` (exact-match form), best first."""
+        ...
+
+    def vocabulary(self) -> list[str]:
+        """The index's words of two or more characters."""
+        ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+def open_engine(index_dir: Path) -> Engine:
+    """The engine of the live generation of an embedded index folder."""
+    return open_live(index_dir)

@@ -1,0 +1,111 @@
+"""A parsed query planned once, for any engine: what matches and how it ranks.
+
+The plan is the only thing an engine receives. Its rules, for keyword mode:
+
+Matching
+    A paragraph matches a *term* when it holds the term verbatim — the term's
+    exact-match form (`analysis.exact_key`: normalised, white space removed) is a
+    substring of the paragraph's — or, for an unquoted term, when it holds every jieba
+    word of the term. A quoted term matches verbatim only. Terms in one group are
+    OR-ed, groups AND-ed. An excluded term removes every paragraph holding it
+    verbatim. Filters keep paragraphs whose field holds one of the given values (OR
+    within a field, AND across fields). A plan without positive terms matches every
+    paragraph that passes the filters and exclusions. Phrase mode is one quoted term.
+
+Ranking
+    score = EXACT_BOOST × (positive terms held verbatim)
+            + Σ BM25(w) over the distinct jieba words w of the positive terms (quoted
+              ones included: their words rank, they do not match) that the paragraph holds,
+              summed in the order of `scoring_words`
+    BM25(w) = idf × tf × (K1 + 1) / (tf + K1 × (1 − B + B × length / avg_length)),
+    idf = ln(N / (df + 1)) + 1, with N the paragraphs of the index (deleted ones
+    included until a merge drops them), df those holding w, tf w's count in the
+    paragraph, length the paragraph's word count as the engine stores it. B = 0.75,
+    K1 = 1.2. A verbatim term outranks any sum of BM25 scores. Ties go to document
+    order (source path, report, paragraph).
+
+Each engine implements these rules; the embedded engine's results are checked
+against a brute-force scan and scorer (tests/test_query_properties.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .analysis import exact_key
+from .querylang import ParsedQuery
+
+EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
+B, K1 = 0.75, 1.2
+
+Segmenter = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One positive term: its text, exact-match form and jieba words."""
+
+    text: str
+    quoted: bool
+    units: str  # exact-match form; never empty
+    words: tuple[str, ...]  # distinct jieba words (a quoted term's only rank, never match)
+
+    @property
+    def needle(self) -> tuple[str, list[str]]:
+        """What highlighting marks: the verbatim text, else its words when all are present."""
+        return self.text, [] if self.quoted else list(self.words)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """An AND of OR-groups of terms, exclusions and filters, with the words that rank."""
+
+    mode: str
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[str, ...]  # exact-match forms
+    filters: tuple[tuple[str, tuple[str, ...]], ...]  # (field, values), fields sorted
+    scoring_words: tuple[str, ...]
+
+    @property
+    def positive(self) -> tuple[Term, ...]:
+        return tuple(term for group in self.groups for term in group)
+
+    @property
+    def filter_map(self) -> dict[str, list[str]]:
+        return {name: list(values) for name, values in self.filters}
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing asked at all: no term, no exclusion, no filter."""
+        return not self.groups and not self.excluded and not self.filters
+
+    def needles(self) -> list[tuple[str, list[str]]]:
+        return [term.needle for term in self.positive]
+
+
+def make_term(text: str, quoted: bool, segment: Segmenter) -> Term | None:
+    units = exact_key(text)
+    if not units:
+        return None
+    return Term(text, quoted, units, tuple(dict.fromkeys(segment(text))))
+
+
+def make_plan(
+    parsed: ParsedQuery, filters: dict[str, list[str]], segment: Segmenter, mode: str = "keyword"
+) -> QueryPlan:
+    """Plan a parsed query with the engine's segmenter; `filters` already merged."""
+    groups = []
+    for group in parsed.groups:
+        terms = [make_term(atom.text, atom.quoted, segment) for atom in group]
+        kept = tuple(t for t in terms if t is not None)
+        if kept:
+            groups.append(kept)
+    excluded = tuple(dict.fromkeys(u for a in parsed.excluded if (u := exact_key(a.text))))
+    scoring = tuple(dict.fromkeys(w for group in groups for term in group for w in term.words if w))
+    cleaned = tuple(
+        (name, tuple(dict.fromkeys(v for v in values if v)))
+        for name, values in sorted(filters.items())
+        if any(values)
+    )
+    return QueryPlan(mode, tuple(groups), excluded, cleaned, scoring)

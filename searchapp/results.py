@@ -1,0 +1,258 @@
+"""What a search is asked and what it answers: requests, stored paragraphs, hits, pages.
+
+Backend-neutral data: every engine returns `Record`s, and the front ends (CLI, web,
+JSON API) show `Hit`s, `SearchPage`s and `DocumentView`s built from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import fields as F
+from .highlight import Span, make_snippet, merge_spans
+
+MODES = ("keyword", "phrase", "fuzzy")
+
+
+@dataclass
+class SearchRequest:
+    """Everything a search needs from a front end."""
+
+    q: str = ""
+    mode: str = "keyword"
+    town: list[str] = field(default_factory=list)
+    year: list[str] = field(default_factory=list)
+    doc_type: list[str] = field(default_factory=list)
+    page: int = 1
+    page_size: int = 10
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """One paragraph as an engine stores it, with its report's metadata."""
+
+    doc_id: str
+    para_id: str
+    text: str
+    title: str = ""
+    town: str = ""
+    place: str = ""
+    year: str = ""  # digits, or "" when unknown
+    doc_type: str = ""
+    date: str = ""
+    source: str = ""
+    ordinal: int = 0
+    section: tuple[str, ...] = ()
+    heading: bool = False
+
+    @property
+    def year_number(self) -> int | None:
+        return int(self.year) if self.year.isdigit() else None
+
+    @property
+    def url(self) -> str:
+        return permalink(self.doc_id, self.para_id)
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Record:
+        """A record from stored fields named as in `fields.py` (missing ones empty)."""
+        return cls(
+            doc_id=fields[F.DOC_ID],
+            para_id=fields[F.PARA_ID],
+            text=fields.get(F.TEXT) or "",
+            title=fields.get(F.TITLE) or "",
+            town=fields.get(F.TOWN) or "",
+            place=fields.get(F.PLACE) or "",
+            year=str(fields.get(F.YEAR) or ""),
+            doc_type=fields.get(F.DOC_TYPE) or "",
+            date=fields.get(F.DATE) or "",
+            source=fields.get(F.SOURCE) or "",
+            ordinal=int(fields.get(F.ORDINAL) or 0),
+            section=tuple(fields.get(F.SECTION) or ()),
+            heading=bool(fields.get(F.HEADING)),
+        )
+
+
+def permalink(doc_id: str, para_id: str) -> str:
+    """The web app's permanent address of a paragraph."""
+    return f"/doc/{doc_id}#{para_id}"
+
+
+def paragraph_meta(record: Record) -> dict[str, Any]:
+    """What every result shows of a paragraph: ids, report metadata, section and link."""
+    return {
+        "doc_id": record.doc_id,
+        "para_id": record.para_id,
+        "title": record.title,
+        "town": record.town,
+        "year": record.year_number,
+        "doc_type": record.doc_type,
+        "section": " / ".join(record.section),
+        "url": record.url,
+    }
+
+
+@dataclass
+class Matches:
+    """An engine's answer to a plan: the total, facet counts over every hit, and a slice
+    of the ranked hits as (ref, score), best first (refs are opaque to callers)."""
+
+    total: int
+    facets: dict[str, dict[str, int]]
+    ranked: list[tuple[Any, float]]
+
+
+@dataclass
+class Hit:
+    """One matching paragraph, ready to show."""
+
+    doc_id: str
+    para_id: str
+    title: str
+    town: str
+    year: int | None
+    doc_type: str
+    section: str
+    text: str
+    snippet: str
+    url: str
+    score: float
+    place: str = ""
+    date: str = ""
+    source: str = ""
+    ordinal: int = 0
+    section_path: list[str] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    similarity: float | None = None  # fuzzy mode: 0-100
+
+    @classmethod
+    def from_record(cls, record: Record, spans: list[Span], score: float) -> Hit:
+        """A hit from a stored paragraph, its matched spans and its score."""
+        spans = merge_spans(spans)
+        return cls(
+            **paragraph_meta(record),
+            text=record.text,
+            snippet=str(make_snippet(record.text, spans)),
+            score=round(float(score), 4),
+            place=record.place,
+            date=record.date,
+            source=record.source,
+            ordinal=record.ordinal,
+            section_path=list(record.section),
+            spans=spans,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k not in {"spans"}}
+        data["spans"] = [list(s) for s in self.spans]
+        if self.similarity is None:
+            del data["similarity"]
+        return data
+
+
+def empty_facets() -> dict[str, dict[str, int]]:
+    return {name: {} for name in F.FACET_FIELDS}
+
+
+@dataclass
+class SearchPage:
+    """A page of results with totals and facet counts over all hits."""
+
+    query: str
+    mode: str
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    page: int = 1
+    page_size: int = 10
+    pages: int = 1
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "pages": self.pages,
+            "filters": self.filters,
+            "hits": [h.to_json() for h in self.hits],
+            "facets": self.facets,
+            "notices": self.notices,
+            "suggestions": self.suggestions,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+        }
+
+
+@dataclass
+class DocumentView:
+    """A whole report from the index, paragraphs in order."""
+
+    doc_id: str
+    title: str
+    town: str
+    place: str
+    year: int | None
+    doc_type: str
+    date: str
+    source: str
+    paragraphs: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_records(cls, records: list[Record]) -> DocumentView | None:
+        """A report from its paragraphs' records (any order), or None when there are none."""
+        if not records:
+            return None
+        rows = sorted(records, key=lambda r: r.ordinal)
+        first = rows[0]
+        return cls(
+            doc_id=first.doc_id,
+            title=first.title,
+            town=first.town,
+            place=first.place,
+            year=first.year_number,
+            doc_type=first.doc_type,
+            date=first.date,
+            source=first.source,
+            paragraphs=[
+                {
+                    "para_id": r.para_id,
+                    "ordinal": r.ordinal,
+                    "text": r.text,
+                    "section": " / ".join(r.section),
+                    "section_path": list(r.section),
+                    "heading": r.heading,
+                    "url": r.url,
+                }
+                for r in rows
+            ],
+        )
+
+
+@dataclass
+class TownUsage:
+    """How one town uses a term: paragraphs, occurrences, reports and its best paragraph."""
+
+    town: str
+    paragraphs: int = 0
+    occurrences: int = 0
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    best: Hit | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "town": self.town,
+            "paragraphs": self.paragraphs,
+            "occurrences": self.occurrences,
+            "reports": list(self.reports.values()),
+            "best": self.best.to_json() if self.best else None,
+        }

@@ -1,0 +1,157 @@
+"""Running a search request on any engine: parse, plan, match, and build the hits shown.
+
+A `SearchRequest` is parsed (querylang.py) and planned (plan.py) once; the engine
+answers with counts and ranked references; full hits with snippets are built only for
+the hits of the page (or every hit when a caller asks for all of them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from . import fields as F
+from .engine import Engine
+from .errors import QueryError
+from .fuzzy import run_fuzzy, suggest_terms
+from .highlight import term_spans
+from .plan import QueryPlan, make_plan
+from .querylang import ParsedQuery, parse_query
+from .results import (
+    MODES,
+    DocumentView,
+    Hit,
+    SearchPage,
+    SearchRequest,
+    TownUsage,
+    empty_facets,
+)
+
+SUGGEST_BELOW = 3  # fewer hits than this: suggest corpus terms ("did you mean")
+RECORD_BATCH = 500  # every-hit output reads records this many at a time
+
+
+def check_request(request: SearchRequest, max_query_chars: int, max_page_size: int) -> None:
+    """Reject what no user types; clamp what a URL can exaggerate."""
+    if request.mode not in MODES:
+        raise QueryError(f"未知的检索方式 “{request.mode}”", hint="可选：keyword、phrase、fuzzy")
+    if len(request.q) > max_query_chars:
+        raise QueryError(
+            f"查询太长（{len(request.q)} 字），最多 {max_query_chars} 字",
+            hint="请缩短查询，或改用“相似表述”查找整段文字",
+        )
+    request.page = max(1, request.page)
+    request.page_size = min(max(1, request.page_size), max_page_size)
+
+
+def merged_filters(parsed: ParsedQuery, request: SearchRequest) -> dict[str, list[str]]:
+    """The query's own filters plus the request's (town=…, year=…, type=…)."""
+    filters = {k: list(v) for k, v in parsed.filters.items()}
+    for name, values in ((F.TOWN, request.town), (F.YEAR, request.year)):
+        filters.setdefault(name, []).extend(values)
+    filters.setdefault(F.DOC_TYPE, []).extend(request.doc_type)
+    return {k: list(dict.fromkeys(v)) for k, v in filters.items() if v}
+
+
+def plan_request(engine: Engine, request: SearchRequest) -> tuple[ParsedQuery, QueryPlan]:
+    """The request parsed and planned with the engine's word segmentation."""
+    parsed = parse_query(request.q, request.mode)
+    plan = make_plan(parsed, merged_filters(parsed, request), engine.segment, request.mode)
+    return parsed, plan
+
+
+def run_search(
+    engine: Engine,
+    request: SearchRequest,
+    *,
+    max_query_chars: int = 200,
+    max_page_size: int = 100,
+) -> SearchPage:
+    """Run a search request and build its page of hits."""
+    started = time.perf_counter()
+    check_request(request, max_query_chars, max_page_size)
+    parsed, plan = plan_request(engine, request)
+    if request.mode == "fuzzy":
+        page = run_fuzzy(engine, request, parsed, plan)
+    elif plan.is_empty:
+        page = SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
+    else:
+        page = run_indexed(engine, request, parsed, plan)
+    if request.mode != "fuzzy" and page.total < SUGGEST_BELOW and plan.positive:
+        page.suggestions = suggest_terms(engine, " ".join(t.text for t in plan.positive))
+    page.filters = plan.filter_map
+    page.elapsed_ms = (time.perf_counter() - started) * 1000
+    return page
+
+
+def run_indexed(
+    engine: Engine, request: SearchRequest, parsed: ParsedQuery, plan: QueryPlan
+) -> SearchPage:
+    """Keyword and phrase modes: the engine's ranking, hits built for the page only."""
+    first = 0 if request.all else (request.page - 1) * request.page_size
+    stop = None if request.all else request.page * request.page_size
+    matches = engine.match(plan, first, stop)
+    hits = make_hits(engine, matches.ranked, plan)
+    total = matches.total
+    return SearchPage(
+        request.q,
+        request.mode,
+        total,
+        hits,
+        matches.facets,
+        page=1 if request.all else request.page,
+        page_size=total if request.all else request.page_size,
+        pages=1 if request.all else max(1, -(-total // request.page_size)),
+        notices=parsed.notices,
+    )
+
+
+def make_hits(engine: Engine, ranked: Sequence[tuple[Any, float]], plan: QueryPlan) -> list[Hit]:
+    """Full hits (text, snippet, marked spans) for ranked refs."""
+    needles = plan.needles()
+    records = engine.records([ref for ref, _ in ranked])
+    return [
+        Hit.from_record(record, term_spans(record.text, needles), score)
+        for record, (_, score) in zip(records, ranked, strict=True)
+    ]
+
+
+def iter_hits(engine: Engine, plan: QueryPlan) -> Iterator[Hit]:
+    """Every hit of a plan, best first, built a batch at a time (for streamed output)."""
+    batch: list[tuple[Any, float]] = []
+    for item in engine.iter_matches(plan, RECORD_BATCH):
+        batch.append(item)
+        if len(batch) >= RECORD_BATCH:
+            yield from make_hits(engine, batch, plan)
+            batch = []
+    if batch:
+        yield from make_hits(engine, batch, plan)
+
+
+def load_document(engine: Engine, doc_id: str) -> DocumentView | None:
+    """The report with this id, or None."""
+    return DocumentView.from_records(engine.document(doc_id))
+
+
+def usage_by_town(page: SearchPage) -> list[TownUsage]:
+    """Group every hit of a search (run with all=True) by town, most paragraphs first."""
+    towns: dict[str, TownUsage] = {}
+    for hit in page.hits:  # hits come best first, so a town's first hit is its best
+        usage = towns.setdefault(hit.town, TownUsage(hit.town, best=hit))
+        usage.paragraphs += 1
+        usage.occurrences += max(1, len(hit.spans))
+        report = usage.reports.setdefault(
+            hit.doc_id,
+            {
+                "doc_id": hit.doc_id,
+                "title": hit.title,
+                "year": hit.year,
+                "doc_type": hit.doc_type,
+                "paragraphs": 0,
+                "occurrences": 0,
+            },
+        )
+        report["paragraphs"] += 1
+        report["occurrences"] += max(1, len(hit.spans))
+    return sorted(towns.values(), key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
