@@ -150,8 +150,20 @@ def format_index_report(report: IndexReport) -> str:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--mode", type=click.Choice(MODES), default="keyword", show_default=True)
 @click.option("--town", multiple=True, help="Only this town (repeatable).")
-@click.option("--year", multiple=True, help="Only this year (repeatable).")
+@click.option("--year", multiple=True, help="Only this year or range: 2022, 2020-2023, >=2021.")
 @click.option("--type", "doc_type", multiple=True, help="Only this document type (repeatable).")
+@click.option("--province", multiple=True, help="Only documents of this province.")
+@click.option("--city", multiple=True, help="Only documents of this city/prefecture.")
+@click.option("--county", multiple=True, help="Only documents of this county/district.")
+@click.option("--level", multiple=True, help="national, province, city, county or town.")
+@click.option("--section", multiple=True, help="Only under a heading containing this text.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest"]),
+    default="relevance",
+    show_default=True,
+    help="newest/oldest: by the report's date, then its year.",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--all", "all_hits", is_flag=True, help="Every hit, not one page.")
@@ -164,6 +176,12 @@ def search_command(
     town: tuple[str, ...],
     year: tuple[str, ...],
     doc_type: tuple[str, ...],
+    province: tuple[str, ...],
+    city: tuple[str, ...],
+    county: tuple[str, ...],
+    level: tuple[str, ...],
+    section: tuple[str, ...],
+    sort: str,
     limit: int,
     page: int,
     all_hits: bool,
@@ -189,6 +207,12 @@ def search_command(
         page=page,
         page_size=limit,
         all=all_hits,
+        province=list(province),
+        city=list(city),
+        county=list(county),
+        level=list(level),
+        section=list(section),
+        sort=sort,
     )
     try:
         engine = open_engine(config.index_dir)

@@ -19,8 +19,6 @@ from .embedded import open_live
 from .plan import QueryPlan
 from .results import Matches, Record
 
-Filters = Sequence[tuple[str, Sequence[str]]]
-
 
 class Engine(Protocol):
     """What every backend offers; thread-safe."""
@@ -52,8 +50,9 @@ class Engine(Protocol):
         """How many paragraphs hold `text` verbatim."""
         ...
 
-    def candidates(self, key: str, limit: int, filters: Filters = ()) -> list[Any]:
-        """Paragraphs likely to hold wording close to `key` (exact-match form), best first."""
+    def candidates(self, key: str, limit: int, plan: QueryPlan | None = None) -> list[Any]:
+        """Paragraphs likely to hold wording close to `key` (exact-match form), best first,
+        within the plan's filters."""
         ...
 
     def vocabulary(self) -> list[str]:

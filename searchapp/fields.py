@@ -23,8 +23,30 @@ HEADING = "heading"
 TEXT = "text"
 WORDS = "words"
 FILE_HASH = "file_hash"
+# the issuing body and its place in the hierarchy of administrative divisions
+ISSUER = "issuer"
+LEVEL = "level"  # national, province, city, county, town, or ""
+PROVINCE = "province"
+CITY = "city"
+COUNTY = "county"
+# columns for filters and sorting
+SECTION_KEY = "section_key"  # the section path joined by SECTION_SEPARATOR
+SORT_DATE = "sort_date"  # the report's date, else its year as YYYY-00-00, else ""
+SECTION_SEPARATOR = "\x1f"
 
-FACET_FIELDS = (TOWN, YEAR, DOC_TYPE)
+FACET_FIELDS = (TOWN, YEAR, DOC_TYPE)  # the facets every search returns (a JSON contract)
+PLACE_FACETS = (PROVINCE, CITY, COUNTY, LEVEL)  # returned too, narrowing by the hierarchy
+COLUMNS = (*FACET_FIELDS, *PLACE_FACETS)
 
 # query-language filter names → field names
-FILTER_NAMES = {"town": TOWN, "year": YEAR, "type": DOC_TYPE, "doc_type": DOC_TYPE}
+FILTER_NAMES = {
+    "town": TOWN,
+    "year": YEAR,
+    "type": DOC_TYPE,
+    "doc_type": DOC_TYPE,
+    "province": PROVINCE,
+    "city": CITY,
+    "county": COUNTY,
+    "level": LEVEL,
+    "section": SECTION,  # a substring of any heading above the paragraph
+}

@@ -50,7 +50,7 @@ def run_fuzzy(
     key = exact_key(text)
     if not key:
         return SearchPage(request.q, request.mode, 0, [], empty_facets(), notices=parsed.notices)
-    refs = engine.candidates(key, CANDIDATES, plan.filters)
+    refs = engine.candidates(key, CANDIDATES, plan)
     scored = []
     for record in engine.records(refs):
         found = align(key, record.text)
@@ -59,9 +59,9 @@ def run_fuzzy(
             order = (record.source, record.doc_id, record.ordinal)
             scored.append((-similarity, order, record, span))
     scored.sort(key=lambda item: (item[0], item[1]))
-    counts: dict[str, Counter[str]] = {name: Counter() for name in F.FACET_FIELDS}
+    counts: dict[str, Counter[str]] = {name: Counter() for name in F.COLUMNS}
     for _, _, record, _ in scored:
-        for name in F.FACET_FIELDS:
+        for name in F.COLUMNS:
             counts[name][getattr(record, name)] += 1
     facets = {name: dict(c.most_common()) for name, c in counts.items()}
     total = len(scored)

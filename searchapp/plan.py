@@ -30,14 +30,20 @@ against a brute-force scan and scorer (tests/test_query_properties.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import fields as F
 from .analysis import exact_key
 from .querylang import ParsedQuery
 
 EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
 B, K1 = 0.75, 1.2
+
+SORTS = ("relevance", "newest", "oldest")
+YEAR_RANGE = re.compile(r"^(?P<lo>\d{4})?\s*[-~～—–至到]\s*(?P<hi>\d{4})?$")
+YEAR_BOUND = re.compile(r"^(?P<op>[<>]=?|[≥≤])\s*(?P<year>\d{4})$")
 
 Segmenter = Callable[[str], list[str]]
 
@@ -66,6 +72,9 @@ class QueryPlan:
     excluded: tuple[str, ...]  # exact-match forms
     filters: tuple[tuple[str, tuple[str, ...]], ...]  # (field, values), fields sorted
     scoring_words: tuple[str, ...]
+    ranges: tuple[tuple[str, int, int], ...] = ()  # (field, lo, hi): lo <= int(value) <= hi
+    contains: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field, any of these substrings)
+    sort: str = "relevance"  # or newest / oldest: by the report's date, then its year
 
     @property
     def positive(self) -> tuple[Term, ...]:
@@ -78,7 +87,7 @@ class QueryPlan:
     @property
     def is_empty(self) -> bool:
         """Nothing asked at all: no term, no exclusion, no filter."""
-        return not self.groups and not self.excluded and not self.filters
+        return not (self.groups or self.excluded or self.filters or self.ranges or self.contains)
 
     def needles(self) -> list[tuple[str, list[str]]]:
         return [term.needle for term in self.positive]
@@ -91,10 +100,59 @@ def make_term(text: str, quoted: bool, segment: Segmenter) -> Term | None:
     return Term(text, quoted, units, tuple(dict.fromkeys(segment(text))))
 
 
+def year_range(value: str) -> tuple[int, int] | None:
+    """`2020-2023`, `2020-`, `-2023`, `>=2021`, `<2020` as an inclusive range of years."""
+    value = value.strip().replace("＞", ">").replace("＜", "<").replace("＝", "=")
+    found = YEAR_RANGE.match(value)
+    if found and (found["lo"] or found["hi"]):
+        lo, hi = int(found["lo"] or 0), int(found["hi"] or 9999)
+        return (lo, hi) if lo <= hi else (hi, lo)
+    bound = YEAR_BOUND.match(value)
+    if bound:
+        year, op = int(bound["year"]), bound["op"]
+        if op in (">=", "≥"):
+            return year, 9999
+        if op == ">":
+            return year + 1, 9999
+        if op in ("<=", "≤"):
+            return 0, year
+        return 0, year - 1
+    return None
+
+
+def split_filters(
+    filters: dict[str, list[str]],
+) -> tuple[dict[str, list[str]], list[tuple[str, int, int]], dict[str, list[str]]]:
+    """Exact-value filters, year ranges and substring (section) filters apart."""
+    exact: dict[str, list[str]] = {}
+    ranges: list[tuple[str, int, int]] = []
+    contains: dict[str, list[str]] = {}
+    for name, values in filters.items():
+        for value in values:
+            span = year_range(value) if name == F.YEAR else None
+            if span is not None:
+                ranges.append((name, *span))
+            elif name == F.SECTION:
+                if exact_key(value):
+                    contains.setdefault(F.SECTION_KEY, []).append(exact_key(value))
+            elif value:
+                exact.setdefault(name, []).append(value)
+    return exact, ranges, contains
+
+
 def make_plan(
-    parsed: ParsedQuery, filters: dict[str, list[str]], segment: Segmenter, mode: str = "keyword"
+    parsed: ParsedQuery,
+    filters: dict[str, list[str]],
+    segment: Segmenter,
+    mode: str = "keyword",
+    sort: str = "relevance",
 ) -> QueryPlan:
-    """Plan a parsed query with the engine's segmenter; `filters` already merged."""
+    """Plan a parsed query with the engine's segmenter; `filters` already merged.
+
+    Values of one field are alternatives (a year and a year range included); fields
+    narrow each other.
+    """
+    exact_filters, ranges, contains = split_filters(filters)
     groups = []
     for group in parsed.groups:
         terms = [make_term(atom.text, atom.quoted, segment) for atom in group]
@@ -105,7 +163,16 @@ def make_plan(
     scoring = tuple(dict.fromkeys(w for group in groups for term in group for w in term.words if w))
     cleaned = tuple(
         (name, tuple(dict.fromkeys(v for v in values if v)))
-        for name, values in sorted(filters.items())
+        for name, values in sorted(exact_filters.items())
         if any(values)
     )
-    return QueryPlan(mode, tuple(groups), excluded, cleaned, scoring)
+    return QueryPlan(
+        mode,
+        tuple(groups),
+        excluded,
+        cleaned,
+        scoring,
+        ranges=tuple(dict.fromkeys(ranges)),
+        contains=tuple((k, tuple(dict.fromkeys(v))) for k, v in sorted(contains.items())),
+        sort=sort if sort in SORTS else "relevance",
+    )

@@ -27,6 +27,12 @@ class SearchRequest:
     page: int = 1
     page_size: int = 10
     all: bool = False
+    province: list[str] = field(default_factory=list)
+    city: list[str] = field(default_factory=list)
+    county: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    section: list[str] = field(default_factory=list)
+    sort: str = "relevance"  # relevance, newest or oldest
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class Record:
     ordinal: int = 0
     section: tuple[str, ...] = ()
     heading: bool = False
+    issuer: str = ""
+    level: str = ""
+    province: str = ""
+    city: str = ""
+    county: str = ""
 
     @property
     def year_number(self) -> int | None:
@@ -72,6 +83,11 @@ class Record:
             ordinal=int(fields.get(F.ORDINAL) or 0),
             section=tuple(fields.get(F.SECTION) or ()),
             heading=bool(fields.get(F.HEADING)),
+            issuer=fields.get(F.ISSUER) or "",
+            level=fields.get(F.LEVEL) or "",
+            province=fields.get(F.PROVINCE) or "",
+            city=fields.get(F.CITY) or "",
+            county=fields.get(F.COUNTY) or "",
         )
 
 
@@ -126,6 +142,11 @@ class Hit:
     section_path: list[str] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     similarity: float | None = None  # fuzzy mode: 0-100
+    issuer: str = ""
+    level: str = ""
+    province: str = ""
+    city: str = ""
+    county: str = ""
 
     @classmethod
     def from_record(cls, record: Record, spans: list[Span], score: float) -> Hit:
@@ -142,6 +163,11 @@ class Hit:
             ordinal=record.ordinal,
             section_path=list(record.section),
             spans=spans,
+            issuer=record.issuer,
+            level=record.level,
+            province=record.province,
+            city=record.city,
+            county=record.county,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -153,7 +179,7 @@ class Hit:
 
 
 def empty_facets() -> dict[str, dict[str, int]]:
-    return {name: {} for name in F.FACET_FIELDS}
+    return {name: {} for name in F.COLUMNS}
 
 
 @dataclass

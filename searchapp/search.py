@@ -48,17 +48,25 @@ def check_request(request: SearchRequest, max_query_chars: int, max_page_size: i
 def merged_filters(parsed: ParsedQuery, request: SearchRequest) -> dict[str, list[str]]:
     """The query's own filters plus the request's (town=…, year=…, type=…)."""
     filters = {k: list(v) for k, v in parsed.filters.items()}
-    for name, values in ((F.TOWN, request.town), (F.YEAR, request.year)):
+    for name, values in (
+        (F.TOWN, request.town),
+        (F.YEAR, request.year),
+        (F.DOC_TYPE, request.doc_type),
+        (F.PROVINCE, request.province),
+        (F.CITY, request.city),
+        (F.COUNTY, request.county),
+        (F.LEVEL, request.level),
+        (F.SECTION, request.section),
+    ):
         filters.setdefault(name, []).extend(values)
-    filters.setdefault(F.DOC_TYPE, []).extend(request.doc_type)
     return {k: list(dict.fromkeys(v)) for k, v in filters.items() if v}
 
 
 def plan_request(engine: Engine, request: SearchRequest) -> tuple[ParsedQuery, QueryPlan]:
     """The request parsed and planned with the engine's word segmentation."""
     parsed = parse_query(request.q, request.mode)
-    plan = make_plan(parsed, merged_filters(parsed, request), engine.segment, request.mode)
-    return parsed, plan
+    filters = merged_filters(parsed, request)
+    return parsed, make_plan(parsed, filters, engine.segment, request.mode, request.sort)
 
 
 def run_search(
@@ -80,7 +88,7 @@ def run_search(
         page = run_indexed(engine, request, parsed, plan)
     if request.mode != "fuzzy" and page.total < SUGGEST_BELOW and plan.positive:
         page.suggestions = suggest_terms(engine, " ".join(t.text for t in plan.positive))
-    page.filters = plan.filter_map
+    page.filters = merged_filters(parsed, request)
     page.elapsed_ms = (time.perf_counter() - started) * 1000
     return page
 

@@ -145,7 +145,12 @@ class EmbeddedEngine:
         self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
             self.size, dtype=np.uint32
         )
-        self.facets = {name: self.load_facet(name) for name in F.FACET_FIELDS}
+        self.facets = {name: self.load_facet(name) for name in F.COLUMNS}
+        self.sections = self.load_facet(F.SECTION_KEY)
+        self.dates = self.load_facet(F.SORT_DATE)
+        # each document's place in date order (its report's date, else its year)
+        date_rank = np.argsort(np.argsort(self.dates.values, kind="stable"), kind="stable")
+        self.date_rank = date_rank.astype(np.uint32)[self.dates.codes] if self.size else None
         self.lengths = np.frombuffer(
             b"".join(word_lengths(leaf) for leaf in self.leaves), dtype=np.uint8
         )
@@ -231,24 +236,48 @@ class EmbeddedEngine:
             bits |= words & self.live
         return bits
 
-    def filter_bits(self, filters: Sequence[tuple[str, Sequence[str]]]) -> int:
-        """Documents passing the filters: an AND over fields of an OR over values."""
+    def column(self, name: str) -> FacetColumn | None:
+        if name == F.SECTION_KEY:
+            return self.sections
+        return self.facets.get(name)
+
+    def filter_bits(self, plan: QueryPlan | None) -> int:
+        """Documents passing the plan's filters: an AND over fields of an OR over the
+        field's values, ranges and substrings."""
         bits = self.live
-        for name, values in filters:
-            column = self.facets.get(name)
-            if column is None:
-                return 0
+        if plan is None:
+            return bits
+        wanted: dict[str, set[int]] = {}
+        for name, values in plan.filters:
+            column = self.column(name)
+            codes = wanted.setdefault(name, set())
+            if column is not None:
+                codes.update(column.code_of[v] for v in values if v in column.code_of)
+        for name, lo, hi in plan.ranges:
+            column = self.column(name)
+            codes = wanted.setdefault(name, set())
+            if column is not None:
+                codes.update(
+                    c for c, v in enumerate(column.values) if v.isdigit() and lo <= int(v) <= hi
+                )
+        for name, needles in plan.contains:
+            column = self.column(name)
+            codes = wanted.setdefault(name, set())
+            if column is not None:
+                keys = [exact_key(v) for v in column.values]
+                codes.update(c for c, k in enumerate(keys) if any(n in k for n in needles))
+        for name, codes in wanted.items():
+            column = self.column(name)
             field_bits = 0
-            for value in values:
-                code = column.code_of.get(value)
-                if code is not None:
-                    field_bits |= column.bits(code, self.nbytes)
+            for code in codes:
+                assert column is not None
+                field_bits |= column.bits(code, self.nbytes)
             bits &= field_bits
         return bits
 
     def hit_bits(self, plan: QueryPlan) -> int:
         """Every paragraph the plan matches."""
-        bits = self.filter_bits(plan.filters)
+        bits = self.filter_bits(plan)
         for group in plan.groups:
             if not bits:
                 break
@@ -267,7 +296,7 @@ class EmbeddedEngine:
         hits = self.hit_bits(plan)
         total = hits.bit_count()
         if not total:
-            return Matches(0, {name: {} for name in F.FACET_FIELDS}, [])
+            return Matches(0, {name: {} for name in F.COLUMNS}, [])
         facets = self.facet_counts(hits)
         ranked = self.ranked(plan, hits, total if stop is None else min(stop, total))
         return Matches(total, facets, ranked[start:])
@@ -293,6 +322,8 @@ class EmbeddedEngine:
         """The k best hits as (docnum, score): score, then document order."""
         if k <= 0 or not hits:
             return []
+        if plan.sort != "relevance":
+            return self.by_date(plan, hits, k)
         terms = list(plan.positive)
         out: list[tuple[int, float]] = []
         for count, tier in self.verbatim_tiers(terms, hits):
@@ -337,6 +368,21 @@ class EmbeddedEngine:
             docs, values, ranks = docs[keep], values[keep], ranks[keep]
         order = np.lexsort((ranks, -values))[:k]
         return [(int(docs[i]), float(values[i])) for i in order.tolist()]
+
+    def by_date(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
+        """The k newest (or oldest) hits, then in document order; scored as for relevance."""
+        docs = id_array(hits).astype(np.uint32)
+        assert self.date_rank is not None
+        dates = self.date_rank[docs].astype(np.int64)
+        order = np.lexsort((self.rank_array[docs], -dates if plan.sort == "newest" else dates))
+        chosen = docs[order[:k]]
+        scores = dict(self.best_in_tier(plan, bits_from_ids(chosen, self.nbytes), 0.0, k))
+        for term in plan.positive:  # add the verbatim bonuses
+            exact = self.exact(term.units)
+            for doc in scores:
+                if (exact >> doc) & 1:
+                    scores[doc] += EXACT_BOOST
+        return [(int(doc), scores[int(doc)]) for doc in chosen.tolist()]
 
     def in_rank_order(self, bits: int, limit: int) -> list[int]:
         """Up to `limit` documents of a bitset, in document order."""
@@ -386,12 +432,10 @@ class EmbeddedEngine:
 
     # --- fuzzy and similar wording ------------------------------------------------------------
 
-    def candidates(
-        self, key: str, limit: int, filters: Sequence[tuple[str, Sequence[str]]] = ()
-    ) -> list[int]:
+    def candidates(self, key: str, limit: int, plan: QueryPlan | None = None) -> list[int]:
         """Paragraphs sharing the most of the query's rarest character pairs, best first
-        (ties: docnum order), for rapidfuzz to score."""
-        allowed = self.filter_bits(filters)
+        (ties: docnum order), for rapidfuzz to score; within the plan's filters."""
+        allowed = self.filter_bits(plan)
         shared: Counter[int] = Counter()
         for gram in self.candidate_grams(key):
             bits = 0

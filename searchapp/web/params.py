@@ -19,9 +19,28 @@ from ..results import MODES, SearchRequest
 
 MODE_LABELS = {"keyword": "关键词", "phrase": "精确短语", "fuzzy": "模糊"}
 VIEWS = ("list", "towns")
-FILTERS = ("town", "year", "type")
-FILTER_LABELS = {"town": "镇", "year": "年份", "type": "类型"}
-FIELD_LABELS = {"town": "镇", "year": "年份", "doc_type": "类型"}  # SearchPage.filters' keys
+FILTERS = ("town", "year", "type", "province", "city", "county", "level", "section")
+FILTER_LABELS = {
+    "town": "镇",
+    "year": "年份",
+    "type": "类型",
+    "province": "省",
+    "city": "市",
+    "county": "县区",
+    "level": "层级",
+    "section": "章节",
+}
+SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
+FIELD_LABELS = {  # SearchPage.filters' keys
+    "town": "镇",
+    "year": "年份",
+    "doc_type": "类型",
+    "province": "省",
+    "city": "市",
+    "county": "县区",
+    "level": "层级",
+    "section": "章节",
+}
 MAX_PAGE = 1000
 MAX_FILTER_VALUES = 20
 MAX_FILTER_CHARS = 100
@@ -45,6 +64,12 @@ class SearchParams:
     page: int = 1
     size: int | None = None
     view: str = "list"
+    province: tuple[str, ...] = ()
+    city: tuple[str, ...] = ()
+    county: tuple[str, ...] = ()
+    level: tuple[str, ...] = ()
+    section: tuple[str, ...] = ()
+    sort: str = "relevance"
 
     @property
     def has_query(self) -> bool:
@@ -52,7 +77,7 @@ class SearchParams:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.town or self.year or self.type)
+        return any(self.values(name) for name in FILTERS)
 
     def values(self, name: str) -> tuple[str, ...]:
         values: tuple[str, ...] = getattr(self, name)
@@ -74,7 +99,7 @@ class SearchParams:
         return replace(self, page=1, **{name: kept})
 
     def without_filters(self) -> SearchParams:
-        return replace(self, town=(), year=(), type=(), page=1)
+        return replace(self, page=1, **{name: () for name in FILTERS})
 
     def to_args(self) -> dict[str, Any]:
         """URL arguments for url_for; defaults left out, filters as lists."""
@@ -88,6 +113,8 @@ class SearchParams:
                 args[name] = list(self.values(name))
         if self.view != "list":
             args["view"] = self.view
+        if self.sort != "relevance":
+            args["sort"] = self.sort
         if self.page > 1:
             args["page"] = self.page
         if self.size is not None:
@@ -103,6 +130,12 @@ class SearchParams:
             doc_type=list(self.type),
             page=self.page,
             page_size=self.size or default_size,
+            province=list(self.province),
+            city=list(self.city),
+            county=list(self.county),
+            level=list(self.level),
+            section=list(self.section),
+            sort=self.sort,
         )
         return replace(request, **changes)
 
@@ -119,6 +152,11 @@ def parse_params(args: MultiDict[str, str], config: Config) -> SearchParams:
     view = args.get("view") or "list"
     if view not in VIEWS:
         raise BadParameter(f"未知的视图 “{shorten(view)}”", hint="view 可选：list、towns")
+    sort = args.get("sort") or "relevance"
+    if sort not in SORT_LABELS:
+        raise BadParameter(
+            f"未知的排序 “{shorten(sort)}”", hint="sort 可选：relevance、newest、oldest"
+        )
     page = parse_int(args, "page", 1)
     size = parse_int(args, "size", None)
     return SearchParams(
@@ -127,6 +165,12 @@ def parse_params(args: MultiDict[str, str], config: Config) -> SearchParams:
         town=parse_filter(args, "town"),
         year=parse_filter(args, "year"),
         type=parse_filter(args, "type"),
+        province=parse_filter(args, "province"),
+        city=parse_filter(args, "city"),
+        county=parse_filter(args, "county"),
+        level=parse_filter(args, "level"),
+        section=parse_filter(args, "section"),
+        sort=sort,
         page=min(max(page or 1, 1), MAX_PAGE),
         size=None if size is None else min(max(size, 1), config.max_page_size),
         view=view,

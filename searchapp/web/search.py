@@ -17,7 +17,14 @@ from .store import get_config, get_engine, index_meta
 
 bp = Blueprint("search", __name__)
 
-FACET_FIELDS = {"town": F.TOWN, "year": F.YEAR, "type": F.DOC_TYPE}
+FACET_FIELDS = {
+    "province": F.PROVINCE,
+    "city": F.CITY,
+    "county": F.COUNTY,
+    "town": F.TOWN,
+    "year": F.YEAR,
+    "type": F.DOC_TYPE,
+}
 FACET_SHOWN = 10  # values shown before "更多"
 TOWNS_PER_PAGE = 20
 TOWN_PREVIEW = 4  # a town's best paragraph and the next ones behind "展开"
