@@ -384,3 +384,8 @@ def serve_command(
         raise fail(exc) from exc
     click.echo(f"searchapp serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=config.threads, ident="searchapp")
+
+
+from .cluster import cluster_group  # noqa: E402  (the `cluster` commands: a local SolrCloud)
+
+main.add_command(cluster_group)

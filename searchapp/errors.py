@@ -49,3 +49,9 @@ class NotFound(SearchAppError):
     """A document or paragraph id that the index does not hold."""
 
     status = 404
+
+
+class ClusterError(SearchAppError):
+    """A local SolrCloud cannot be started, reached or stopped, or Solr refused a request."""
+
+    status = 503
