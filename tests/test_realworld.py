@@ -29,7 +29,7 @@ def expected_rows() -> list[list[str]]:
 
 
 def test_the_collection_is_there() -> None:
-    assert len(FILES) >= 15
+    assert len(FILES) >= 20
 
 
 @pytest.mark.parametrize("rel", FILES)
