@@ -19,7 +19,7 @@ from .engine import open_engine
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .highlight import snippet_plain
 from .results import MODES, SearchPage, SearchRequest
-from .search import run_search, usage_by_town
+from .search import run_search, run_trend, usage_by_town
 from .similar import find_similar
 
 log = logging.getLogger(__name__)
@@ -302,6 +302,45 @@ def towns_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: P
         for r in u.reports.values():
             counts = f"{r['paragraphs']} 段 {r['occurrences']} 处"
             lines.append(f"    {r['year'] or '—'} 《{r['title']}》 {counts}")
+    click.echo("\n".join(lines))
+
+
+@main.command("trend")
+@click.argument("query", nargs=-1, required=True)
+@click.option(
+    "--mode", type=click.Choice(["keyword", "phrase"]), default="phrase", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@index_option
+def trend_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: Path | None) -> None:
+    """Since when and where a phrase is used: per year reports, towns, paragraphs and
+    occurrences, and the year each town first used it.
+
+    Example: searchapp trend 三清两建
+    """
+    config = Config.from_env(index_dir=index_dir)
+    request = SearchRequest(q=" ".join(query), mode=mode)
+    try:
+        trend = run_trend(
+            open_engine(config.index_dir), request, max_query_chars=config.max_query_chars
+        )
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(trend.to_json(), ensure_ascii=False, indent=2))
+        return
+    lines = [f"“{trend.query}”：{trend.total} 段，{len(trend.table)} 个镇"]
+    lines += ["年份  报告  镇  段落  次数"]
+    for y in trend.years:
+        lines.append(
+            f"{y.year}  {y.reports:4d}  {y.towns:3d}  {y.paragraphs:4d}  {y.occurrences:4d}"
+        )
+    if trend.undated:
+        lines.append(f"（年份不详：{trend.undated} 段）")
+    lines.append("")
+    for town, first in trend.first_year.items():
+        years = "，".join(f"{y}: {n}" for y, n in sorted(trend.table[town].items()))
+        lines.append(f"{town}（{first} 年起）  {years}")
     click.echo("\n".join(lines))
 
 

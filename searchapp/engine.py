@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from .embedded import open_live
 from .plan import QueryPlan
-from .results import Matches, Record
+from .results import Matches, Record, Trend
 
 
 class Engine(Protocol):
@@ -44,6 +44,11 @@ class Engine(Protocol):
 
     def document(self, doc_id: str) -> list[Record]:
         """Every paragraph of one report ([] when there is none)."""
+        ...
+
+    def trend(self, plan: QueryPlan) -> Trend:
+        """Per-year reports, towns, paragraphs and occurrences, and a town × year table,
+        counted from every hit without building hits."""
         ...
 
     def count_exact(self, text: str) -> int:

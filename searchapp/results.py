@@ -265,6 +265,46 @@ class DocumentView:
 
 
 @dataclass
+class YearCount:
+    """How much a query is used in one year."""
+
+    year: int
+    reports: int = 0
+    towns: int = 0
+    paragraphs: int = 0
+    occurrences: int = 0  # verbatim occurrences of the terms (a paragraph matched by words: 1)
+
+
+@dataclass
+class Trend:
+    """A query across years and towns: per-year counts and a town × year table."""
+
+    query: str
+    total: int
+    years: list[YearCount] = field(default_factory=list)
+    table: dict[str, dict[int, int]] = field(default_factory=dict)  # town → year → paragraphs
+    first_year: dict[str, int] = field(default_factory=dict)  # town → first year it appears
+    undated: int = 0  # paragraphs of reports without a year
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "undated": self.undated,
+            "years": [dict(y.__dict__) for y in self.years],
+            "towns": [
+                {
+                    "town": town,
+                    "first_year": self.first_year.get(town),
+                    "paragraphs": sum(row.values()),
+                    "years": {str(y): n for y, n in sorted(row.items())},
+                }
+                for town, row in self.table.items()
+            ],
+        }
+
+
+@dataclass
 class TownUsage:
     """How one town uses a term: paragraphs, occurrences, reports and its best paragraph."""
 

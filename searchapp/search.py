@@ -25,6 +25,7 @@ from .results import (
     SearchPage,
     SearchRequest,
     TownUsage,
+    Trend,
     empty_facets,
 )
 
@@ -135,6 +136,19 @@ def iter_hits(engine: Engine, plan: QueryPlan) -> Iterator[Hit]:
             batch = []
     if batch:
         yield from make_hits(engine, batch, plan)
+
+
+def run_trend(engine: Engine, request: SearchRequest, *, max_query_chars: int = 200) -> Trend:
+    """A query across years and towns (keyword or phrase mode), counted over every hit."""
+    check_request(request, max_query_chars, 1)
+    if request.mode == "fuzzy":
+        raise QueryError("趋势不支持模糊检索", hint="请改用关键词或精确短语")
+    _, plan = plan_request(engine, request)
+    if plan.is_empty:
+        return Trend(request.q, 0)
+    trend = engine.trend(plan)
+    trend.query = request.q
+    return trend
 
 
 def load_document(engine: Engine, doc_id: str) -> DocumentView | None:

@@ -33,7 +33,7 @@ import numpy as np
 from .. import fields as F
 from ..analysis import exact_key, segment
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term
-from ..results import Matches, Record
+from ..results import Matches, Record, Trend, YearCount
 from . import grams, schema
 from .grams import bits_from_ids, id_array, ids_from_bits, query_grams
 from .indexer import open_generation
@@ -140,6 +140,12 @@ class EmbeddedEngine:
             (d + leaf.offset for leaf in self.leaves for d in leaf.live_docs()), self.nbytes
         )
         keys = column_values(self.leaves, F.SORT_KEY)
+        reports: dict[str, int] = {}  # a report is a sort key's source and part
+        self.report_codes = np.fromiter(
+            (reports.setdefault(k.rpartition("\x00")[0], len(reports)) for k in keys),
+            dtype=np.uint32,
+            count=len(keys),
+        )
         self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
         self.rank_array = np.empty(self.size, dtype=np.uint32)
         self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
@@ -403,13 +409,68 @@ class EmbeddedEngine:
                     break
         return out
 
+    # --- across years ----------------------------------------------------------------------
+
+    def trend(self, plan: QueryPlan) -> Trend:
+        """Per-year reports, towns, paragraphs and occurrences, and a town × year table,
+        counted from the hit bitset and the columns (texts read for verbatim hits only)."""
+        hits = self.hit_bits(plan)
+        docs = id_array(hits).astype(np.uint32)
+        trend = Trend(plan_text(plan), len(docs))
+        if not len(docs):
+            return trend
+        years = self.facets[F.YEAR]
+        towns = self.facets[F.TOWN]
+        year_of = np.array([int(v) if v.isdigit() else 0 for v in years.values], dtype=np.int64)
+        doc_years = year_of[years.codes[docs]]
+        doc_towns = towns.codes[docs]
+        counts = self.occurrences(plan, docs)
+        trend.undated = int(np.count_nonzero(doc_years == 0))
+        for year in sorted(set(doc_years.tolist()) - {0}):
+            mask = doc_years == year
+            trend.years.append(
+                YearCount(
+                    year=int(year),
+                    reports=len(np.unique(self.report_codes[docs[mask]])),
+                    towns=len(np.unique(doc_towns[mask])),
+                    paragraphs=int(np.count_nonzero(mask)),
+                    occurrences=int(counts[mask].sum()),
+                )
+            )
+        pairs = np.unique(np.stack([doc_towns, doc_years]), axis=1, return_counts=True)
+        for (town_code, year), n in zip(pairs[0].T.tolist(), pairs[1].tolist(), strict=True):
+            if year:
+                trend.table.setdefault(towns.values[town_code], {})[int(year)] = int(n)
+        trend.table = dict(sorted(trend.table.items(), key=lambda kv: (min(kv[1]), kv[0])))
+        trend.first_year = {town: min(row) for town, row in trend.table.items()}
+        return trend
+
+    def occurrences(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
+        """Verbatim occurrences of the plan's terms in each hit (at least 1 a hit)."""
+        counts = np.ones(len(docs), dtype=np.int64)
+        units = [t.units for t in plan.positive]
+        if not units:
+            return counts
+        verbatim = 0
+        for u in units:
+            verbatim |= self.exact(u)
+        for i, doc in enumerate(docs.tolist()):
+            if (verbatim >> doc) & 1:
+                leaf_index = self.leaf_index(doc)
+                text = self.grams[leaf_index].text(doc - self.leaves[leaf_index].offset)
+                counts[i] = max(1, sum(text.count(u) for u in units))
+        return counts
+
     # --- records --------------------------------------------------------------------------
 
-    def leaf_of(self, doc: int) -> Leaf:
-        for leaf in reversed(self.leaves):
-            if doc >= leaf.offset:
-                return leaf
+    def leaf_index(self, doc: int) -> int:
+        for index in range(len(self.leaves) - 1, -1, -1):
+            if doc >= self.leaves[index].offset:
+                return index
         raise IndexError(doc)
+
+    def leaf_of(self, doc: int) -> Leaf:
+        return self.leaves[self.leaf_index(doc)]
 
     def records(self, docs: Sequence[int]) -> list[Record]:
         """The stored paragraphs of these document numbers, in the same order."""
@@ -480,3 +541,7 @@ class EmbeddedEngine:
 def close_reader(reader: Any) -> None:
     if not getattr(reader, "is_closed", False):
         reader.close()
+
+
+def plan_text(plan: QueryPlan) -> str:
+    return " ".join(term.text for term in plan.positive)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ..results import MODES
-from ..search import run_search, usage_by_town
+from ..search import run_search, run_trend, usage_by_town
 from .documents import find_document
 from .params import MAX_PAGE, parse_params
 from .store import get_config, get_engine, index_status
@@ -42,6 +42,20 @@ def towns() -> Response:
     )
     usage = [u.to_json() for u in usage_by_town(page)]
     return jsonify({"query": page.query, "mode": page.mode, "total": page.total, "towns": usage})
+
+
+@bp.get("/api/trend")
+def trend() -> Response:
+    """A query across years and towns (`searchapp trend`): per-year counts, town × year."""
+    config = get_config()
+    params = parse_params(request.args, config)
+    mode = "phrase" if params.mode == "fuzzy" else params.mode
+    result = run_trend(
+        get_engine(),
+        params.to_request(config.page_size, mode=mode, page=1),
+        max_query_chars=config.max_query_chars,
+    )
+    return jsonify(result.to_json())
 
 
 @bp.get("/api/doc/<doc_id>")
@@ -101,7 +115,9 @@ def openapi_spec() -> dict[str, Any]:
                     "parameters": [
                         query_param(
                             "q",
-                            '查询；关键词模式支持 OR、-词、"短语"、town:/year:/type: 筛选',
+                            '查询；关键词模式支持 OR、-词、"短语"，以及筛选 town:/year:/type:/'
+                            "province:/city:/county:/level:/section:（year:2020-2023、"
+                            "year:>=2021 为年份范围，section: 为章节标题所含文字）",
                             {"type": "string", "maxLength": config.max_query_chars},
                         ),
                         query_param(
@@ -112,6 +128,23 @@ def openapi_spec() -> dict[str, Any]:
                         query_param("town", "只看这些镇（可重复）", {"type": "string"}, True),
                         query_param("year", "只看这些年份（可重复）", {"type": "string"}, True),
                         query_param("type", "只看这些文件类型（可重复）", {"type": "string"}, True),
+                        query_param("province", "只看这些省（可重复）", {"type": "string"}, True),
+                        query_param("city", "只看这些市/州（可重复）", {"type": "string"}, True),
+                        query_param("county", "只看这些县/区（可重复）", {"type": "string"}, True),
+                        query_param(
+                            "level",
+                            "发文层级：national、province、city、county、town",
+                            {"type": "string"},
+                            True,
+                        ),
+                        query_param(
+                            "section", "只看标题含此文字的章节（可重复）", {"type": "string"}, True
+                        ),
+                        query_param(
+                            "sort",
+                            "relevance（相关度）、newest（最新）、oldest（最早）",
+                            {"type": "string", "enum": ["relevance", "newest", "oldest"]},
+                        ),
                         query_param(
                             "page",
                             "页码（超出范围时取最近的有效值）",
@@ -173,6 +206,27 @@ def openapi_spec() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {"description": "每个镇的段落数、出现次数、报告与年份"},
+                        "400": error,
+                        "503": error,
+                    },
+                }
+            },
+            "/api/trend": {
+                "get": {
+                    "summary": "趋势：各年份的报告数、镇数、段落数与出现次数，及镇×年份表",
+                    "parameters": [
+                        query_param("q", "查询（同 /api/search）", {"type": "string"}),
+                        query_param(
+                            "mode",
+                            "keyword、phrase（fuzzy 按 phrase 计）",
+                            {"type": "string", "enum": list(MODES), "default": "keyword"},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "years[]: year, reports, towns, paragraphs, "
+                            "occurrences; towns[]: town, first_year, paragraphs, years"
+                        },
                         "400": error,
                         "503": error,
                     },

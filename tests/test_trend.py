@@ -1,0 +1,59 @@
+"""A phrase across years and towns, counted from bitsets and columns, against the hits."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from searchapp.analysis import exact_key
+from searchapp.engine import Engine
+from searchapp.errors import QueryError
+from searchapp.results import SearchRequest
+from searchapp.search import run_search, run_trend
+
+
+@pytest.mark.parametrize(
+    ("q", "mode"),
+    [
+        ("三清两建", "phrase"),
+        ("乡村振兴", "phrase"),
+        ("发展 集体经济", "keyword"),
+        ("的", "phrase"),
+    ],
+)
+def test_trend_equals_counting_every_hit(seed_engine: Engine, q: str, mode: str):
+    trend = run_trend(seed_engine, SearchRequest(q=q, mode=mode))
+    page = run_search(seed_engine, SearchRequest(q=q, mode=mode, all=True))
+    assert trend.total == page.total > 0
+    keys = [exact_key(t) for t in q.split()]
+    by_year = {y.year: y for y in trend.years}
+    dated = [h for h in page.hits if h.year]
+    assert set(by_year) == {h.year for h in dated}
+    for year, counts in by_year.items():
+        hits = [h for h in dated if h.year == year]
+        assert counts.paragraphs == len(hits)
+        assert counts.reports == len({h.doc_id for h in hits})
+        assert counts.towns == len({h.town for h in hits})
+        found = [sum(exact_key(h.text).count(k) for k in keys) for h in hits]
+        assert counts.occurrences == sum(max(1, n) for n in found)
+    table = Counter((h.town, h.year) for h in dated)
+    assert {(t, y): n for t, row in trend.table.items() for y, n in row.items()} == table
+    for town, first in trend.first_year.items():
+        assert first == min(h.year for h in dated if h.town == town)
+    assert trend.undated == page.total - len(dated)
+
+
+def test_trend_json_and_refusals(seed_engine: Engine):
+    data = run_trend(seed_engine, SearchRequest(q="三清两建", mode="phrase")).to_json()
+    assert data["years"][0] == {
+        "year": 2022,
+        "reports": 1,
+        "towns": 1,
+        "paragraphs": 4,
+        "occurrences": 6,
+    }
+    assert data["towns"][0]["town"] == "潭头镇" and data["towns"][0]["first_year"] == 2022
+    assert run_trend(seed_engine, SearchRequest(q="   ")).total == 0
+    with pytest.raises(QueryError):
+        run_trend(seed_engine, SearchRequest(q="三清两见", mode="fuzzy"))
