@@ -19,7 +19,7 @@ from .engine import open_engine
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .highlight import snippet_plain
 from .results import MODES, SearchPage, SearchRequest
-from .search import run_search, run_trend, usage_by_town
+from .search import run_search, run_trend, town_usage
 from .similar import find_similar
 
 log = logging.getLogger(__name__)
@@ -284,19 +284,18 @@ def towns_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: P
     Example: searchapp towns 三清两建
     """
     config = Config.from_env(index_dir=index_dir)
-    request = SearchRequest(q=" ".join(query), mode=mode, all=True)
+    request = SearchRequest(q=" ".join(query), mode=mode)
     try:
         engine = open_engine(config.index_dir)
-        page = run_search(engine, request, max_query_chars=config.max_query_chars)
+        total, usage = town_usage(engine, request, max_query_chars=config.max_query_chars)
     except SearchAppError as exc:
         raise fail(exc) from exc
-    usage = usage_by_town(page)
     if as_json:
-        data = {"query": page.query, "mode": page.mode, "total": page.total}
+        data: dict[str, Any] = {"query": request.q, "mode": mode, "total": total}
         data["towns"] = [u.to_json() for u in usage]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    lines = [f"“{page.query}”：{len(usage)} 个镇，{page.total} 段"]
+    lines = [f"“{request.q}”：{len(usage)} 个镇，{total} 段"]
     for u in usage:
         lines.append(f"{u.town}：{u.paragraphs} 段，{u.occurrences} 处")
         for r in u.reports.values():

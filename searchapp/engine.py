@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from .embedded import open_live
 from .plan import QueryPlan
-from .results import Matches, Record, Trend
+from .results import Matches, Record, TownCount, Trend
 
 
 class Engine(Protocol):
@@ -49,6 +49,11 @@ class Engine(Protocol):
     def trend(self, plan: QueryPlan) -> Trend:
         """Per-year reports, towns, paragraphs and occurrences, and a town × year table,
         counted from every hit without building hits."""
+        ...
+
+    def town_counts(self, plan: QueryPlan) -> list[TownCount]:
+        """Every hit counted by town and report (most paragraphs first), with each
+        town's best hit, without building hits."""
         ...
 
     def count_exact(self, text: str) -> int:

@@ -305,6 +305,17 @@ class Trend:
 
 
 @dataclass
+class TownCount:
+    """An engine's count of one town's hits: paragraphs, occurrences, reports, best hit."""
+
+    town: str
+    paragraphs: int
+    occurrences: int
+    best: tuple[Any, float]  # the town's best hit: (ref, score)
+    reports: list[dict[str, Any]]  # doc_id, title, year, doc_type, paragraphs, occurrences
+
+
+@dataclass
 class TownUsage:
     """How one town uses a term: paragraphs, occurrences, reports and its best paragraph."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import fields as F
@@ -154,6 +155,27 @@ def run_trend(engine: Engine, request: SearchRequest, *, max_query_chars: int = 
 def load_document(engine: Engine, doc_id: str) -> DocumentView | None:
     """The report with this id, or None."""
     return DocumentView.from_records(engine.document(doc_id))
+
+
+def town_usage(
+    engine: Engine, request: SearchRequest, *, max_query_chars: int = 200
+) -> tuple[int, list[TownUsage]]:
+    """Which towns use a query: every hit counted by town and report from the engine's
+    columns; a full hit is built for each town's best paragraph only."""
+    check_request(request, max_query_chars, 1)
+    if request.mode == "fuzzy":
+        page = run_search(engine, replace(request, all=True), max_query_chars=max_query_chars)
+        return page.total, usage_by_town(page)
+    _, plan = plan_request(engine, request)
+    if plan.is_empty:
+        return 0, []
+    counts = engine.town_counts(plan)
+    best = make_hits(engine, [c.best for c in counts], plan)
+    usage = []
+    for count, hit in zip(counts, best, strict=True):
+        reports = {r["doc_id"]: r for r in count.reports}
+        usage.append(TownUsage(count.town, count.paragraphs, count.occurrences, reports, hit))
+    return sum(c.paragraphs for c in counts), usage
 
 
 def usage_by_town(page: SearchPage) -> list[TownUsage]:

@@ -10,7 +10,7 @@ from searchapp.analysis import exact_key
 from searchapp.engine import Engine
 from searchapp.errors import QueryError
 from searchapp.results import SearchRequest
-from searchapp.search import run_search, run_trend
+from searchapp.search import run_search, run_trend, town_usage, usage_by_town
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,33 @@ def test_trend_json_and_refusals(seed_engine: Engine):
     assert run_trend(seed_engine, SearchRequest(q="   ")).total == 0
     with pytest.raises(QueryError):
         run_trend(seed_engine, SearchRequest(q="三清两见", mode="fuzzy"))
+
+
+@pytest.mark.parametrize(
+    ("q", "mode"),
+    [
+        ("三清两建", "phrase"),
+        ("乡村振兴", "keyword"),
+        ("发展 -疫情", "keyword"),
+        ("三清两见", "fuzzy"),
+    ],
+)
+def test_town_usage_from_columns_equals_grouping_every_hit(seed_engine: Engine, q: str, mode: str):
+    """Towns, paragraphs, reports and best paragraphs as grouping every hit gives them;
+    occurrences are the terms' verbatim occurrences (at least one a paragraph)."""
+    total, usage = town_usage(seed_engine, SearchRequest(q=q, mode=mode))
+    page = run_search(seed_engine, SearchRequest(q=q, mode=mode, all=True))
+    expected = usage_by_town(page)
+    assert total == page.total > 0
+    assert [(u.town, u.paragraphs) for u in usage] == [(u.town, u.paragraphs) for u in expected]
+    for got, want in zip(usage, expected, strict=True):
+        assert got.best is not None and want.best is not None
+        assert (got.best.para_id, got.best.score) == (want.best.para_id, want.best.score)
+        assert {k: r["paragraphs"] for k, r in got.reports.items()} == {
+            k: r["paragraphs"] for k, r in want.reports.items()
+        }
+        if mode != "fuzzy":
+            keys = [exact_key(t) for t in q.split() if not t.startswith("-")]
+            hits = [h for h in page.hits if h.town == got.town]
+            counts = [max(1, sum(exact_key(h.text).count(k) for k in keys)) for h in hits]
+            assert got.occurrences == sum(counts)

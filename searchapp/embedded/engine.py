@@ -33,7 +33,7 @@ import numpy as np
 from .. import fields as F
 from ..analysis import exact_key, segment
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term
-from ..results import Matches, Record, Trend, YearCount
+from ..results import Matches, Record, TownCount, Trend, YearCount
 from . import grams, schema
 from .grams import bits_from_ids, id_array, ids_from_bits, query_grams
 from .indexer import open_generation
@@ -163,6 +163,7 @@ class EmbeddedEngine:
         self.avg_length = (self.reader.field_length(F.WORDS) / self.size) if self.size else 1.0
         self.avg_length = self.avg_length or 1.0
         self.cache = LruCache(term_budget)
+        self._reports: tuple[list[str], list[str]] | None = None  # doc_id, title a report
         self._vocabulary: list[str] | None = None
         self._vocabulary_lock = threading.Lock()
 
@@ -444,6 +445,67 @@ class EmbeddedEngine:
         trend.table = dict(sorted(trend.table.items(), key=lambda kv: (min(kv[1]), kv[0])))
         trend.first_year = {town: min(row) for town, row in trend.table.items()}
         return trend
+
+    def town_counts(self, plan: QueryPlan) -> list[TownCount]:
+        """Every hit counted by town and report from the columns, most paragraphs first;
+        a town's best hit is its first in ranking order."""
+        hits = self.hit_bits(plan)
+        ranked = self.ranked(plan, hits, hits.bit_count())
+        if not ranked:
+            return []
+        docs = np.fromiter((d for d, _ in ranked), dtype=np.uint32, count=len(ranked))
+        towns = self.facets[F.TOWN]
+        town_codes = towns.codes[docs]
+        counts = self.occurrences(plan, docs)
+        report_codes = self.report_codes[docs]
+        doc_ids, titles = self.report_names()
+        years, types = self.facets[F.YEAR], self.facets[F.DOC_TYPE]
+        reports: dict[int, dict[int, dict[str, Any]]] = {}
+        pairs = zip(town_codes.tolist(), report_codes.tolist(), strict=True)
+        for i, (town, report) in enumerate(pairs):
+            entry = reports.setdefault(town, {}).get(report)
+            if entry is None:
+                doc = int(docs[i])
+                entry = reports[town][report] = {
+                    "doc_id": doc_ids[report],
+                    "title": titles[report],
+                    "year": int(y) if (y := years.values[years.codes[doc]]).isdigit() else None,
+                    "doc_type": types.values[types.codes[doc]],
+                    "paragraphs": 0,
+                    "occurrences": 0,
+                }
+            entry["paragraphs"] += 1
+            entry["occurrences"] += int(counts[i])
+        _, first = np.unique(town_codes, return_index=True)
+        out = []
+        for index in first.tolist():
+            code = int(town_codes[index])
+            found = list(reports[code].values())
+            out.append(
+                TownCount(
+                    town=towns.values[code],
+                    paragraphs=sum(r["paragraphs"] for r in found),
+                    occurrences=sum(r["occurrences"] for r in found),
+                    best=(int(docs[index]), ranked[index][1]),
+                    reports=found,
+                )
+            )
+        return sorted(out, key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
+
+    def report_names(self) -> tuple[list[str], list[str]]:
+        """Each report's doc_id and title, by report code (read from the columns once)."""
+        with self._vocabulary_lock:
+            if self._reports is None:
+                count = int(self.report_codes.max()) + 1 if self.size else 0
+                doc_ids, titles = [""] * count, [""] * count
+                firsts = np.unique(self.report_codes, return_index=True)[1].tolist()
+                all_ids = column_values(self.leaves, F.DOC_ID)
+                all_titles = column_values(self.leaves, F.TITLE)
+                for doc in firsts:
+                    code = int(self.report_codes[doc])
+                    doc_ids[code], titles[code] = all_ids[doc], all_titles[doc]
+                self._reports = (doc_ids, titles)
+            return self._reports
 
     def occurrences(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
         """Verbatim occurrences of the plan's terms in each hit (at least 1 a hit)."""

@@ -69,13 +69,13 @@ def make_schema(words: Iterable[str]) -> Schema:
     """The schema, with the domain dictionary `words` built into the word analyzer."""
     return Schema(
         key=ID(unique=True, stored=True),
-        doc_id=ID(stored=True),
+        doc_id=ID(stored=True, sortable=True),
         para_id=STORED(),
         source=ID(stored=True),
         file_hash=ID(stored=True),
         ordinal=NUMERIC(stored=True),
         sort_key=ID(sortable=True),
-        title=STORED(),
+        title=ID(stored=True, sortable=True),
         town=ID(stored=True, sortable=True),
         place=STORED(),
         year=ID(stored=True, sortable=True),

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ..results import MODES
-from ..search import run_search, run_trend, usage_by_town
+from ..search import run_search, run_trend, town_usage
 from .documents import find_document
 from .params import MAX_PAGE, parse_params
 from .store import get_config, get_engine, index_status
@@ -34,14 +34,10 @@ def towns() -> Response:
     """Which towns use a term: paragraphs, occurrences, reports, years (`searchapp towns`)."""
     config = get_config()
     params = parse_params(request.args, config)
-    page = run_search(
-        get_engine(),
-        params.to_request(config.page_size, all=True, page=1),
-        max_query_chars=config.max_query_chars,
-        max_page_size=config.max_page_size,
-    )
-    usage = [u.to_json() for u in usage_by_town(page)]
-    return jsonify({"query": page.query, "mode": page.mode, "total": page.total, "towns": usage})
+    request_ = params.to_request(config.page_size, page=1)
+    total, usage = town_usage(get_engine(), request_, max_query_chars=config.max_query_chars)
+    towns_json = [u.to_json() for u in usage]
+    return jsonify({"query": params.q, "mode": params.mode, "total": total, "towns": towns_json})
 
 
 @bp.get("/api/trend")
