@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import tomllib
 from collections import Counter
@@ -102,22 +103,29 @@ def load_sidecar(corpus_dir: Path) -> dict[str, dict[str, object]]:
 def load_file(
     path: Path, corpus_dir: Path, sidecar: dict[str, dict[str, object]]
 ) -> tuple[FileReport, list[Document]]:
-    """Read one file into documents; never raises for a bad file, reports it instead."""
+    """Read one file into documents; never raises for a bad file, reports it instead.
+
+    Only what the readers raise as UnreadableFile (every library failure on a hostile
+    file included) and I/O errors make a skipped file; an error in the project's own
+    parsing propagates, so it fails tests instead of passing for a corrupt file.
+    """
     rel = path.relative_to(corpus_dir).as_posix()
-    data_hash = file_hash(path)
+    try:
+        data_hash = file_hash(path)
+    except OSError as exc:  # vanished since the listing, or not readable by us
+        return FileReport(rel, "skipped", "unreadable", f"{type(exc).__name__}: {exc}"), []
     if not is_supported(path):
         return FileReport(rel, "skipped", "unsupported", "unsupported file type"), []
     try:
         source = read_source(path)
-        docs = parse_source(source, rel, sidecar)
-    except UnreadableFile as exc:
+    except UnreadableFile as exc:  # the readers turn every library failure into this
         return FileReport(rel, "skipped", exc.reason, exc.message, content_hash=data_hash), []
-    except Exception as exc:  # a reader library failing on a hostile file
-        log.exception("failed to read %s", rel)
+    except OSError as exc:
         message = f"{type(exc).__name__}: {exc}"
-        return FileReport(rel, "skipped", "corrupt", message, content_hash=data_hash), []
+        return FileReport(rel, "skipped", "unreadable", message, content_hash=data_hash), []
+    docs = parse_source(source, rel, sidecar)  # our own code: a bug here raises
     if not docs:
-        return FileReport(rel, "skipped", "empty", "no paragraphs", content_hash=data_hash), []
+        raise RuntimeError(f"{rel}: a file with text gave no paragraphs (a bug in searchapp)")
     report = FileReport(
         rel,
         "indexed",
@@ -195,11 +203,20 @@ def apply_overrides(doc: Document, sidecar: dict[str, dict[str, object]]) -> Non
     for key in (doc.source, f"{doc.source}#{doc.title}"):
         for name, value in sidecar.get(key, {}).items():
             if name == "year":
-                doc.year = int(str(value))
+                doc.year = parse_year(value, key) or doc.year
             elif name in {"title", "town", "place", "doc_type", "date"}:
                 setattr(doc, name, str(value))
             else:
                 log.warning("%s: unknown metadata field %r in %s", key, name, SIDECAR_NAME)
+
+
+def parse_year(value: object, key: str) -> int | None:
+    """A sidecar year as a number; a value that is not one is ignored with a warning."""
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        log.warning("%s: year %r in %s is not a number; ignored", key, value, SIDECAR_NAME)
+        return None
 
 
 # --- identifiers --------------------------------------------------------------------------
@@ -229,29 +246,38 @@ def compact(text: str) -> str:
 
 # --- site junk and compilations -----------------------------------------------------------
 
-JUNK_WORDS = (
+# Words of a download site's own lines. SITE_MARKS never occur in a report's text; the
+# other words do (a report may 推进文档下载服务 or 打击侵权), so they mark a line only
+# together with a mark elsewhere in the same header or footer run.
+SITE_MARKS = (
     "vip",
     "会员",
     "客服",
-    "下载",
     "付费",
+    "回到顶部",
+    "您可能",
+    "本站",
+    "搜索资料",
+    "我的下载",
+)
+JUNK_WORDS = (
+    *SITE_MARKS,
+    "下载",
     "支付",
     "桌面",
     "版权",
     "著作权",
     "侵权",
     "举报",
-    "回到顶部",
     "删除",
-    "您可能",
-    "本站",
     "登录",
     "注册",
     "收藏",
     "上传",
-    "搜索资料",
     "文档",
 )
+JUNK_MAX_CHARS = 120  # a site's line is short; a longer line is report text, whatever its words
+REPEAT_MIN_CHARS = 6  # a footer line repeating a header line is junk when at least this long
 
 
 def junk_score(line: str) -> int:
@@ -261,30 +287,57 @@ def junk_score(line: str) -> int:
 
 
 def is_junk_line(line: str) -> bool:
-    """A download site's header/footer line: a short line with a site word, or many."""
+    """A download site's header/footer line: short, with a site word (or several)."""
+    if len(line) > JUNK_MAX_CHARS:
+        return False
     score = junk_score(line)
     return score >= 2 or (score == 1 and len(line) <= 30)
+
+
+def has_site_mark(line: str) -> bool:
+    """True when a line holds a word no report uses (VIP, 客服, 本站 …)."""
+    lowered = line.lower()
+    return any(mark in lowered for mark in SITE_MARKS)
 
 
 def strip_site_junk(blocks: list[Block]) -> list[Block]:
     """Drop the web page's header and footer runs around the report text.
 
-    Only the runs at the very start and end are dropped, so a report that mentions
-    下载 or 会员 in its own sentences keeps them. A footer line that repeats a header
-    line (the compilation's name, for example) counts as junk too.
+    A run is made of short junk lines (`is_junk_line`) at the very start or end of
+    the file, and reaches from the file's edge only as far as its last line with a
+    site mark (`SITE_MARKS`): a report that mentions 下载, 注册 or 举报 in its own
+    sentences keeps them, even in its first and last lines, and a report saved as one
+    long line is never junk. In the footer, a line that repeats a dropped header
+    line (the compilation's name, for example) counts as a site line too. Nothing is
+    dropped when the runs would swallow the whole file.
     """
+    texts = [b.text for b in blocks]
     start = 0
-    while start < len(blocks) and is_junk_line(blocks[start].text):
-        start += 1
-    header = [compact(b.text) for b in blocks[:start]]
-    end = len(blocks)
-    while end > start:
-        line = compact(blocks[end - 1].text)
-        repeated = any(line in h or (h and h in line) for h in header)
-        if not (is_junk_line(blocks[end - 1].text) or repeated):
+    for i, text in enumerate(texts):
+        if not is_junk_line(text):
             break
-        end -= 1
+        if has_site_mark(text):
+            start = i + 1
+    header = [compact(t) for t in texts[:start]]
+    end = len(texts)
+    for i in range(len(texts) - 1, start - 1, -1):
+        text = texts[i]
+        repeated = repeats_header(text, header)
+        if not (is_junk_line(text) or repeated):
+            break
+        if has_site_mark(text) or repeated:
+            end = i
+    if start >= end:
+        return blocks
     return blocks[start:end]
+
+
+def repeats_header(line: str, header: list[str]) -> bool:
+    """A short footer line that repeats (part of) a line of the dropped header."""
+    key = compact(line)
+    if not REPEAT_MIN_CHARS <= len(key) <= JUNK_MAX_CHARS:
+        return False
+    return any(key in h or (len(h) >= REPEAT_MIN_CHARS and h in key) for h in header)
 
 
 TOC_HEADING = re.compile(r"^目\s*录$")
@@ -436,9 +489,12 @@ def build_paragraphs(
     for i, block in enumerate(blocks):
         level = block_level(block, i < front, structured)
         if level == 0 and merged and merged[-1][1] == 0 and i - 1 >= front:
-            merged[-1] = (merged[-1][0] + block.text, 0)  # a heading wrapped over two lines
-            continue
+            joined = merged[-1][0] + block.text
+            if len(joined) <= WRAPPED_HEADING_MAX:
+                merged[-1] = (joined, 0)  # a heading wrapped over two lines
+                continue
         merged.append((block.text, level))
+    merged = split_long_paragraphs(merged)
     merged = [
         (text, None if repeats_title(text, level, title) else level) for text, level in merged
     ]
@@ -452,6 +508,69 @@ def build_paragraphs(
         section = tuple(t for _, t in stack)
         paragraphs.append(Paragraph(para_id, ordinal, text, section, level is not None))
     return paragraphs
+
+
+MAX_PARAGRAPH = 1000  # no paragraph longer than this (in characters) reaches the index
+TARGET_PARAGRAPH = 450  # a longer one is cut into pieces of about this length, or shorter
+MIN_PIECE = 100  # no piece is cut shorter than this
+WRAPPED_HEADING_MAX = 48  # plain heading lines are joined up to this length
+CLOSERS = "”’」』）)】》〉\"'"
+SENTENCE_CUT = re.compile(rf"[。！？；!?;]+[{CLOSERS}]*")
+FALLBACK_CUT = re.compile(r"[，、,]+|\s+")
+
+
+def split_long_paragraphs(
+    paragraphs: list[tuple[str, int | None]],
+) -> list[tuple[str, int | None]]:
+    """(text, heading level) pairs with every long text cut into pieces of body text."""
+    result: list[tuple[str, int | None]] = []
+    for text, level in paragraphs:
+        pieces = split_long_paragraph(text)
+        if len(pieces) == 1:
+            result.append((pieces[0], level))
+        else:
+            result.extend((piece, None) for piece in pieces)
+    return result
+
+
+def split_long_paragraph(text: str) -> list[str]:
+    """A paragraph as readable pieces: whole up to MAX_PARAGRAPH, else cut at sentence ends.
+
+    A longer paragraph is cut into pieces of about TARGET_PARAGRAPH characters, each
+    at most MAX_PARAGRAPH long. A cut falls after a sentence end (。！？； with the
+    closing quotes or brackets after it), else after a comma, an enumeration comma
+    or white space, else at MAX_PARAGRAPH (or short of it, so that the last piece
+    holds at least MIN_PIECE characters). Only the white space at the cuts is lost,
+    and the cuts depend on the text alone, so paragraph ids stay stable across rebuilds.
+    """
+    rest = text.strip()
+    if len(rest) <= MAX_PARAGRAPH:
+        return [rest]
+    pieces = []
+    while len(rest) > TARGET_PARAGRAPH:
+        cut = choose_cut(rest)
+        if cut >= len(rest):
+            break
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    pieces.append(rest)
+    return pieces
+
+
+def choose_cut(text: str) -> int:
+    """Where to cut the first piece off a long text; len(text) when it should stay whole.
+
+    The text is to become ceil(len / TARGET_PARAGRAPH) pieces of even length; of the
+    cuts that leave both sides at least MIN_PIECE long and the first at most
+    MAX_PARAGRAPH, the one nearest that length wins (the earlier one on a tie).
+    """
+    goal = len(text) / math.ceil(len(text) / TARGET_PARAGRAPH)
+    last = min(MAX_PARAGRAPH, len(text) - MIN_PIECE)
+    for pattern in (SENTENCE_CUT, FALLBACK_CUT):
+        ends = [m.end() for m in pattern.finditer(text, 0, last) if m.end() >= MIN_PIECE]
+        if ends:
+            return min(ends, key=lambda end: (abs(end - goal), end))
+    return last if len(text) > MAX_PARAGRAPH else len(text)
 
 
 def repeats_title(text: str, level: int | None, title: str) -> bool:

@@ -102,9 +102,12 @@ def read_plain_text(path: Path) -> SourceText:
     return SourceText(blocks=blocks, encoding=encoding, warnings=warnings)
 
 
+LINE_BREAK = re.compile("\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
 def split_lines(text: str) -> list[str]:
-    """Split on CRLF, CR or LF."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """Split on CRLF, CR, LF and the other line breaks (form feed, U+2028, U+2029 …)."""
+    return LINE_BREAK.split(text)
 
 
 # Legacy Chinese encodings tried after UTF-8. GB18030 is a superset of GBK and GB2312.
@@ -340,13 +343,15 @@ def read_docx(path: Path) -> SourceText:
             if isinstance(item, Table):
                 blocks.extend(Block(row) for row in table_rows(item))
                 continue
-            text = item.text.strip()
             style = docx_style_level(item)
             if style == "title":
+                text = join_lines(split_lines(item.text))
                 title = title or text
                 blocks.append(Block(text))
+            elif style is None:  # a body paragraph's line breaks (Shift+Enter) part it too
+                blocks.extend(Block(line) for line in split_lines(item.text))
             else:
-                blocks.append(Block(text, style))
+                blocks.append(Block(join_lines(split_lines(item.text)), style))
     return SourceText(blocks, structured=True, title_hint=title)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from searchapp.config import PROJECT_ROOT
 from searchapp.documents import (
     is_junk_line,
     load_corpus,
@@ -13,6 +12,7 @@ from searchapp.documents import (
 )
 from searchapp.readers import Block, SourceText
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 SEEDS = PROJECT_ROOT / "seeds"
 
 
