@@ -164,6 +164,13 @@ def format_index_report(report: IndexReport) -> str:
     show_default=True,
     help="newest/oldest: by the report's date, then its year.",
 )
+@click.option(
+    "--scope",
+    type=click.Choice(["paragraph", "sentence", "document"]),
+    default="paragraph",
+    show_default=True,
+    help="Keyword mode: every term in one paragraph, one sentence, or one report.",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--all", "all_hits", is_flag=True, help="Every hit, not one page.")
@@ -182,6 +189,7 @@ def search_command(
     level: tuple[str, ...],
     section: tuple[str, ...],
     sort: str,
+    scope: str,
     limit: int,
     page: int,
     all_hits: bool,
@@ -213,6 +221,7 @@ def search_command(
         level=list(level),
         section=list(section),
         sort=sort,
+        scope=scope,
     )
     try:
         engine = open_engine(config.index_dir)

@@ -12,6 +12,14 @@ Matching
     within a field, AND across fields). A plan without positive terms matches every
     paragraph that passes the filters and exclusions. Phrase mode is one quoted term.
 
+Scope (keyword mode)
+    paragraph (default): the rules above, in one paragraph. sentence: every group
+    must be met inside one sentence of the paragraph (sentences end at 。！？；!?;),
+    verbatim or, for an unquoted term, by all of its words in that sentence. document:
+    the reports in which every group is met by some paragraph; the hits are those
+    reports' paragraphs that meet at least one group, grouped by report (reports in
+    the order of their best paragraph).
+
 Ranking
     score = EXACT_BOOST × (positive terms held verbatim)
             + Σ BM25(w) over the distinct jieba words w of the positive terms (quoted
@@ -42,6 +50,8 @@ EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
 B, K1 = 0.75, 1.2
 
 SORTS = ("relevance", "newest", "oldest")
+SCOPES = ("paragraph", "sentence", "document")
+SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 YEAR_RANGE = re.compile(r"^(?P<lo>\d{4})?\s*[-~～—–至到]\s*(?P<hi>\d{4})?$")
 YEAR_BOUND = re.compile(r"^(?P<op>[<>]=?|[≥≤])\s*(?P<year>\d{4})$")
 
@@ -75,6 +85,7 @@ class QueryPlan:
     ranges: tuple[tuple[str, int, int], ...] = ()  # (field, lo, hi): lo <= int(value) <= hi
     contains: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field, any of these substrings)
     sort: str = "relevance"  # or newest / oldest: by the report's date, then its year
+    scope: str = "paragraph"  # or sentence / document
 
     @property
     def positive(self) -> tuple[Term, ...]:
@@ -146,6 +157,7 @@ def make_plan(
     segment: Segmenter,
     mode: str = "keyword",
     sort: str = "relevance",
+    scope: str = "paragraph",
 ) -> QueryPlan:
     """Plan a parsed query with the engine's segmenter; `filters` already merged.
 
@@ -175,4 +187,34 @@ def make_plan(
         ranges=tuple(dict.fromkeys(ranges)),
         contains=tuple((k, tuple(dict.fromkeys(v))) for k, v in sorted(contains.items())),
         sort=sort if sort in SORTS else "relevance",
+        scope=scope if scope in SCOPES and mode == "keyword" else "paragraph",
     )
+
+
+def sentences(units: str) -> list[str]:
+    """The sentences of a text in exact-match form, each with its closing mark."""
+    return [s for s in SENTENCE_END.split(units) if s]
+
+
+def in_one_sentence(plan: QueryPlan, units: str, segment: Segmenter) -> bool:
+    """Whether one sentence of a paragraph (in exact-match form) meets every group."""
+    for sentence in sentences(units):
+        words: set[str] | None = None
+        met = True
+        for group in plan.groups:
+            found = False
+            for term in group:
+                if term.units in sentence:
+                    found = True
+                elif not term.quoted and term.words:
+                    if words is None:
+                        words = set(segment(sentence))
+                    found = set(term.words) <= words
+                if found:
+                    break
+            if not found:
+                met = False
+                break
+        if met:
+            return True
+    return False

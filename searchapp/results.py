@@ -33,6 +33,7 @@ class SearchRequest:
     level: list[str] = field(default_factory=list)
     section: list[str] = field(default_factory=list)
     sort: str = "relevance"  # relevance, newest or oldest
+    scope: str = "paragraph"  # keyword mode: paragraph, sentence or document
 
 
 @dataclass(frozen=True)

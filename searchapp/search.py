@@ -68,7 +68,8 @@ def plan_request(engine: Engine, request: SearchRequest) -> tuple[ParsedQuery, Q
     """The request parsed and planned with the engine's word segmentation."""
     parsed = parse_query(request.q, request.mode)
     filters = merged_filters(parsed, request)
-    return parsed, make_plan(parsed, filters, engine.segment, request.mode, request.sort)
+    plan = make_plan(parsed, filters, engine.segment, request.mode, request.sort, request.scope)
+    return parsed, plan
 
 
 def run_search(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -245,3 +246,100 @@ def test_engine_scores_equal_a_brute_force_scorer(seed_config: Config, seed_engi
     check()
     seed_searcher.close()
     assert sum(1 for n in checked if n > 1) >= 20  # enough queries with several hits
+
+
+# --- scopes: one sentence, one report -----------------------------------------------------------
+
+
+@functools.cache
+def cut_words(text: str, words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(segment(text, words))
+
+
+@functools.cache
+def cut_sentences(text: str) -> tuple[str, ...]:
+    """A paragraph's sentences in exact-match form, cut after 。！？；!?;."""
+    units = exact_key(text)
+    pieces, start = [], 0
+    for i, ch in enumerate(units):
+        if ch in "。！？；!?;":
+            pieces.append(units[start : i + 1])
+            start = i + 1
+    pieces.append(units[start:])
+    return tuple(p for p in pieces if p)
+
+
+def sentence_scan(corpus: dict[Key, str], terms: list[str], words: tuple[str, ...]) -> set[Key]:
+    """Paragraphs with one sentence that holds every term, verbatim or by all its words."""
+    found = set()
+    for key, text in corpus.items():
+        for sentence in cut_sentences(text):
+            if all(
+                exact_key(t) in sentence
+                or (bool(cut_words(t, words)) and cut_words(t, words) <= cut_words(sentence, words))
+                for t in terms
+            ):
+                found.add(key)
+                break
+    return found
+
+
+def document_scan(corpus: dict[Key, str], terms: list[str], words: tuple[str, ...]) -> set[Key]:
+    """Paragraphs holding some term, in reports where every term is held somewhere."""
+
+    def holds(text: str, term: str) -> bool:
+        parts = cut_words(term, words)
+        return exact_key(term) in exact_key(text) or (
+            bool(parts) and parts <= cut_words(text, words)
+        )
+
+    reports: dict[str, list[Key]] = {}
+    for key in corpus:
+        reports.setdefault(key[0], []).append(key)
+    found = set()
+    for keys in reports.values():
+        held = {t: [k for k in keys if holds(corpus[k], t)] for t in terms}
+        if all(held.values()):
+            found.update(k for ks in held.values() for k in ks)
+    return found
+
+
+def test_sentence_and_document_scopes_equal_a_scan(corpus: dict[Key, str], seed_engine: Engine):
+    words = seed_engine.words
+    texts = sorted(corpus.values())
+    vocabulary = sorted({w for t in texts[:60] for w in segment(t, words) if len(w) > 1})
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        st.lists(
+            st.one_of(st.sampled_from(vocabulary), substrings_of(texts, 4)), min_size=2, max_size=3
+        )
+    )
+    def check(raw: list[str]) -> None:
+        terms = list(dict.fromkeys("".join(ch for ch in t if ch.isalnum()) for t in raw))
+        terms = [t for t in terms if t and t not in {"OR", "NOT", "AND"}]
+        if len(terms) < 2:
+            return
+        q = " ".join(terms)
+        for scope, scan in (("sentence", sentence_scan), ("document", document_scan)):
+            page = run_search(seed_engine, SearchRequest(q=q, scope=scope, all=True))
+            keys = [(h.doc_id, h.para_id) for h in page.hits]
+            assert len(keys) == len(set(keys)) == page.total
+            assert set(keys) == scan(corpus, terms, words), (scope, q)
+            if scope == "document":  # grouped: each report's hits together
+                reports = [k[0] for k in keys]
+                assert reports == sorted(reports, key=reports.index)
+
+    check()
+
+
+def test_sentence_scope_examples(seed_engine: Engine):
+    same = run_search(seed_engine, SearchRequest(q="三清两建 集体经济", scope="sentence", all=True))
+    paragraph = run_search(seed_engine, SearchRequest(q="三清两建 集体经济", all=True))
+    assert 0 < same.total < paragraph.total
+    for hit in same.hits:
+        assert any("三清两建" in s and "集体经济" in s for s in hit.text.split("。"))

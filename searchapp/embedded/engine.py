@@ -24,7 +24,7 @@ import weakref
 from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import fields as F
 from ..analysis import exact_key, segment
-from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term
+from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
 from ..results import Matches, Record, TownCount, Trend, YearCount
 from . import grams, schema
 from .grams import bits_from_ids, id_array, ids_from_bits, query_grams
@@ -283,8 +283,12 @@ class EmbeddedEngine:
         return bits
 
     def hit_bits(self, plan: QueryPlan) -> int:
-        """Every paragraph the plan matches."""
+        """Every paragraph the plan matches (in its scope)."""
         bits = self.filter_bits(plan)
+        for units in plan.excluded:
+            bits &= ~self.exact(units)
+        if plan.scope == "document" and plan.groups:
+            return self.document_scope(plan, bits)
         for group in plan.groups:
             if not bits:
                 break
@@ -292,9 +296,35 @@ class EmbeddedEngine:
             for term in group:
                 alternatives |= self.term_bits(term)
             bits &= alternatives
-        for units in plan.excluded:
-            bits &= ~self.exact(units)
+        if plan.scope == "sentence" and plan.groups:
+            kept = [
+                d for d in ids_from_bits(bits) if in_one_sentence(plan, self.units(d), self.segment)
+            ]
+            bits = bits_from_ids(kept, self.nbytes)
         return bits
+
+    def document_scope(self, plan: QueryPlan, allowed: int) -> int:
+        """Paragraphs meeting at least one group, in reports where every group is met."""
+        groups = []
+        for group in plan.groups:
+            alternatives = 0
+            for term in group:
+                alternatives |= self.term_bits(term)
+            groups.append(alternatives & allowed)
+        reports = None
+        for bits in groups:
+            codes = np.unique(self.report_codes[id_array(bits)])
+            reports = codes if reports is None else np.intersect1d(reports, codes)
+        anywhere = 0
+        for bits in groups:
+            anywhere |= bits
+        docs = id_array(anywhere)
+        return bits_from_ids(docs[np.isin(self.report_codes[docs], reports)], self.nbytes)
+
+    def units(self, doc: int) -> str:
+        """A paragraph's exact-match form (from its grams file)."""
+        index = self.leaf_index(doc)
+        return self.grams[index].text(doc - self.leaves[index].offset)
 
     # --- search ---------------------------------------------------------------------------
 
@@ -331,6 +361,8 @@ class EmbeddedEngine:
             return []
         if plan.sort != "relevance":
             return self.by_date(plan, hits, k)
+        if plan.scope == "document":
+            return self.by_report(plan, hits, k)
         terms = list(plan.positive)
         out: list[tuple[int, float]] = []
         for count, tier in self.verbatim_tiers(terms, hits):
@@ -375,6 +407,16 @@ class EmbeddedEngine:
             docs, values, ranks = docs[keep], values[keep], ranks[keep]
         order = np.lexsort((ranks, -values))[:k]
         return [(int(docs[i]), float(values[i])) for i in order.tolist()]
+
+    def by_report(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
+        """Hits grouped by report: reports in the order of their best hit, each report's
+        hits in ranking order."""
+        flat = replace(plan, scope="paragraph")
+        ranked = self.ranked(flat, hits, hits.bit_count())
+        groups: dict[int, list[tuple[int, float]]] = {}
+        for doc, score in ranked:
+            groups.setdefault(int(self.report_codes[doc]), []).append((doc, score))
+        return [item for group in groups.values() for item in group][:k]
 
     def by_date(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
         """The k newest (or oldest) hits, then in document order; scored as for relevance."""
@@ -518,8 +560,7 @@ class EmbeddedEngine:
             verbatim |= self.exact(u)
         for i, doc in enumerate(docs.tolist()):
             if (verbatim >> doc) & 1:
-                leaf_index = self.leaf_index(doc)
-                text = self.grams[leaf_index].text(doc - self.leaves[leaf_index].offset)
+                text = self.units(doc)
                 counts[i] = max(1, sum(text.count(u) for u in units))
         return counts
 

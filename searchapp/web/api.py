@@ -137,6 +137,11 @@ def openapi_spec() -> dict[str, Any]:
                             "section", "只看标题含此文字的章节（可重复）", {"type": "string"}, True
                         ),
                         query_param(
+                            "scope",
+                            "关键词模式的范围：paragraph（同段）、sentence（同句）、document（同篇）",
+                            {"type": "string", "enum": ["paragraph", "sentence", "document"]},
+                        ),
+                        query_param(
                             "sort",
                             "relevance（相关度）、newest（最新）、oldest（最早）",
                             {"type": "string", "enum": ["relevance", "newest", "oldest"]},

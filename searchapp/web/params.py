@@ -31,6 +31,7 @@ FILTER_LABELS = {
     "section": "章节",
 }
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
+SCOPE_LABELS = {"sentence": "同句", "paragraph": "同段", "document": "同篇"}
 FIELD_LABELS = {  # SearchPage.filters' keys
     "town": "镇",
     "year": "年份",
@@ -70,6 +71,7 @@ class SearchParams:
     level: tuple[str, ...] = ()
     section: tuple[str, ...] = ()
     sort: str = "relevance"
+    scope: str = "paragraph"
 
     @property
     def has_query(self) -> bool:
@@ -115,6 +117,8 @@ class SearchParams:
             args["view"] = self.view
         if self.sort != "relevance":
             args["sort"] = self.sort
+        if self.scope != "paragraph":
+            args["scope"] = self.scope
         if self.page > 1:
             args["page"] = self.page
         if self.size is not None:
@@ -136,6 +140,7 @@ class SearchParams:
             level=list(self.level),
             section=list(self.section),
             sort=self.sort,
+            scope=self.scope,
         )
         return replace(request, **changes)
 
@@ -157,6 +162,10 @@ def parse_params(args: MultiDict[str, str], config: Config) -> SearchParams:
         raise BadParameter(
             f"未知的排序 “{shorten(sort)}”", hint="sort 可选：relevance、newest、oldest"
         )
+    scope = args.get("scope") or "paragraph"
+    if scope not in SCOPE_LABELS:
+        hint = "scope 可选：paragraph（同段）、sentence（同句）、document（同篇）"
+        raise BadParameter(f"未知的范围 “{shorten(scope)}”", hint=hint)
     page = parse_int(args, "page", 1)
     size = parse_int(args, "size", None)
     return SearchParams(
@@ -171,6 +180,7 @@ def parse_params(args: MultiDict[str, str], config: Config) -> SearchParams:
         level=parse_filter(args, "level"),
         section=parse_filter(args, "section"),
         sort=sort,
+        scope=scope,
         page=min(max(page or 1, 1), MAX_PAGE),
         size=None if size is None else min(max(size, 1), config.max_page_size),
         view=view,
