@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test install install-test browser
+.PHONY: serve test install install-test browser solr
 
 serve: install
 	$(BIN)/searchapp serve
 
-test: install-test browser
+test: install-test browser solr
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -35,3 +35,21 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
+
+# The local SolrCloud launcher (solr/, tests marked `solr`): a JDK and Maven from Debian if
+# missing, Solr's jars from Maven Central (cached in ~/.m2), built into solr/target/.
+# Rebuilt when solr/ changes or a jar of the class path has gone from the cache.
+SOLR_BUILT := solr/target/classpath.txt
+
+solr: $(SOLR_BUILT)
+	@for jar in $$(tr ':' ' ' < $(SOLR_BUILT)); do \
+		[ -f "$$jar" ] || { rm -f $(SOLR_BUILT); $(MAKE) --no-print-directory $(SOLR_BUILT); break; }; \
+	done
+
+$(SOLR_BUILT): solr/pom.xml $(shell find solr/src -type f 2>/dev/null)
+	@if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq default-jdk-headless maven >/dev/null; \
+	fi
+	cd solr && mvn -B -q -Dstyle.color=never compile
+	touch $@

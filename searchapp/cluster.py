@@ -34,7 +34,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,7 @@ class ClusterInfo:
     nodes: tuple[NodeInfo, ...]
     zk: ZooKeeperInfo
     started: float = field(default=0.0)  # seconds since the epoch
+    launcher: tuple[str, ...] = ()  # java, its options, main class: a node's command before its own
 
     def to_json(self) -> dict[str, Any]:
         """The cluster.json object (solr_url, zk_host and nodes first)."""
@@ -104,6 +105,7 @@ class ClusterInfo:
             "nodes": [asdict(node) for node in self.nodes],
             "zk": asdict(self.zk),
             "started": self.started,
+            "launcher": list(self.launcher),
         }
 
     @classmethod
@@ -116,6 +118,7 @@ class ClusterInfo:
             nodes=tuple(NodeInfo(**node) for node in data["nodes"]),
             zk=ZooKeeperInfo(**data["zk"]),
             started=float(data.get("started", 0.0)),
+            launcher=tuple(data.get("launcher", ())),
         )
 
 
@@ -338,7 +341,7 @@ def start_cluster(
         data=str(directory / "zk"),
         log=str(zk_log),
     )
-    info = ClusterInfo(directory, "", zk.host, (), zk, time.time())
+    info = ClusterInfo(directory, "", zk.host, (), zk, time.time(), tuple(base))
     write_cluster(info)  # from here on, stop_cluster can end what was started
     deadline = time.monotonic() + timeout
     try:
@@ -347,12 +350,11 @@ def start_cluster(
         for number, port in enumerate(node_ports, start=1):
             home = directory / f"node-{number}"
             node_log = directory / f"node-{number}.log"
-            command = [*base, "solr", "--port", str(port), "--zk", zk.host, "--home", str(home)]
-            pid = spawn(command, node_log)
+            pid = spawn(node_command(base, port, zk.host, home), node_log)
             started.append(
                 NodeInfo(f"http://127.0.0.1:{port}/solr", pid, port, str(home), str(node_log))
             )
-            info = ClusterInfo(directory, started[0].url, zk.host, tuple(started), zk, info.started)
+            info = replace(info, solr_url=started[0].url, nodes=tuple(started))
             write_cluster(info)
         for node in info.nodes:
             wait_for_node(node, deadline)
@@ -362,6 +364,11 @@ def start_cluster(
         raise
     log.info("cluster of %d nodes live at %s", nodes, info.solr_url)
     return info
+
+
+def node_command(launcher: Sequence[str], port: int, zk_host: str, home: Path) -> list[str]:
+    """The command line of one Solr node."""
+    return [*launcher, "solr", "--port", str(port), "--zk", zk_host, "--home", str(home)]
 
 
 def choose_ports(previous: ClusterInfo | None, nodes: int) -> tuple[int, list[int]]:
@@ -481,6 +488,29 @@ def kill_node(info: ClusterInfo, index: int) -> NodeInfo:
     return node
 
 
+def restart_node(info: ClusterInfo, index: int, timeout: float = START_TIMEOUT) -> ClusterInfo:
+    """Start node `index` (0-based) again after it ended (same port and home); wait until live.
+
+    Returns the cluster with the node's new pid (cluster.json is rewritten).
+    """
+    node = info.nodes[index]
+    if process_running(node.pid) and owns_process(node.pid, info.directory):
+        raise ClusterError(f"节点 {node.url} 仍在运行（pid {node.pid}）")
+    if not info.launcher:
+        raise ClusterError(f"{info.directory / CLUSTER_FILE} 中没有启动命令", hint="重新启动集群")
+    home = Path(node.home)
+    pid = spawn(node_command(info.launcher, node.port, info.zk_host, home), Path(node.log))
+    restarted = replace(node, pid=pid)
+    nodes = list(info.nodes)
+    nodes[index] = restarted
+    info = replace(info, nodes=tuple(nodes))
+    write_cluster(info)
+    deadline = time.monotonic() + timeout
+    wait_for_node(restarted, deadline)
+    wait_for_live_nodes(info, deadline)
+    return info
+
+
 # --- Solr HTTP API ----------------------------------------------------------------------------
 
 
@@ -590,6 +620,21 @@ def create_collection(
         },
         timeout=timeout,
     )
+
+
+def wait_for_collection(solr_url: str, name: str, timeout: float = 120.0) -> None:
+    """Wait until every replica of the collection is active on a live node."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = solr_get(solr_url, "/admin/collections", action="CLUSTERSTATUS", collection=name)
+        live = set(status["cluster"]["live_nodes"])
+        shards = status["cluster"]["collections"][name]["shards"]
+        replicas = [replica for shard in shards.values() for replica in shard["replicas"].values()]
+        if all(r["state"] == "active" and r["node_name"] in live for r in replicas):
+            return
+        if time.monotonic() > deadline:
+            raise ClusterError(f"集合 {name} 的副本未在规定时间内全部恢复")
+        time.sleep(0.5)
 
 
 def list_collections(solr_url: str) -> list[str]:

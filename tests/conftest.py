@@ -59,3 +59,6 @@ def make_index(tmp_path: Path):
         return config
 
     return make
+
+
+from solr_fixture import solr_cluster  # noqa: E402, F401  (session-wide local SolrCloud)
