@@ -12,11 +12,11 @@ import statistics
 import time
 from pathlib import Path
 
-from searchapp.config import PROJECT_ROOT
 from searchapp.indexer import build_index, open_index
 from searchapp.query import SearchRequest, run_search
 from searchapp.similar import find_similar
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 JUDGED = PROJECT_ROOT / "tests" / "data" / "judged_fuzzy.tsv"
 
 

@@ -10,9 +10,9 @@ import shutil
 import time
 from pathlib import Path
 
-from searchapp.config import PROJECT_ROOT
 from searchapp.indexer import build_index
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 ADDED = "zz_incremental_benchmark.txt"
 
 

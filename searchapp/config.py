@@ -1,39 +1,131 @@
-"""One frozen configuration object; the only place that reads the environment."""
+"""One frozen configuration object; the only place that reads the environment or a config file.
+
+Where a value comes from, the later winning: the defaults below (folders relative to the
+working directory: `./seeds`, `./index`), a config file (`$SEARCHAPP_CONFIG`, else
+`searchapp.toml` in the working directory when there is one), SEARCHAPP_* environment
+variables, then the caller's overrides (command-line flags). Nothing is ever looked up
+in the folder the package is installed in.
+
+A config file holds any of the field names below as top-level keys; relative paths in it
+are relative to the file's own folder:
+
+    corpus_dir = "/data/reports"
+    index_dir = "index"
+    threads = 16
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .errors import SearchAppError
+
+CONFIG_FILE = "searchapp.toml"  # read from the working directory when present
+CONFIG_ENV = "SEARCHAPP_CONFIG"  # names a config file elsewhere (then it must exist)
+ENV_FIELDS = {
+    "SEARCHAPP_CORPUS": "corpus_dir",
+    "SEARCHAPP_INDEX": "index_dir",
+    "SEARCHAPP_USER_DICT": "user_dict",
+    "SEARCHAPP_INDEX_PROCS": "index_procs",
+    "SEARCHAPP_THREADS": "threads",
+}
+PATH_FIELDS = ("corpus_dir", "index_dir", "user_dict")
+
+
+class BadConfig(SearchAppError):
+    """A config file or SEARCHAPP_* variable that cannot be used."""
 
 
 @dataclass(frozen=True)
 class Config:
     """Paths and limits shared by the indexer, the query engine and the front ends."""
 
-    corpus_dir: Path = PROJECT_ROOT / "seeds"
-    index_dir: Path = PROJECT_ROOT / "index"
+    corpus_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
     user_dict: Path | None = None  # extra words for jieba, one a line
     page_size: int = 10
     max_page_size: int = 100
     max_query_chars: int = 200
     index_procs: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
-    searchers: int = 8  # web: pooled searchers per index generation (waitress's threads)
+    threads: int = 8  # web: waitress's worker threads
+    searchers: int = 0  # web: pooled searchers per index generation; 0 = one per thread
+
+    def __post_init__(self) -> None:
+        if self.searchers <= 0:
+            object.__setattr__(self, "searchers", self.threads)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
-        """Build a Config from SEARCHAPP_* environment variables, then apply overrides."""
-        env = os.environ
-        values: dict[str, object] = {}
-        if "SEARCHAPP_CORPUS" in env:
-            values["corpus_dir"] = Path(env["SEARCHAPP_CORPUS"])
-        if "SEARCHAPP_INDEX" in env:
-            values["index_dir"] = Path(env["SEARCHAPP_INDEX"])
-        if "SEARCHAPP_USER_DICT" in env:
-            values["user_dict"] = Path(env["SEARCHAPP_USER_DICT"])
-        if "SEARCHAPP_INDEX_PROCS" in env:
-            values["index_procs"] = int(env["SEARCHAPP_INDEX_PROCS"])
+        """Build a Config from the config file and SEARCHAPP_* variables, then apply overrides.
+
+        Overrides that are None are ignored (a flag that was not given). `threads=N`
+        also sizes `searchers` unless `searchers` is given too (`dataclasses.replace`
+        would keep the old `searchers`: build a new Config instead).
+        """
+        values = read_config_file(config_file_path(os.environ))
+        values.update(read_environment(os.environ))
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def config_file_path(env: Mapping[str, str]) -> Path | None:
+    """The config file to read: $SEARCHAPP_CONFIG, else ./searchapp.toml if it exists."""
+    if env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+        if not path.is_file():
+            raise BadConfig(f"找不到配置文件 {path}", hint=f"请检查环境变量 {CONFIG_ENV}")
+        return path
+    local = Path(CONFIG_FILE)
+    return local if local.is_file() else None
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """Config fields from a TOML file; relative paths are taken from the file's folder."""
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadConfig(f"无法读取配置文件 {path}：{exc}") from exc
+    types = {f.name: f.type for f in fields(Config)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in types:
+            raise BadConfig(
+                f"配置文件 {path} 中有未知的设置 “{key}”", hint="可用的设置：" + "、".join(types)
+            )
+        if key in PATH_FIELDS:
+            if not isinstance(value, str) or not value:
+                raise BadConfig(f"配置文件 {path} 中 {key} 应是一个路径（字符串）")
+            values[key] = path.absolute().parent / Path(value).expanduser()
+        else:
+            values[key] = check_count(value, f"配置文件 {path} 中的 {key}")
+    return values
+
+
+def read_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    """Config fields from SEARCHAPP_* variables; relative paths are from the working folder."""
+    values: dict[str, Any] = {}
+    for name, key in ENV_FIELDS.items():
+        if name not in env:
+            continue
+        if key in PATH_FIELDS:
+            values[key] = Path(env[name]).expanduser()
+        else:
+            values[key] = check_count(env[name], f"环境变量 {name}")
+    return values
+
+
+def check_count(value: object, where: str) -> int:
+    """A positive whole number, from TOML or from the text of a variable."""
+    number = value
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise BadConfig(f"{where} 应是正整数，而不是 “{value}”")
+    return number

@@ -22,8 +22,8 @@ import pytest
 import waitress
 from flask import Flask
 
-from searchapp.config import PROJECT_ROOT, Config
-from searchapp.indexer import build_index
+from searchapp.config import Config
+from searchapp.embedded.indexer import build_index
 from searchapp.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 SCREENSHOTS = PROJECT_ROOT / "test-output"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

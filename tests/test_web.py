@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask
@@ -14,7 +16,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searchapp.config import PROJECT_ROOT, Config
+from searchapp.config import Config
 from searchapp.highlight import term_spans
 from searchapp.indexer import build_index
 from searchapp.query import DocumentView
@@ -77,10 +79,14 @@ class Elements(HTMLParser):
 # --- the application ------------------------------------------------------------------------
 
 
-def test_factory_never_debug_and_uses_the_project_templates(seed_config: Config):
+def test_factory_never_debug_and_uses_the_packaged_templates(seed_config: Config):
     app = create_app(seed_config, {"DEBUG": True, "TESTING": True})
     assert app.debug is False
-    assert Path(app.template_folder or "") == PROJECT_ROOT / "templates"
+    # the installed package searchapp.templates (the checkout's templates/ when editable)
+    folder = Path(app.template_folder or "")
+    assert folder == Path(importlib.import_module("searchapp.templates").__file__ or "").parent
+    assert (folder / "base.html").is_file()
+    assert app.static_folder and (Path(app.static_folder) / "app.css").is_file()
     assert set(app.blueprints) == {"search", "documents", "similar", "status", "api"}
 
 
@@ -98,13 +104,16 @@ def test_home_page_is_chinese_self_contained_and_helpful(client: FlaskClient):
     assert resources and all(r.startswith("/static/") for r in resources)
 
 
-def test_static_assets_have_no_external_references(client: FlaskClient):
-    for name in ("app.css", "app.js"):
+def test_static_assets_have_no_external_references(app: Flask, client: FlaskClient):
+    for name, mimetype in (("app.css", "text/css"), ("app.js", "text/javascript")):
         response = client.get(f"/static/{name}")
-        text = response.get_data(as_text=True)
+        body = response.get_data()
         response.close()
-        assert response.status_code == 200
-        assert not re.search(r"https?://|@import|url\(", text), name
+        assert response.status_code == 200 and response.mimetype == mimetype
+        assert body == (Path(app.static_folder or "") / name).read_bytes()
+        assert not re.search(r"https?://|@import|url\(", body.decode("utf-8")), name
+    with client.get("/static/app.css") as response:
+        assert "mark {" in response.get_data(as_text=True)  # the highlight style is served
 
 
 def test_security_headers(client: FlaskClient):
@@ -169,9 +178,11 @@ def test_modes(client: FlaskClient):
     phrase = get_json(client, "/api/search?q=三清两建&mode=phrase")
     assert phrase["mode"] == "phrase" and phrase["total"] == 5
     fuzzy_html = get_html(client, "/search?q=三清两见&mode=fuzzy")
-    assert "相似度" in fuzzy_html
+    assert "相似度" in fuzzy_html and "<mark>三清两建</mark>" in fuzzy_html
     assert Elements(fuzzy_html).find("input", type="radio", value="fuzzy", checked="")
-    assert get_json(client, "/api/search?q=三清两见&mode=fuzzy")["total"] > 0
+    fuzzy = get_json(client, "/api/search?q=三清两见&mode=fuzzy")
+    phrase_keys = {(h["doc_id"], h["para_id"]) for h in phrase["hits"]}
+    assert phrase_keys <= {(h["doc_id"], h["para_id"]) for h in fuzzy["hits"]}
 
 
 def test_pagination_and_clamping(client: FlaskClient):
@@ -245,7 +256,11 @@ def test_notices_are_shown(client: FlaskClient):
 def test_filters_only_browse(client: FlaskClient):
     html = get_html(client, "/search?town=涌山镇")
     assert "全部段落" in html
-    assert Elements(html).with_class("hit")
+    hits = Elements(html).with_class("hit")
+    api = get_json(client, "/api/search?town=涌山镇")
+    assert len(hits) == len(api["hits"]) == min(api["total"], 10) > 0
+    assert {h["town"] for h in api["hits"]} == {"涌山镇"}
+    assert api["facets"]["town"] == {"涌山镇": api["total"]}
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -278,8 +293,14 @@ def test_odd_queries_are_never_an_error(client: FlaskClient, q: str):
     for mode in ("keyword", "phrase", "fuzzy"):
         response = client.get("/search", query_string={"q": q, "mode": mode})
         assert response.status_code == 200
-        response = client.get("/api/search", query_string={"q": q, "mode": mode})
-        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        data = get_json(client, f"/api/search?{urlencode({'q': q, 'mode': mode})}")
+        assert data["mode"] == mode and len(data["hits"]) == min(data["total"], 10)
+        # the page shows what the engine found: the same total, or the no-result advice
+        if data["total"]:
+            assert f'<strong class="total">{data["total"]}</strong>' in html
+        else:
+            assert "没有找到匹配的段落" in html or (not q.strip() and 'class="welcome"' in html)
 
 
 @settings(
@@ -312,9 +333,11 @@ def test_no_query_a_user_can_type_gives_a_500(
 @given(q=st.text(max_size=30), mode=st.text(max_size=8))
 def test_no_query_carried_to_a_document_gives_a_500(app: Flask, q: str, mode: str):
     client = app.test_client()
-    doc_id = client.get("/api/search?q=三清两建").get_json()["hits"][0]["doc_id"]
-    response = client.get(f"/doc/{doc_id}", query_string={"q": q, "mode": mode})
+    hit = client.get("/api/search?q=三清两建").get_json()["hits"][0]
+    response = client.get(f"/doc/{hit['doc_id']}", query_string={"q": q, "mode": mode})
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    html = response.get_data(as_text=True)
+    assert escape(hit["title"]) in html and f'id="{hit["para_id"]}"' in html
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -359,8 +382,8 @@ def test_document_page_marks_every_match_of_the_query(client: FlaskClient):
 def test_unknown_document_is_a_404_page(client: FlaskClient):
     html = get_html(client, "/doc/doesnotexist", status=404)
     assert "没有找到这份文档" in html
-    assert get_json(client, "/api/doc/doesnotexist", status=404)["error"]
-    get_html(client, "/doc/" + "x" * 500, status=404)
+    assert get_json(client, "/api/doc/doesnotexist", status=404)["error"] == "没有找到这份文档"
+    assert "没有找到这份文档" in get_html(client, "/doc/" + "x" * 500, status=404)
 
 
 def test_source_download(client: FlaskClient, seed_config: Config):
@@ -592,9 +615,10 @@ def test_similar_page_and_api(seed_config):
     assert "相似表述" in html and "<mark>深度融合</mark>" in html
     data = client.get("/api/similar?text=持续优化营商环境").get_json()
     assert data["sentences"][0]["similarity"] == 100.0
-    assert client.get("/similar").status_code == 200
-    assert client.get("/similar?text=" + "长" * 2000).status_code == 400
-    assert client.get("/similar?doc=nope&para=nope").status_code == 404
+    empty = get_html(client, "/similar")
+    assert Elements(empty).find("textarea", name="text") and "similar-summary" not in empty
+    assert "太长" in get_html(client, "/similar?text=" + "长" * 2000, status=400)
+    assert "没有找到这个段落" in get_html(client, "/similar?doc=nope&para=nope", status=404)
 
 
 def test_similar_for_a_paragraph_leaves_out_its_report(seed_config):

@@ -6,18 +6,20 @@
     status      /status                  the index and its per-file report
     api         /api/search, /api/doc/<id>, /api/status, /healthz, /api/openapi.json
 
-Templates live in the project's top-level `templates/` folder; CSS and JS in
-`static/` beside this module (nothing is loaded from elsewhere).
+Templates come from the package `searchapp.templates` (the project's top-level
+`templates/` folder, installed under that name); CSS and JS from `static/` beside this
+module. Both are found through the installed package, never through the working folder.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from flask import Flask, Response, current_app, request
 
-from ..config import PROJECT_ROOT, Config
-from ..query import MODES
+from ..config import Config
+from ..results import MODES
 from . import api, documents, search, similar, status
 from .handlers import register_error_handler
 from .links import register_links
@@ -33,7 +35,7 @@ CONTENT_SECURITY_POLICY = (
 def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """The Flask application serving `config`'s index (from the environment when None)."""
     config = config or Config.from_env()
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    app = Flask(__name__, template_folder=template_folder())
     app.config.update(SEARCHAPP=config, MAX_CONTENT_LENGTH=64 * 1024)
     if test_config:
         app.config.update(test_config)
@@ -55,6 +57,11 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.context_processor(template_context)
     app.after_request(add_security_headers)
     return app
+
+
+def template_folder() -> str:
+    """The folder of the installed `searchapp.templates` package."""
+    return str(resources.files("searchapp.templates"))
 
 
 def template_context() -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The web front end's Jinja templates, installed as the package `searchapp.templates`."""
