@@ -278,6 +278,13 @@ JUNK_WORDS = (
 )
 JUNK_MAX_CHARS = 120  # a site's line is short; a longer line is report text, whatever its words
 REPEAT_MIN_CHARS = 6  # a footer line repeating a header line is junk when at least this long
+# A news site's toolbar and breadcrumb lines, each a line of its own (下载 / 打印 / 全屏 /
+# 【字号： / 加大 / 还原 / 减小 / 】, 您的位置： / 首页 / >): no report has such a line.
+SITE_LINE = re.compile(
+    r"^(?:下载|打印|全屏|收藏|分享|分享到[：:]?|关闭|关闭窗口|返回顶部|【|】|>|＞|首页"
+    r"|[【\[]?字号[：:]?(?:大中小|加大还原减小)?[】\]]?|加大|还原|减小"
+    r"|(?:您的|当前)位置[：:]?(?:首页)?)$"
+)
 
 
 def junk_score(line: str) -> int:
@@ -287,17 +294,22 @@ def junk_score(line: str) -> int:
 
 
 def is_junk_line(line: str) -> bool:
-    """A download site's header/footer line: short, with a site word (or several)."""
+    """A web site's header/footer line: short, with a site word (or several), or a toolbar line."""
     if len(line) > JUNK_MAX_CHARS:
         return False
     score = junk_score(line)
-    return score >= 2 or (score == 1 and len(line) <= 30)
+    return score >= 2 or (score == 1 and len(line) <= 30) or is_toolbar_line(line)
+
+
+def is_toolbar_line(line: str) -> bool:
+    """A line that is nothing but a site's button or breadcrumb (打印, 【字号：, 首页 …)."""
+    return bool(SITE_LINE.match(compact(line)))
 
 
 def has_site_mark(line: str) -> bool:
-    """True when a line holds a word no report uses (VIP, 客服, 本站 …)."""
+    """True when a line holds a word no report uses (VIP, 客服, 本站 …) or is a toolbar line."""
     lowered = line.lower()
-    return any(mark in lowered for mark in SITE_MARKS)
+    return any(mark in lowered for mark in SITE_MARKS) or is_toolbar_line(line)
 
 
 def strip_site_junk(blocks: list[Block]) -> list[Block]:

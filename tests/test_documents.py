@@ -133,3 +133,31 @@ def test_junk_lines():
     assert is_junk_line("联系客服")
     assert is_junk_line("1、当您付费下载文档后,您只拥有了使用权限")
     assert not is_junk_line("推进全镇工作再上新台阶。")
+
+
+def test_a_long_line_is_never_junk_whatever_its_words():
+    line = "深化商事制度改革，新增注册市场主体，畅通举报渠道，推进文档电子化。" * 5
+    assert len(line) > 120 and not is_junk_line(line)
+    (doc,) = parse_source(source(f"VIP会员专享\n{line}\n联系客服"), "one.txt")
+    assert [p.text for p in doc.paragraphs] == [line]
+
+
+def test_news_site_toolbar_and_breadcrumbs_before_the_title_are_dropped():
+    toolbar = ["下载", "打印", "全屏", "收藏", "【字号：", "加大", "还原", "减小", "】"]
+    crumbs = ["您的位置:", "首页", ">"]
+    body = [
+        "云南要闻",
+        "2026年政府工作报告",
+        "各位代表：",
+        "现在，我代表省人民政府向大会报告工作。",
+    ]
+    (doc,) = parse_source(source("\n".join(toolbar + crumbs + body)), "news.txt")
+    assert [p.text for p in doc.paragraphs] == body
+    (doc,) = parse_source(source("\n".join([*body, "打印", "收藏"])), "tail.txt")
+    assert [p.text for p in doc.paragraphs] == body
+
+
+def test_site_words_without_a_site_mark_are_report_text():
+    lines = ["下载", "关于规范文档下载和注册登录的通知", "各位代表：", "加强版权保护，打击侵权。"]
+    (doc,) = parse_source(source("\n".join(lines)), "plain.txt")
+    assert [p.text for p in doc.paragraphs] == lines[1:]  # only the toolbar's 下载 goes

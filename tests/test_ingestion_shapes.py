@@ -355,3 +355,28 @@ def test_any_shape_gives_paragraphs_and_loses_nothing(
     loaded, docs = load(path)
     assert_kept_whole(loaded, docs, body)
     assert paragraph_texts(load(path)[1]) == paragraph_texts(docs)  # deterministic
+
+
+def test_a_one_line_report_is_searchable_paragraph_by_paragraph(tmp_path: Path) -> None:
+    from searchapp.embedded.indexer import build_index
+    from searchapp.engine import open_engine
+    from searchapp.results import SearchRequest
+    from searchapp.search import run_search
+
+    text = report_text(15_000, lead="某镇2024年政府工作报告各位代表：")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one-line.txt").write_text(text, encoding="utf-8")
+    write_docx(corpus / "one-line.docx", [text])
+    report = build_index(corpus, tmp_path / "index")
+    assert {(f.path, f.status) for f in report.files} == {
+        ("one-line.txt", "indexed"),
+        ("one-line.docx", "indexed"),
+    }
+    engine = open_engine(tmp_path / "index")
+    try:
+        page = run_search(engine, SearchRequest(q="第200项，", mode="phrase", all=True))
+        assert page.total == 2  # one paragraph in each file, not the whole report
+        assert all("第200项，" in hit.text and len(hit.text) <= 600 for hit in page.hits)
+    finally:
+        engine.close()
