@@ -55,3 +55,13 @@ class ClusterError(SearchAppError):
     """A local SolrCloud cannot be started, reached or stopped, or Solr refused a request."""
 
     status = 503
+
+
+class BackendUnavailable(SearchAppError):
+    """The search backend (a Solr cluster) cannot be reached or cannot answer."""
+
+    status = 503
+
+
+class IncompleteResults(BackendUnavailable):
+    """Part of the index (a shard with no live replica) did not answer: a count would be short."""

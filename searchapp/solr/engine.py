@@ -1,0 +1,581 @@
+"""The Solr engine: the `Engine` interface answered by a SolrCloud collection.
+
+The collection holds pre-analysed paragraphs (tokens.py) and a meta document with the
+build report and the jieba dictionary, which `segment` uses, so a query is cut as the
+paragraphs were. The plan's rules (plan.py) map onto Solr as follows (queries.py):
+
+* matching: verbatim = phrase over character pairs in `grams` (single characters: `chars`),
+  an unquoted term also by all its words in `words`; groups AND-ed, OR within; exclusions
+  NOT; filters as `fq`. Exactly the embedded engine's sets.
+* ranking: the verbatim tier, then plan.py's BM25 computed by a Solr function from
+  collection-wide idf and average length (fetched in one small request per search) and
+  each paragraph's term frequencies and word count; ties in document order (`sort_key`).
+  Differences from the embedded engine: N and df count live paragraphs (the embedded
+  index counts deleted ones until a merge), the length is the exact word count (Whoosh
+  stores it in one lossy byte), and Solr computes functions in 32-bit floats. The order
+  rule — tier, then word relevance, then document order — is the same; BM25 values and so
+  the order of near-equal scores can differ slightly.
+* facets: the JSON Facet API over `fields.COLUMNS` (counts desc, then value);
+  every hit: `cursorMark` over the same sort (the key last).
+* sentence and document scopes are applied in Python over every paragraph-scope hit.
+
+Completeness: every search is sent with `shards.tolerant=true`. When a shard has no live
+replica, `match` answers with a notice (`SolrMatches.notices`) and every other method
+raises `IncompleteResults` — a short count is never presented as complete.
+
+Refs are the paragraphs' keys ("<doc_id>/<para_id>").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .. import fields as F
+from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
+from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
+from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence
+from ..results import Matches, Record, TownCount, Trend, YearCount
+from .client import SolrClient, is_partial
+from .queries import PARAGRAPHS, Request, Stats
+from .tokens import META_JSON, META_KEY, word_tokens
+
+log = logging.getLogger(__name__)
+
+RECORD_FIELDS = ",".join(
+    [
+        F.KEY, F.DOC_ID, F.PARA_ID, F.TEXT, F.TITLE, F.TOWN, F.PLACE, F.YEAR, F.DOC_TYPE,
+        F.DATE, F.SOURCE, F.ORDINAL, F.SECTION, F.HEADING, F.ISSUER, F.LEVEL, F.PROVINCE,
+        F.CITY, F.COUNTY,
+    ]
+)  # fmt: skip
+KEY_BATCH = 500  # records fetched by key per request
+RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the collection holds
+META_TTL = 30.0  # seconds before the meta document (and dictionary) is read again
+PARTIAL_NOTICE = "部分索引分片暂时无法访问，结果不完整：总数与分面只计入可访问的分片"
+
+
+@dataclass
+class SolrMatches(Matches):
+    """Matches with the notices of an incomplete answer (a shard without a live replica)."""
+
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    """One hit as the every-hit paths see it: key, score and the fields asked for."""
+
+    key: str
+    score: float
+    tier: int
+    fields: dict[str, Any]
+
+
+class SolrEngine:
+    """A SolrCloud collection built by `index_solr`, ready to search; thread-safe."""
+
+    backend = "solr"
+
+    def __init__(self, solr_url: str, collection: str, *, timeout: float = 30.0) -> None:
+        self.solr_url = solr_url
+        self.collection = collection
+        self.client = SolrClient(solr_url, collection, timeout)
+        self.client.discover_nodes()
+        self._lock = threading.Lock()
+        self._loaded = 0.0
+        self._meta: dict[str, Any] = {}
+        self.words: tuple[str, ...] = ()
+        self._vocabulary: tuple[str, list[str]] | None = None  # (built_at, words)
+        self.load_meta()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def load_meta(self) -> None:
+        """Read the meta document: the build report and the dictionary `segment` uses."""
+        found = self.client.get([("id", META_KEY), ("fl", META_JSON)]).get("doc")
+        if not found:
+            raise IndexMissing(
+                f"Solr 集合 {self.collection} 中还没有 searchapp 的索引",
+                hint=f"先建立索引：searchapp index --backend solr --collection {self.collection}",
+            )
+        data = json.loads(found[META_JSON])
+        meta = data["meta"]
+        if meta.get("analysis_version") != ANALYSIS_VERSION or meta.get("segmenter") != SEGMENTER:
+            raise IndexIncompatible(
+                f"Solr 集合 {self.collection} 由另一版本的 searchapp 建立"
+                f"（分析版本 {meta.get('analysis_version')}，{meta.get('segmenter')}）",
+                hint="请重建：searchapp index --backend solr --rebuild",
+            )
+        with self._lock:
+            self._meta = meta
+            self.words = tuple(data["words"])
+            self._loaded = time.monotonic()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The collection's build report (files, counts, built_at, corpus_dir)."""
+        if time.monotonic() - self._loaded > META_TTL:
+            self.load_meta()
+        return self._meta
+
+    def close(self) -> None:
+        """Nothing to release: every request opens and closes its own connection."""
+
+    def segment(self, text: str) -> list[str]:
+        """Words of a text as the collection's word channel cuts them."""
+        return word_tokens(text, self.words)
+
+    def status(self) -> dict[str, Any]:
+        """Backend, collection, paragraphs, and each shard's replicas and their states."""
+        found = self.client.select([("q", PARAGRAPHS), ("rows", "0")])
+        self.check_complete(found)
+        cluster = self.client.admin(
+            "/admin/collections", [("action", "CLUSTERSTATUS"), ("collection", self.collection)]
+        )["cluster"]
+        shards = cluster["collections"][self.collection]["shards"]
+        live = set(cluster.get("live_nodes", []))
+        return {
+            "backend": self.backend,
+            "collection": self.collection,
+            "solr_url": self.solr_url,
+            "paragraphs": found["response"]["numFound"],
+            "built_at": self.meta.get("built_at"),
+            "live_nodes": sorted(live),
+            "shards": {
+                name: [
+                    {"node": r["node_name"], "state": r["state"], "live": r["node_name"] in live}
+                    for r in shard["replicas"].values()
+                ]
+                for name, shard in sorted(shards.items())
+            },
+        }
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def check_complete(self, response: dict[str, Any]) -> None:
+        if is_partial(response):
+            raise IncompleteResults(
+                PARTIAL_NOTICE, hint="请稍后重试，或检查集群：searchapp cluster status"
+            )
+
+    def stats(self, plan: QueryPlan) -> Stats:
+        """Paragraphs, average word count and the plan's words' df, over the collection."""
+        request = Request()
+        facet: dict[str, Any] = {"length": f"sum({WORD_COUNT})"}
+        for i, word in enumerate(plan.scoring_words):
+            facet[f"w{i}"] = {"type": "query", "q": request.term(F.WORDS, word)}
+        found = self.client.select(
+            request.with_params(
+                [("q", PARAGRAPHS), ("rows", "0"), ("json.facet", json.dumps(facet))]
+            )
+        )
+        self.check_complete(found)
+        total = int(found["response"]["numFound"])
+        facets = found.get("facets", {})
+        df = {
+            w: int(facets.get(f"w{i}", {}).get("count", 0))
+            for i, w in enumerate(plan.scoring_words)
+        }
+        length = float(facets.get("length", 0) or 0)
+        return Stats(total, (length / total) if total else 1.0, df)
+
+    def ranked_request(
+        self, plan: QueryPlan, any_group: bool = False
+    ) -> tuple[Request, list[tuple[str, str]]]:
+        """The parameters of the plan's ranked hits (paragraph scope): q, fq, sort, fl."""
+        request = Request()
+        q = request.matching(plan, any_group)
+        fqs = request.filters(plan)
+        tier = request.tier(plan)
+        bm25 = request.bm25(plan, self.stats(plan)) if plan.scoring_words else "0"
+        params = [("q", q), *(("fq", f) for f in fqs)]
+        params += [
+            ("sort", request.sort(plan, tier, bm25)),
+            ("fl", f"{F.KEY},tier:{tier},bm:{bm25}"),
+        ]
+        return request, params
+
+    def facet_spec(self) -> str:
+        return json.dumps(
+            {
+                name: {
+                    "type": "terms",
+                    "field": name,
+                    "limit": -1,
+                    "mincount": 1,
+                    "sort": "count desc",
+                }
+                for name in F.COLUMNS
+            }
+        )
+
+    def stream(self, params: list[tuple[str, str]], batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every document of a sorted request (the sort ends with the key), via cursorMark."""
+        cursor = "*"
+        while True:
+            found = self.client.select([*params, ("rows", str(batch)), ("cursorMark", cursor)])
+            self.check_complete(found)
+            yield from found["response"]["docs"]
+            following = found.get("nextCursorMark", cursor)
+            if following == cursor or not found["response"]["docs"]:
+                return
+            cursor = following
+
+    # --- search ---------------------------------------------------------------------------
+
+    def match(self, plan: QueryPlan, start: int = 0, stop: int | None = 10) -> Matches:
+        """The plan's total, facet counts over every hit, and its ranked hits [start:stop]."""
+        if plan.scope != "paragraph":
+            rows = self.scoped_rows(plan, F.COLUMNS)
+            counts: dict[str, Counter[str]] = {name: Counter() for name in F.COLUMNS}
+            for row in rows:
+                for name in F.COLUMNS:
+                    counts[name][str(row.fields.get(name, ""))] += 1
+            facets = {name: ordered(c) for name, c in counts.items()}
+            ranked = [(r.key, r.score) for r in rows[start:stop]]
+            return SolrMatches(len(rows), facets, ranked)
+        request, params = self.ranked_request(plan)
+        if stop is not None and stop <= start:
+            rows_wanted = 0
+        else:
+            rows_wanted = 0 if stop is None else stop - start
+        found = self.client.select(
+            request.with_params([*params, ("start", str(start)), ("rows", str(rows_wanted)),
+             ("json.facet", self.facet_spec())])
+        )  # fmt: skip
+        total = int(found["response"]["numFound"])
+        notices = [PARTIAL_NOTICE] if is_partial(found) else []
+        facets = parse_facets(found.get("facets", {}))
+        ranked = [(d[F.KEY], score_of(d)) for d in found["response"]["docs"]]
+        if stop is None and total:
+            ranked = [(r.key, r.score) for r in self.rows(plan)][start:]
+        return SolrMatches(total, facets, ranked, notices)
+
+    def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[str, float]]:
+        """Every hit as (key, score), best first, fetched `batch` at a time."""
+        if plan.scope != "paragraph":
+            for row in self.scoped_rows(plan, ()):
+                yield row.key, row.score
+            return
+        for row in self.rows(plan, (), batch):
+            yield row.key, row.score
+
+    def rows(
+        self,
+        plan: QueryPlan,
+        names: Sequence[str] = (),
+        batch: int = 1000,
+        any_group: bool = False,
+        extra_fq: Sequence[str] = (),
+    ) -> Iterator[Row]:
+        """Every paragraph-scope hit in ranking order with the named stored fields."""
+        request, params = self.ranked_request(plan, any_group)
+        extra = [("fq", request_ref) for request_ref in extra_fq]
+        params = [(k, f"{v},{','.join(names)}" if k == "fl" and names else v) for k, v in params]
+        for doc in self.stream(request.with_params([*params, *extra]), batch):
+            yield Row(doc[F.KEY], score_of(doc), int(doc.get("tier") or 0), doc)
+
+    def scoped_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
+        """Every hit of a sentence- or document-scope plan, in ranking order (in Python)."""
+        if plan.scope == "sentence" and plan.groups:
+            kept = []
+            for row in self.rows(replace(plan, scope="paragraph"), [*names, F.TEXT]):
+                if in_one_sentence(plan, exact_key(row.fields[F.TEXT]), self.segment):
+                    kept.append(row)
+            return kept
+        if plan.scope == "document" and plan.groups:
+            return self.document_rows(plan, names)
+        return list(self.rows(replace(plan, scope="paragraph"), names))
+
+    def document_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
+        """Paragraphs meeting at least one group, in reports where every group is met,
+        grouped by report (reports in the order of their best paragraph)."""
+        reports: set[str] | None = None
+        for group in plan.groups:
+            request = Request()
+            q = request.bool(
+                must=[request.group_query(group)],
+                must_not=[request.exact(u) for u in plan.excluded],
+            )
+            facet = {"r": {"type": "terms", "field": F.DOC_ID, "limit": -1}}
+            found = self.client.select(
+                request.with_params([("q", q), *(("fq", f) for f in request.filters(plan)),
+                 ("rows", "0"), ("json.facet", json.dumps(facet))])
+            )  # fmt: skip
+            self.check_complete(found)
+            ids = {b["val"] for b in found.get("facets", {}).get("r", {}).get("buckets", [])}
+            reports = ids if reports is None else reports & ids
+        if not reports:
+            return []
+        flat = replace(plan, scope="paragraph")
+        groups: dict[str, list[Row]] = {}
+        for row in self.rows(flat, [*names, F.DOC_ID], any_group=True):
+            if row.fields[F.DOC_ID] in reports:
+                groups.setdefault(row.fields[F.DOC_ID], []).append(row)
+        return [row for group in groups.values() for row in group]
+
+    # --- across years and towns --------------------------------------------------------------
+
+    def hit_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
+        if plan.scope == "paragraph":
+            return list(self.rows(plan, names))
+        return self.scoped_rows(plan, names)
+
+    def occurrences(self, plan: QueryPlan) -> dict[str, int]:
+        """Verbatim occurrences of the plan's terms in each verbatim hit (paragraph scope);
+        hits missing here count 1."""
+        units = [t.units for t in plan.positive]
+        if not units:
+            return {}
+        request = Request()
+        verbatim = request.verbatim_any(plan)
+        q = request.bool(must=[request.matching(replace(plan, scope="paragraph")), verbatim])
+        params = request.with_params([("q", q), *(("fq", f) for f in request.filters(plan))])
+        params += [("sort", f"{F.KEY} asc"), ("fl", f"{F.KEY},{F.TEXT}")]
+        counts = {}
+        for doc in self.stream(params, KEY_BATCH):
+            text = exact_key(doc.get(F.TEXT, ""))
+            counts[doc[F.KEY]] = max(1, sum(text.count(u) for u in units))
+        return counts
+
+    def trend(self, plan: QueryPlan) -> Trend:
+        """Per-year reports, towns, paragraphs and occurrences, and a town × year table:
+        counted by the JSON Facet API (texts read for verbatim hits only)."""
+        cells: Counter[tuple[str, str, str]] = Counter()  # (year, town, doc_id) → paragraphs
+        extra: Counter[str] = Counter()  # year → occurrences beyond one a paragraph
+        occurrences = self.occurrences(plan)
+        if plan.scope == "paragraph":
+            request = Request()
+            facet = {
+                "y": {"type": "terms", "field": F.YEAR, "limit": -1, "facet": {
+                    "t": {"type": "terms", "field": F.TOWN, "limit": -1, "facet": {
+                        "d": {"type": "terms", "field": F.DOC_ID, "limit": -1}}}}}
+            }  # fmt: skip
+            found = self.client.select(
+                request.with_params([("q", request.matching(plan)),
+                 *(("fq", f) for f in request.filters(plan)), ("rows", "0"),
+                 ("json.facet", json.dumps(facet))])
+            )  # fmt: skip
+            self.check_complete(found)
+            for year in found.get("facets", {}).get("y", {}).get("buckets", []):
+                for town in year["t"]["buckets"]:
+                    for doc in town["d"]["buckets"]:
+                        cells[(str(year["val"]), town["val"], doc["val"])] += doc["count"]
+            years = self.years_of(list(occurrences))
+            for key, n in occurrences.items():
+                extra[years.get(key, "")] += n - 1
+        else:
+            for row in self.scoped_rows(plan, [F.YEAR, F.TOWN, F.DOC_ID]):
+                year = str(row.fields.get(F.YEAR, ""))
+                cells[(year, row.fields.get(F.TOWN, ""), row.fields[F.DOC_ID])] += 1
+                extra[year] += occurrences.get(row.key, 1) - 1
+        return make_trend(plan, cells, extra)
+
+    def years_of(self, keys: list[str]) -> dict[str, str]:
+        out = {}
+        for i in range(0, len(keys), KEY_BATCH):
+            for doc in self.by_keys(keys[i : i + KEY_BATCH], f"{F.KEY},{F.YEAR}"):
+                out[doc[F.KEY]] = str(doc.get(F.YEAR, ""))
+        return out
+
+    def town_counts(self, plan: QueryPlan) -> list[TownCount]:
+        """Every hit counted by town and report, most paragraphs first; a town's best hit is
+        its first in ranking order."""
+        names = [F.TOWN, F.DOC_ID, F.TITLE, F.YEAR, F.DOC_TYPE]
+        rows = self.hit_rows(plan, names)
+        occurrences = self.occurrences(plan)
+        towns: dict[str, dict[str, dict[str, Any]]] = {}
+        best: dict[str, tuple[str, float]] = {}
+        for row in rows:
+            f = row.fields
+            town = f.get(F.TOWN, "")
+            best.setdefault(town, (row.key, row.score))
+            entry = towns.setdefault(town, {}).get(f[F.DOC_ID])
+            if entry is None:
+                year = str(f.get(F.YEAR, ""))
+                entry = towns[town][f[F.DOC_ID]] = {
+                    "doc_id": f[F.DOC_ID],
+                    "title": f.get(F.TITLE, ""),
+                    "year": int(year) if year.isdigit() else None,
+                    "doc_type": f.get(F.DOC_TYPE, ""),
+                    "paragraphs": 0,
+                    "occurrences": 0,
+                }
+            entry["paragraphs"] += 1
+            entry["occurrences"] += occurrences.get(row.key, 1)
+        out = []
+        for town, reports in towns.items():
+            found = list(reports.values())
+            out.append(
+                TownCount(
+                    town=town,
+                    paragraphs=sum(r["paragraphs"] for r in found),
+                    occurrences=sum(r["occurrences"] for r in found),
+                    best=best[town],
+                    reports=found,
+                )
+            )
+        return sorted(out, key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
+
+    # --- records --------------------------------------------------------------------------
+
+    def by_keys(self, keys: Sequence[str], fl: str = RECORD_FIELDS) -> list[dict[str, Any]]:
+        request = Request()
+        q = f"{{!terms f={F.KEY} v={request.ref(','.join(keys))}}}"
+        found = self.client.select(
+            request.with_params(
+                [("q", q), ("fq", PARAGRAPHS), ("rows", str(len(keys))), ("fl", fl)]
+            )
+        )
+        self.check_complete(found)
+        return found["response"]["docs"]
+
+    def records(self, refs: Sequence[str]) -> list[Record]:
+        """The stored paragraphs of these keys, in the same order."""
+        found: dict[str, Record] = {}
+        refs = list(refs)
+        for i in range(0, len(refs), KEY_BATCH):
+            for doc in self.by_keys(refs[i : i + KEY_BATCH]):
+                found[doc[F.KEY]] = Record.from_fields(doc)
+        missing = [r for r in refs if r not in found]
+        if missing:
+            raise NotFound(
+                f"段落 {missing[0]} 已不在 Solr 集合 {self.collection} 中",
+                hint="索引刚刚更新，请重新检索",
+            )
+        return [found[r] for r in refs]
+
+    def document(self, doc_id: str) -> list[Record]:
+        """Every paragraph of one report ([] when there is none)."""
+        request = Request()
+        params = request.with_params([("q", request.term(F.DOC_ID, doc_id)), ("fq", PARAGRAPHS)])
+        params += [("sort", f"{F.KEY} asc"), ("fl", RECORD_FIELDS)]
+        return [Record.from_fields(doc) for doc in self.stream(params)]
+
+    def count_exact(self, text: str) -> int:
+        """How many paragraphs hold `text` verbatim."""
+        units = exact_key(text)
+        if not units:
+            return 0
+        request = Request()
+        found = self.client.select(
+            request.with_params([("q", request.exact(units)), ("fq", PARAGRAPHS), ("rows", "0")])
+        )
+        self.check_complete(found)
+        return int(found["response"]["numFound"])
+
+    # --- fuzzy and similar wording ------------------------------------------------------------
+
+    def candidates(self, key: str, limit: int, plan: QueryPlan | None = None) -> list[str]:
+        """Paragraphs sharing the most of the query's rarest character pairs, best first
+        (ties in document order), within the plan's filters."""
+        grams = self.candidate_grams(key)
+        if not grams:
+            return []
+        request = Request()
+        shared = request.shared_grams(grams)
+        params = request.with_params([("q", request.any_of([request.gram(g) for g in grams]))])
+        params += [("fq", f) for f in request.filters(plan)]
+        params += [("sort", f"{shared} desc,{F.SORT_KEY} asc,{F.KEY} asc"), ("fl", F.KEY)]
+        found = self.client.select([*params, ("rows", str(limit))])
+        self.check_complete(found)
+        return [doc[F.KEY] for doc in found["response"]["docs"]]
+
+    def candidate_grams(self, key: str) -> list[str]:
+        """The query's rarest character pairs present in the collection (single characters
+        join in when fewer than two pairs are known), as the embedded engine picks them."""
+        if not key:
+            return []
+        pairs = sorted({key[i : i + 2] for i in range(len(key) - 1)}) if len(key) > 1 else [key]
+        df = self.gram_df(pairs)
+        found = [g for n, g in sorted((df[g], g) for g in pairs) if n > 0]
+        if len(found) < 2 and len(key) > 1:
+            singles = sorted(set(key))
+            single_df = self.gram_df(singles)
+            found += [g for n, g in sorted((single_df[g], g) for g in singles) if n > 0]
+        return found[:RARE_GRAMS]
+
+    def gram_df(self, grams: list[str]) -> dict[str, int]:
+        """How many paragraphs hold each pair or character."""
+        request = Request()
+        facet = {f"g{i}": {"type": "query", "q": request.gram(g)} for i, g in enumerate(grams)}
+        found = self.client.select(
+            request.with_params(
+                [("q", PARAGRAPHS), ("rows", "0"), ("json.facet", json.dumps(facet))]
+            )
+        )
+        self.check_complete(found)
+        facets = found.get("facets", {})
+        return {g: int(facets.get(f"g{i}", {}).get("count", 0)) for i, g in enumerate(grams)}
+
+    def vocabulary(self) -> list[str]:
+        """The collection's words of two or more characters (for "did you mean")."""
+        built = str(self.meta.get("built_at"))
+        cached = self._vocabulary
+        if cached is not None and cached[0] == built:
+            return cached[1]
+        found = self.client.select(
+            [("terms.fl", F.WORDS), ("terms.limit", "-1"), ("terms.mincount", "1"),
+             ("terms.sort", "index"), ("json.nl", "flat")],
+            handler="/terms",
+        )  # fmt: skip
+        self.check_complete(found)
+        flat = found.get("terms", {}).get(F.WORDS, [])
+        words = sorted({w for w in flat[::2] if len(w) >= 2 and not w.isdigit()})
+        self._vocabulary = (built, words)
+        return words
+
+
+WORD_COUNT = "word_count"
+
+
+def score_of(doc: dict[str, Any]) -> float:
+    """plan.py's score from the tier and BM25 pseudo-fields."""
+    return EXACT_BOOST * float(doc.get("tier") or 0) + float(doc.get("bm") or 0.0)
+
+
+def ordered(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def parse_facets(facets: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """JSON Facet API buckets as {field: {value: count}}, most first, then by value."""
+    out = {}
+    for name in F.COLUMNS:
+        buckets = facets.get(name, {}).get("buckets", [])
+        out[name] = ordered(Counter({str(b["val"]): int(b["count"]) for b in buckets}))
+    return out
+
+
+def make_trend(plan: QueryPlan, cells: Counter[tuple[str, str, str]], extra: Counter[str]) -> Trend:
+    """A Trend from paragraph counts per (year, town, report) and extra occurrences a year."""
+    trend = Trend(" ".join(t.text for t in plan.positive), sum(cells.values()))
+    per_year: dict[int, YearCount] = {}
+    reports: dict[int, set[str]] = {}
+    towns: dict[int, set[str]] = {}
+    for (year, town, doc_id), n in cells.items():
+        if not year.isdigit():
+            trend.undated += n
+            continue
+        y = int(year)
+        count = per_year.setdefault(y, YearCount(y))
+        count.paragraphs += n
+        reports.setdefault(y, set()).add(doc_id)
+        towns.setdefault(y, set()).add(town)
+        row = trend.table.setdefault(town, {})
+        row[y] = row.get(y, 0) + n
+    for y, count in per_year.items():
+        count.reports = len(reports[y])
+        count.towns = len(towns[y])
+        count.occurrences = count.paragraphs + extra.get(str(y), 0)
+    trend.years = [per_year[y] for y in sorted(per_year)]
+    trend.table = dict(sorted(trend.table.items(), key=lambda kv: (min(kv[1]), kv[0])))
+    trend.first_year = {town: min(row) for town, row in trend.table.items()}
+    return trend

@@ -1,0 +1,72 @@
+"""Pre-analysed Solr documents: our own analysis makes every token, Solr splits on spaces.
+
+One Solr document per paragraph, with the fields of `embedded.indexer.paragraph_fields`
+(the same ids, sort key and metadata) plus the token channels of the configset:
+
+* `words`: the jieba words of the text (`analysis.segment` with the collection's
+  dictionary), and `word_count`, their number;
+* `grams`: the adjacent character pairs of `exact_key(text)`, in order (consecutive
+  positions), and `chars`: its single characters;
+* `section_grams`/`section_chars`: the same for the section path (for `section:` filters);
+* `kind` ("para"), `year_int` (year ranges), `sort_date`.
+
+The collection's meta document (key `_meta`, kind "meta") holds the build report and the
+dictionary words as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import fields as F
+from ..analysis import exact_key, segment
+
+KIND = "kind"
+PARA = "para"
+META = "meta"
+META_KEY = "_meta"
+META_JSON = "meta_json"
+
+
+def pairs(units: str) -> str:
+    """The adjacent character pairs of a string (no white space in it), space-separated."""
+    return " ".join(units[i : i + 2] for i in range(len(units) - 1))
+
+
+def word_tokens(text: str, words: tuple[str, ...]) -> list[str]:
+    """The word channel's tokens as Solr indexes them (a word never holds white space)."""
+    return [part for word in segment(text, words) for part in word.split()]
+
+
+def solr_document(fields: dict[str, Any], words: tuple[str, ...]) -> dict[str, Any]:
+    """A paragraph's Solr document from its `paragraph_fields` record."""
+    doc = {k: v for k, v in fields.items() if k not in (F.WORDS, F.SECTION_KEY)}
+    tokens = word_tokens(fields[F.TEXT], words)
+    units = exact_key(fields[F.TEXT])
+    section = exact_key(fields[F.SECTION_KEY])
+    doc.update(
+        {
+            KIND: PARA,
+            F.WORDS: " ".join(tokens),
+            "word_count": len(tokens),
+            "grams": pairs(units),
+            "chars": " ".join(units),
+            "section_grams": pairs(section),
+            "section_chars": " ".join(section),
+        }
+    )
+    if str(fields[F.YEAR]).isdigit():
+        doc["year_int"] = int(fields[F.YEAR])
+    return doc
+
+
+def meta_document(meta: dict[str, Any], words: list[str]) -> dict[str, Any]:
+    """The collection's meta document: build report and dictionary words."""
+    return {
+        F.KEY: META_KEY,
+        KIND: META,
+        F.DOC_ID: META_KEY,
+        F.PARA_ID: META_KEY,
+        META_JSON: json.dumps({"meta": meta, "words": words}, ensure_ascii=False),
+    }
