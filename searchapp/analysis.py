@@ -21,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -145,6 +147,36 @@ def get_segmenter(words: tuple[str, ...]) -> jieba.Tokenizer:
 
 
 _watched_pid: int | None = None
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class _Forker:
+    """The pid of the process whose forked workers must die with it (weak-referenceable,
+    as multiprocessing's after-fork registry requires)."""
+
+    pid = os.getpid()
+
+
+_FORKER = _Forker()
+
+
+def die_with_parent() -> None:
+    """In a worker forked by multiprocessing: be killed by the kernel when the process
+    that forked it dies, from the first instant (before any job arrives)."""
+    parent = _FORKER.pid
+    _FORKER.pid = os.getpid()  # this worker's own workers die with it
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the watcher thread of exit_with_parent
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+multiprocessing.util.register_after_fork(_FORKER, lambda _: die_with_parent())
 
 
 def exit_with_parent() -> None:

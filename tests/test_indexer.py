@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from searchapp.errors import IndexIncompatible, IndexLocked, IndexMissing
-from searchapp.indexer import (
+from searchapp.embedded.indexer import (
     META_NAME,
     build_index,
     current_generation,
@@ -23,7 +22,10 @@ from searchapp.indexer import (
     open_index,
     run_parallel,
 )
-from searchapp.query import SearchRequest, run_search
+from searchapp.engine import open_engine
+from searchapp.errors import IndexIncompatible, IndexLocked, IndexMissing
+from searchapp.results import SearchRequest
+from searchapp.search import run_search
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 SEEDS = PROJECT_ROOT / "seeds"
@@ -31,9 +33,9 @@ REPORT = "某镇2023年政府工作报告\n各位代表：\n一、工作回顾\n
 
 
 def hit_keys(index_dir: Path, q: str, mode: str = "keyword") -> list[tuple[str, str]]:
-    ix, _ = open_index(index_dir)
-    with ix.searcher() as searcher:
-        page = run_search(searcher, SearchRequest(q=q, mode=mode, all=True))
+    engine = open_engine(index_dir)
+    page = run_search(engine, SearchRequest(q=q, mode=mode, all=True))
+    engine.close()
     return sorted((h.doc_id, h.para_id) for h in page.hits)
 
 
@@ -169,7 +171,7 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
 
 def start_indexer(corpus: Path, index: Path, rebuild: bool) -> subprocess.Popen[bytes]:
     """`build_index(procs=2)` in a process of its own group: its workers join that group."""
-    code = "import sys; from pathlib import Path; from searchapp.indexer import build_index; "
+    code = "import sys; from pathlib import Path; from searchapp.embedded import build_index; "
     code += f"build_index(Path(sys.argv[1]), Path(sys.argv[2]), procs=2, rebuild={rebuild})"
     command = [sys.executable, "-c", code, str(corpus), str(index)]
     return subprocess.Popen(command, start_new_session=True)
@@ -226,11 +228,6 @@ def test_killed_indexer_loses_nothing_and_leaves_no_worker(tmp_path: Path):
     assert len(hit_keys(index, "三清两建")) == len(before) + 60 * 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exit_with_parent starts with a worker's first analysed text: a worker that has "
-    "not analysed one when the indexer is killed waits for a job forever",
-)
 def test_a_worker_killed_before_its_first_document_exits_too(tmp_path: Path):
     corpus = copy_seeds(tmp_path)
     text = (SEEDS / "002_728e3c0284a2da64.txt").read_text(encoding="utf-8")
@@ -275,7 +272,7 @@ def test_user_dictionary_change_resegments_without_losing_phrases(tmp_path: Path
     user_dict.write_text("宜居宜业和美乡村\n", encoding="utf-8")
     assert build_index(corpus, index, user_dict=user_dict).mode == "full"
     ix, _ = open_index(index)
-    from searchapp.schema import word_tokenizer
+    from searchapp.embedded.schema import word_tokenizer
 
     assert "宜居宜业和美乡村" in word_tokenizer(ix.schema).words
     assert hit_keys(index, "宜居宜业和美", mode="phrase") == before != []
@@ -288,7 +285,7 @@ def test_lock_held_by_another_process_and_released_when_it_dies(tmp_path: Path):
     (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
     index = tmp_path / "index"
     code = (
-        "import sys, time; from pathlib import Path; from searchapp.indexer import index_lock\n"
+        "import sys, time; from pathlib import Path; from searchapp.embedded.indexer import index_lock\n"
         "with index_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)\n"
     )
     holder = subprocess.Popen([sys.executable, "-c", code, str(index)], stdout=subprocess.PIPE)
@@ -328,7 +325,7 @@ def test_a_failing_worker_fails_the_run():
 
 
 def test_writer_memory_follows_the_machine(monkeypatch: pytest.MonkeyPatch):
-    from searchapp import indexer
+    from searchapp.embedded import indexer
 
     for available, procs, expected in [
         (None, 2, 256),

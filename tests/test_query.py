@@ -176,7 +176,7 @@ def test_fuzzy_finds_a_misspelled_slogan(seed_engine: Engine):
 def test_json_contract(seed_engine: Engine):
     data = search(seed_engine, "三清两建").to_json()
     assert {"query", "mode", "total", "hits", "facets"} <= set(data)
-    assert set(data["facets"]) == {"town", "year", "doc_type"}
+    assert {"town", "year", "doc_type"} <= set(data["facets"])  # more facets may follow
     required = {"doc_id", "para_id", "title", "town", "year", "doc_type", "section"}
     assert required | {"text", "snippet", "url"} <= set(data["hits"][0])
     hit = data["hits"][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,13 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchapp.config import Config
+from searchapp.embedded import build_index
 from searchapp.highlight import term_spans
-from searchapp.indexer import build_index
-from searchapp.query import DocumentView
+from searchapp.results import DocumentView
 from searchapp.web import create_app
 from searchapp.web.documents import source_path
 from searchapp.web.links import page_window
 from searchapp.web.matches import cite_head, quote_for
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
@@ -632,30 +635,68 @@ def test_similar_for_a_paragraph_leaves_out_its_report(seed_config):
     assert hit["doc_id"] not in {s["doc_id"] for s in data["sentences"]}
 
 
-def test_searchers_are_pooled_per_generation(seed_config):
-    from searchapp.indexer import open_index
-    from searchapp.web.store import SearcherPool, ServerBusy
+def test_one_engine_per_generation(tmp_path):
+    """Requests share the live generation's engine; a re-index gives a new engine, and
+    the old one is dropped once requests let go of it."""
+    import gc
+    import weakref
 
-    ix, _ = open_index(seed_config.index_dir)
-    pool = SearcherPool(ix, 2)
-    first, second = pool.acquire(), pool.acquire()
-    with pytest.raises(ServerBusy):
-        pool.acquire(timeout=0.05)
-    pool.release(first)
-    assert pool.acquire() is first  # reused, not reopened
-    pool.retire()
-    pool.release(first)
-    pool.release(second)
-    assert first.is_closed and second.is_closed
-
-
-def test_requests_reuse_searchers(seed_config):
-    app = create_app(seed_config, {"TESTING": True})
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index = tmp_path / "index"
+    build_index(corpus, index)
+    app = create_app(Config(corpus_dir=corpus, index_dir=index), {"TESTING": True})
     client = app.test_client()
-    client.get("/api/search?q=三清两建")
+    store = app.extensions["searchapp"]
+    assert client.get("/api/search?q=三清两建").get_json()["total"] == 5
+    first = store.live()
     client.get("/api/search?q=乡村振兴")
-    pool = app.extensions["searchapp"].live().searchers
-    assert pool._opened == 1 and len(pool._idle) == 1
+    assert store.live() is first  # reused, not reopened
+    (corpus / "new.txt").write_text("新镇2023年政府工作报告\n各位代表：\n推进三清两建。\n", "utf-8")
+    build_index(corpus, index)
+    assert client.get("/api/search?q=三清两建").get_json()["total"] == 6
+    second = store.live()
+    assert second is not first and second.path != first.path
+    old = weakref.ref(first)
+    del first
+    gc.collect()
+    assert old() is None  # nothing keeps the retired generation's engine alive
+
+
+def test_requests_go_on_while_a_new_generation_opens(tmp_path):
+    """While one request opens a new generation's engine, others use the previous one."""
+    import threading
+
+    from searchapp.web import store as store_module
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index = tmp_path / "index"
+    build_index(corpus, index)
+    store = store_module.EngineStore(index)
+    old = store.live()
+    (corpus / "new.txt").write_text("新镇2023年政府工作报告\n各位代表：\n推进三清两建。\n", "utf-8")
+    build_index(corpus, index)
+    opening = threading.Event()
+    release = threading.Event()
+    real_engine = store_module.EmbeddedEngine
+
+    def slow_engine(path):
+        opening.set()
+        release.wait(10)
+        return real_engine(path)
+
+    store_module.EmbeddedEngine = slow_engine  # type: ignore[misc, assignment]
+    try:
+        opener = threading.Thread(target=store.live)
+        opener.start()
+        assert opening.wait(10)
+        assert store.live() is old  # not blocked by the opening generation
+        release.set()
+        opener.join(10)
+    finally:
+        store_module.EmbeddedEngine = real_engine  # type: ignore[misc]
+    assert store.live() is not old
 
 
 def test_api_towns(seed_config):
