@@ -12,8 +12,10 @@ import statistics
 import time
 from pathlib import Path
 
-from searchapp.indexer import build_index, open_index
-from searchapp.query import SearchRequest, run_search
+from searchapp.embedded import build_index
+from searchapp.engine import open_engine
+from searchapp.results import SearchRequest
+from searchapp.search import run_search
 from searchapp.similar import find_similar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
@@ -76,18 +78,15 @@ def main() -> None:
     args = parser.parse_args()
     index = args.index or Path("/tmp/searchapp-judged-index")
     build_index(PROJECT_ROOT / "seeds", index)
-    ix, _ = open_index(index)
-    with ix.searcher() as searcher:
-        print(f"judged queries: {len(load_judged())}  (tests/data/judged_fuzzy.tsv)")
-        for mode, (top3, top10) in quality(searcher).items():
-            print(f"  {mode:<8} top-3 {top3:.2f}   top-10 {top10:.2f}")
-        print("latency on the seed index")
-        latency(searcher)
+    engine = open_engine(index)
+    print(f"judged queries: {len(load_judged())}  (tests/data/judged_fuzzy.tsv)")
+    for mode, (top3, top10) in quality(engine).items():
+        print(f"  {mode:<8} top-3 {top3:.2f}   top-10 {top10:.2f}")
+    print("latency on the seed index")
+    latency(engine)
     if args.latency_index:
-        ix, _ = open_index(args.latency_index)
-        with ix.searcher() as searcher:
-            print(f"latency on {args.latency_index}")
-            latency(searcher)
+        print(f"latency on {args.latency_index}")
+        latency(open_engine(args.latency_index))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
-from searchapp.indexer import build_index
+from searchapp.embedded import build_index
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 ADDED = "zz_incremental_benchmark.txt"

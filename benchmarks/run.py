@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import shutil
 import tempfile
 import time
@@ -27,11 +28,12 @@ from whoosh import sorting
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import QueryParser
 
-from searchapp import schema as F
 from searchapp.analysis import exact_key
 from searchapp.documents import load_corpus
-from searchapp.indexer import build_index, open_index
-from searchapp.query import SearchRequest, run_search
+from searchapp.embedded import build_index
+from searchapp.engine import open_engine
+from searchapp.results import SearchRequest
+from searchapp.search import iter_hits, plan_request, run_search, run_trend, town_usage
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -163,22 +165,35 @@ def main() -> None:
     )
     print(f"  build time ratio searchapp/tutorial: {ours_build / tutorial_build:.2f}")
 
-    ix, _ = open_index(work / "searchapp")
+    engine = open_engine(work / "searchapp")
     tix = whoosh_index.open_dir(str(work / "tutorial"))
-    with ix.searcher() as searcher, tix.searcher() as tsearcher:
+    with tix.searcher() as tsearcher:
         print("\nquery latency")
 
         def ours_top(q: str) -> object:
-            return run_search(searcher, SearchRequest(q=q, page_size=10))
+            return run_search(engine, SearchRequest(q=q, page_size=10))
 
         def ours_all(q: str) -> object:
-            return run_search(searcher, SearchRequest(q=q, all=True))
+            return run_search(engine, SearchRequest(q=q, all=True))
+
+        def ours_stream(q: str) -> object:
+            _, plan = plan_request(engine, SearchRequest(q=q))
+            return sum(1 for _ in iter_hits(engine, plan))
+
+        def ours_towns(q: str) -> object:
+            return town_usage(engine, SearchRequest(q=q))
+
+        def ours_trend(q: str) -> object:
+            return run_trend(engine, SearchRequest(q=q))
 
         top = report_latency("searchapp top10+facets", ours_top, args.repeat)
         ttop = report_latency(
             "tutorial top10+facets", lambda q: tutorial_search(tsearcher, q, 10), args.repeat
         )
         report_latency("searchapp every hit", ours_all, max(1, args.repeat // 2))
+        report_latency("searchapp every hit streamed", ours_stream, max(1, args.repeat // 2))
+        report_latency("searchapp towns (/api/towns)", ours_towns, max(1, args.repeat // 2))
+        report_latency("searchapp trend (/api/trend)", ours_trend, max(1, args.repeat // 2))
         report_latency(
             "tutorial every hit",
             lambda q: tutorial_search(tsearcher, q, None),
@@ -191,15 +206,17 @@ def main() -> None:
 
         print("\nphrase recall against a brute-force substring scan")
         texts = {
-            f"{f[F.DOC_ID]}/{f[F.PARA_ID]}": exact_key(f[F.TEXT_FIELD])
-            for f in searcher.all_stored_fields()
+            f"{doc.doc_id}/{p.para_id}": exact_key(p.text)
+            for _, docs in load_corpus(args.corpus)
+            for doc in docs
+            for p in doc.paragraphs
         }
         ours_found = tutorial_found = expected_total = 0
         for _, q in all_queries():
             phrase = q.replace(" ", "")
             key = exact_key(phrase)
             truth = {k for k, t in texts.items() if key in t}
-            page = run_search(searcher, SearchRequest(q=phrase, mode="phrase", all=True))
+            page = run_search(engine, SearchRequest(q=phrase, mode="phrase", all=True))
             ours = {f"{h.doc_id}/{h.para_id}" for h in page.hits}
             theirs = tutorial_search(tsearcher, f'"{phrase}"', None)
             expected_total += len(truth)
@@ -212,6 +229,8 @@ def main() -> None:
                 )
         print(f"  searchapp phrase recall: {ours_found / max(1, expected_total):.3f}")
         print(f"  tutorial  phrase recall: {tutorial_found / max(1, expected_total):.3f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this process (both engines open): {peak:.0f} MB")
 
 
 if __name__ == "__main__":
