@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -37,6 +38,7 @@ class SolrClient:
         self.urls = [solr_url.rstrip("/")]
         self.collection = collection
         self.timeout = timeout
+        self._lock = threading.Lock()
 
     def discover_nodes(self) -> None:
         """Add the cluster's other live nodes as fail-over addresses (the given one first)."""
@@ -115,7 +117,15 @@ class SolrClient:
                     ) from exc
                 reasons.append(f"{base}：{reason}")
                 log.warning("Solr node %s unreachable (%s); trying the next", base, reason)
+                self.demote(base)
         raise BackendUnavailable(f"无法连接 Solr（{'；'.join(reasons)}）", hint=HINT)
+
+    def demote(self, base: str) -> None:
+        """Try a node that refused a connection last from now on."""
+        with self._lock:
+            if base in self.urls and len(self.urls) > 1:
+                self.urls.remove(base)
+                self.urls.append(base)
 
     def http_error(self, exc: urllib.error.HTTPError, path: str) -> Exception:
         """The error to raise for an HTTP error answer."""

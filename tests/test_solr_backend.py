@@ -1,0 +1,520 @@
+"""The Solr backend against the embedded engine and brute-force scans: the same checks on both.
+
+The seeds are indexed into a 2-shard × 2-replica collection of the session's local SolrCloud
+(tests/solr_fixture.py) and into the session's embedded index (conftest.py). Matching, filters,
+facets, ids, trends, fuzzy and similar wording must agree between the backends and with a scan
+of the texts; Solr's ranking is checked against plan.py's formula recomputed from the texts
+(Solr stores exact word counts, the embedded index one lossy byte, so near-equal BM25 scores may
+order differently between the two: tiers and sets must agree, and each engine follows the rule).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from solr_fixture import new_collection
+
+from searchapp import fields as F
+from searchapp.analysis import exact_key
+from searchapp.cluster import (
+    ClusterInfo,
+    free_port,
+    kill_node,
+    process_running,
+    read_cluster,
+    restart_node,
+    solr_get,
+)
+from searchapp.config import Config
+from searchapp.documents import load_corpus
+from searchapp.embedded import build_index
+from searchapp.engine import Engine, open_engine
+from searchapp.errors import BackendUnavailable, IncompleteResults, SearchAppError
+from searchapp.plan import EXACT_BOOST, K1, B, Term, make_plan
+from searchapp.querylang import parse_query, strip_outer_quotes
+from searchapp.results import SearchRequest
+from searchapp.search import run_search, run_trend, town_usage
+from searchapp.similar import find_similar
+from searchapp.solr import SolrEngine, index_solr, open_solr_engine
+from searchapp.solr import indexer as solr_indexer
+
+pytestmark = pytest.mark.solr
+Key = tuple[str, str]
+
+
+def examples(count: int) -> settings:
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+@pytest.fixture(scope="module")
+def collection(solr_cluster: ClusterInfo, seed_config: Config) -> str:
+    """The seeds in a 2 × 2 collection, from the folder the embedded seed index was built from."""
+    name = new_collection("seeds")
+    report = index_solr(
+        seed_config.corpus_dir, solr_cluster.solr_url, name, shards=2, replicas=2, procs=2
+    )
+    assert report.mode == "full" and report.paragraphs > 300
+    return name
+
+
+@pytest.fixture(scope="module")
+def solr(solr_cluster: ClusterInfo, collection: str) -> Iterator[SolrEngine]:
+    engine = open_solr_engine(solr_cluster.solr_url, collection)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(seed_config: Config) -> dict[Key, str]:
+    """Every paragraph of the seed files: (doc_id, para_id) → text, read from the files."""
+    return {
+        (d.doc_id, p.para_id): p.text
+        for _, docs in load_corpus(seed_config.corpus_dir)
+        for d in docs
+        for p in d.paragraphs
+    }
+
+
+def sort_keys(solr: SolrEngine) -> dict[str, str]:
+    """Every paragraph key of the collection with its sort key, straight from Solr."""
+    found = solr.client.select(
+        [("q", "kind:para"), ("rows", "100000"), ("fl", f"{F.KEY},{F.SORT_KEY}")]
+    )
+    return {d[F.KEY]: d[F.SORT_KEY] for d in found["response"]["docs"]}
+
+
+def hits(engine: Engine, q: str, mode: str = "keyword", **options: object) -> list[Key]:
+    page = run_search(
+        engine, SearchRequest(q=q, mode=mode, all=True, **options), max_query_chars=500
+    )  # type: ignore[arg-type]
+    keys = [(h.doc_id, h.para_id) for h in page.hits]
+    assert len(keys) == len(set(keys)) == page.total
+    return keys
+
+
+def scan(corpus: dict[Key, str], phrase: str) -> set[Key]:
+    key = exact_key(strip_outer_quotes(phrase.strip()))
+    return {k for k, text in corpus.items() if key in exact_key(text)}
+
+
+@st.composite
+def substrings(draw: st.DrawFn, texts: list[str], max_length: int = 16) -> str:
+    text = draw(st.sampled_from(texts))
+    length = draw(st.integers(min_value=1, max_value=min(max_length, len(text))))
+    start = draw(st.integers(min_value=0, max_value=len(text) - length))
+    return text[start : start + length]
+
+
+def plain(term: str) -> str:
+    return "".join(ch for ch in term if ch.isalnum())
+
+
+# --- the collection ------------------------------------------------------------------------------
+
+
+def test_every_paragraph_has_the_same_ids_and_fields(
+    solr: SolrEngine, seed_engine: Engine, corpus: dict[Key, str]
+):
+    assert solr.status()["paragraphs"] == len(corpus)
+    assert sorted(solr.status()["shards"]) == ["shard1", "shard2"]
+    doc_ids = sorted({doc_id for doc_id, _ in corpus})
+    for doc_id in doc_ids:
+        ours = sorted(solr.document(doc_id), key=lambda r: r.ordinal)
+        theirs = sorted(seed_engine.document(doc_id), key=lambda r: r.ordinal)
+        assert ours == theirs
+        assert [r.text for r in ours] == [corpus[(doc_id, r.para_id)] for r in ours]
+    reference = {r.url: r for doc_id in doc_ids for r in seed_engine.document(doc_id)}
+    keys = sorted(f"{d}/{p}" for d, p in corpus)[::-1]  # more than one batch, any order
+    assert solr.records(keys) == [reference[f"/doc/{k.replace('/', '#')}"] for k in keys]
+    assert solr.document("no-such-report") == []
+    assert solr.meta["paragraphs"] == len(corpus) and solr.meta["corpus_dir"]
+    assert solr.segment("推进三清两建工作") == seed_engine.segment("推进三清两建工作")
+
+
+# --- matching: the same sets as the embedded engine and a scan -----------------------------------
+
+
+def test_phrase_mode_equals_a_substring_scan(solr: SolrEngine, corpus: dict[Key, str]):
+    @examples(60)
+    @given(substrings(sorted(corpus.values())))
+    def check(phrase: str) -> None:
+        if not exact_key(strip_outer_quotes(phrase.strip())):
+            return
+        expected = scan(corpus, phrase)
+        assert expected
+        assert set(hits(solr, phrase, "phrase")) == expected
+
+    check()
+
+
+@pytest.mark.parametrize("phrase", ["清两", "乡贤返", "三清两建", "的", "，", "2022年"])
+def test_phrases_across_word_boundaries(phrase: str, solr: SolrEngine, corpus: dict[Key, str]):
+    assert set(hits(solr, phrase, "phrase")) == scan(corpus, phrase)
+    assert set(hits(solr, f'"{phrase}"')) == scan(corpus, phrase)
+    assert solr.count_exact(phrase) == len(scan(corpus, phrase))
+
+
+def test_keyword_terms_match_verbatim_or_by_all_words(
+    solr: SolrEngine, seed_engine: Engine, corpus: dict[Key, str]
+):
+    @examples(40)
+    @given(substrings(sorted(corpus.values()), 8))
+    def check(term: str) -> None:
+        term = plain(term)
+        if not term or term in {"OR", "NOT", "AND"}:
+            return
+        found = set(hits(solr, term))
+        verbatim = scan(corpus, term)
+        assert verbatim <= found
+        parts = set(solr.segment(term))
+        for key in found - verbatim:
+            assert parts <= set(solr.segment(corpus[key]))
+        assert found == set(hits(seed_engine, term))
+
+    check()
+
+
+def test_exclusions_remove_exactly_the_verbatim_holders(
+    solr: SolrEngine, seed_engine: Engine, corpus: dict[Key, str]
+):
+    texts = sorted(corpus.values())
+
+    @examples(30)
+    @given(substrings(texts, 4), substrings(texts, 2))
+    def check(term: str, excluded: str) -> None:
+        term, excluded = plain(term), plain(excluded)
+        if not term or not excluded or {term, excluded} & {"OR", "NOT", "AND"}:
+            return
+        expected = set(hits(seed_engine, term)) - scan(corpus, excluded)
+        assert set(hits(solr, f"{term} -{excluded}")) == expected
+
+    check()
+
+
+QUERIES = [
+    ("三清两建", {}),
+    ("三清两建 乡贤", {}),
+    ("乡村振兴 OR 集体经济 -疫情", {}),
+    ('"二十大精神" 发展', {}),
+    ("发展", {"town": ["潭头镇"]}),
+    ("发展", {"year": ["2022"]}),
+    ("发展", {"year": ["2020-2023"]}),
+    ("发展", {"year": [">=2023"]}),
+    ("发展", {"year": ["2021", "2023-"]}),
+    ("经济", {"doc_type": ["政府工作报告"]}),
+    ("工作", {"section": ["工作"]}),
+    ("工作", {"section": ["重点"], "year": ["2022"]}),
+    ("", {"town": ["潭头镇"]}),
+    ("发展 集体", {"scope": "sentence"}),
+    ("发展 集体", {"scope": "document"}),
+]
+
+
+@pytest.mark.parametrize(("q", "options"), QUERIES)
+def test_filters_scopes_and_facets_equal_the_embedded_engine(
+    q: str, options: dict, solr: SolrEngine, seed_engine: Engine
+):
+    ours = run_search(solr, SearchRequest(q=q, all=True, **options))
+    theirs = run_search(seed_engine, SearchRequest(q=q, all=True, **options))
+    assert ours.total == theirs.total > 0
+    assert {(h.doc_id, h.para_id) for h in ours.hits} == {
+        (h.doc_id, h.para_id) for h in theirs.hits
+    }
+    assert ours.facets == theirs.facets
+    assert list(ours.facets["town"].items()) == list(theirs.facets["town"].items())  # order too
+    assert not ours.notices or ours.notices == theirs.notices
+
+
+def test_filters_equal_a_scan_of_the_records(solr: SolrEngine, corpus: dict[Key, str]):
+    records = solr.records([f"{d}/{p}" for d, p in sorted(corpus)])
+    page = run_search(solr, SearchRequest(q="发展", year=["2020-2022"], section=["工作"], all=True))
+    expected = {
+        (r.doc_id, r.para_id)
+        for r in records
+        if r.year.isdigit()
+        and 2020 <= int(r.year) <= 2022
+        and "工作" in exact_key("".join(r.section))
+        and ("发展" in exact_key(r.text) or "发展" in solr.segment(r.text))
+    }
+    assert {(h.doc_id, h.para_id) for h in page.hits} == expected and expected
+
+
+# --- ranking -------------------------------------------------------------------------------------
+
+
+def expected_scores(solr: SolrEngine, corpus: dict[Key, str], q: str) -> dict[str, float]:
+    """plan.py's score of every paragraph the query matches, from the texts: 1000 per term
+    held verbatim + BM25 (exact word counts, live paragraphs) of each query word held."""
+    plan = make_plan(parse_query(q), {}, solr.segment)
+    tokens = {f"{d}/{p}": solr.segment(text) for (d, p), text in corpus.items()}
+    units = {f"{d}/{p}": exact_key(text) for (d, p), text in corpus.items()}
+    n = len(tokens)
+    avg = sum(len(t) for t in tokens.values()) / n
+    df = Counter(w for t in tokens.values() for w in set(t))
+    out = {}
+    for key, words in tokens.items():
+        held, text = set(words), units[key]
+
+        def meets(term: Term, text: str = text, held: set[str] = held) -> bool:
+            if term.units in text:
+                return True
+            return not term.quoted and bool(term.words) and set(term.words) <= held
+
+        if not all(any(meets(t) for t in group) for group in plan.groups):
+            continue
+        if any(u in units[key] for u in plan.excluded):
+            continue
+        score = EXACT_BOOST * sum(1 for t in plan.positive if t.units in units[key])
+        tf = Counter(words)
+        for word in plan.scoring_words:
+            if tf[word]:
+                idf = math.log(n / (df[word] + 1)) + 1
+                norm = tf[word] + K1 * (1 - B + B * len(words) / avg)
+                score += idf * tf[word] * (K1 + 1) / norm
+        out[key] = score
+    return out
+
+
+@pytest.mark.parametrize(
+    "q", ["三清两建 乡贤", "发展 集体经济", '"二十大精神" 发展', "乡村振兴 OR 人居环境 -疫情", "的"]
+)
+def test_ranking_follows_the_rule_verbatim_then_bm25_then_document_order(
+    q: str, solr: SolrEngine, seed_engine: Engine, corpus: dict[Key, str]
+):
+    plan = make_plan(parse_query(q), {}, solr.segment)
+    ranked = list(solr.iter_matches(plan, batch=7))
+    expected = expected_scores(solr, corpus, q)
+    assert {k for k, _ in ranked} == set(expected)
+    for key, score in ranked:
+        assert score == pytest.approx(expected[key], abs=2e-3), key
+    order = sort_keys(solr)
+    # scores as Solr computed them (32-bit floats): descending, ties in document order
+    assert ranked == sorted(ranked, key=lambda kv: (-kv[1], order[kv[0]]))
+    # pages: the same order, the same facets as the embedded engine, tiers as the embedded
+    pages = [solr.match(plan, i, i + 10).ranked for i in range(0, len(ranked), 10)]
+    assert [item for page in pages for item in page] == ranked
+    theirs = list(seed_engine.iter_matches(make_plan(parse_query(q), {}, seed_engine.segment)))
+    tiers = [int(s // EXACT_BOOST) for _, s in ranked]
+    assert tiers == [int(s // EXACT_BOOST) for _, s in theirs]
+    assert solr.match(plan).facets == seed_engine.match(plan).facets
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_date_sorts_equal_the_embedded_engine(sort: str, solr: SolrEngine, seed_engine: Engine):
+    assert hits(solr, "经济", sort=sort) == hits(seed_engine, "经济", sort=sort)
+
+
+# --- fuzzy, similar wording, suggestions, trends -------------------------------------------------
+
+
+@pytest.mark.parametrize("q", ["三清两见", "乡村振兴战略实施", "乡贤反乡", "人居环竟整治"])
+def test_fuzzy_gives_the_embedded_engine_results(q: str, solr: SolrEngine, seed_engine: Engine):
+    ours = run_search(solr, SearchRequest(q=q, mode="fuzzy", page_size=10))
+    theirs = run_search(seed_engine, SearchRequest(q=q, mode="fuzzy", page_size=10))
+    assert ours.total == theirs.total > 0
+    assert [(h.doc_id, h.para_id, h.similarity) for h in ours.hits] == [
+        (h.doc_id, h.para_id, h.similarity) for h in theirs.hits
+    ]
+    assert ours.facets == theirs.facets
+
+
+@pytest.mark.parametrize(
+    "text", ["持续优化营商环境，推动经济高质量发展。", "深入推进三清两建，改善农村人居环境"]
+)
+def test_similar_wording_gives_the_embedded_engine_results(
+    text: str, solr: SolrEngine, seed_engine: Engine
+):
+    ours = find_similar(solr, text).to_json()
+    theirs = find_similar(seed_engine, text).to_json()
+    assert ours["total"] > 0
+    assert ours["sentences"][:10] == theirs["sentences"][:10]
+
+
+def test_vocabulary_and_suggestions_equal(solr: SolrEngine, seed_engine: Engine):
+    assert solr.vocabulary() == seed_engine.vocabulary()
+    ours = run_search(solr, SearchRequest(q="三清两见"))
+    theirs = run_search(seed_engine, SearchRequest(q="三清两见"))
+    assert ours.suggestions == theirs.suggestions and ours.suggestions
+
+
+@pytest.mark.parametrize(
+    ("q", "mode", "scope"),
+    [
+        ("三清两建", "phrase", "paragraph"),
+        ("发展 集体经济", "keyword", "paragraph"),
+        ("的", "phrase", "paragraph"),
+        ("发展 集体", "keyword", "sentence"),
+    ],
+)
+def test_trend_and_towns_equal_the_embedded_engine(
+    q: str, mode: str, scope: str, solr: SolrEngine, seed_engine: Engine
+):
+    request = SearchRequest(q=q, mode=mode, scope=scope)
+    assert run_trend(solr, request).to_json() == run_trend(seed_engine, request).to_json()
+    ours, theirs = town_usage(solr, request), town_usage(seed_engine, request)
+    assert ours[0] == theirs[0] > 0
+
+    def counts(usage: list) -> list:  # a town's best paragraph may differ on near-equal scores
+        return [(u.town, u.paragraphs, u.occurrences, list(u.reports.values())) for u in usage]
+
+    assert counts(ours[1]) == counts(theirs[1])
+
+
+# --- incremental updates, interrupted runs -------------------------------------------------------
+
+
+def scan_corpus(corpus_dir: Path) -> set[Key]:
+    return {
+        (d.doc_id, p.para_id)
+        for _, docs in load_corpus(corpus_dir)
+        for d in docs
+        for p in d.paragraphs
+    }
+
+
+def collection_keys(engine: SolrEngine) -> list[Key]:
+    found = engine.client.select([("q", "kind:para"), ("rows", "100000"), ("fl", F.KEY)])
+    return [tuple(d[F.KEY].split("/", 1)) for d in found["response"]["docs"]]  # type: ignore[misc]
+
+
+class Interrupted(Exception):
+    """An indexer killed in the middle of a run."""
+
+
+def test_incremental_updates_and_an_interrupted_run(
+    solr_cluster: ClusterInfo, tmp_path: Path, seed_config: Config, monkeypatch: pytest.MonkeyPatch
+):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_config.corpus_dir, corpus)
+    name = new_collection("incremental")
+    url = solr_cluster.solr_url
+    first = index_solr(corpus, url, name, shards=2, replicas=1, procs=1)
+    files = sorted(p for p in corpus.glob("*.txt"))
+    changed, removed = files[0], files[1]
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\n新增一段：推进智慧党建。\n", encoding="utf-8"
+    )
+    removed.unlink()
+    (corpus / "new.txt").write_text(
+        "某某镇2024年政府工作报告\n\n坚持三清两建不动摇。\n", encoding="utf-8"
+    )
+
+    def interrupt(path: str, done: int, total: int) -> None:
+        raise Interrupted  # the run dies after its first file
+
+    monkeypatch.setattr(solr_indexer, "BATCH_DOCS", 5)  # some paragraphs sent, none committed
+    with pytest.raises(Interrupted):
+        index_solr(corpus, url, name, procs=1, progress=interrupt)
+    monkeypatch.undo()
+    second = index_solr(corpus, url, name, procs=1)
+    assert second.mode == "incremental"
+    assert removed.name in second.removed and "new.txt" in second.added
+    assert changed.name in second.updated
+    engine = open_solr_engine(url, name)
+    keys = collection_keys(engine)
+    assert len(keys) == len(set(keys))  # nothing duplicated
+    assert set(keys) == scan_corpus(corpus)  # nothing lost
+    assert engine.meta["paragraphs"] == len(keys) != first.paragraphs
+    # the same ids and records as an embedded index of the same folder
+    embedded = tmp_path / "index"
+    build_index(corpus, embedded, procs=1)
+    reference = open_engine(embedded)
+    for doc_id in sorted({d for d, _ in keys}):
+        assert sorted(engine.document(doc_id), key=lambda r: r.ordinal) == sorted(
+            reference.document(doc_id), key=lambda r: r.ordinal
+        )
+    assert set(hits(engine, "三清两建", "phrase")) == set(hits(reference, "三清两建", "phrase"))
+    reference.close()
+    assert index_solr(corpus, url, name, procs=1).mode == "unchanged"
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+def replica_nodes(url: str, collection: str) -> dict[str, set[str]]:
+    """shard → the node names holding its replicas."""
+    status = solr_get(url, "/admin/collections", action="CLUSTERSTATUS", collection=collection)
+    shards = status["cluster"]["collections"][collection]["shards"]
+    return {s: {r["node_name"] for r in shard["replicas"].values()} for s, shard in shards.items()}
+
+
+def test_a_killed_node_leaves_searches_complete_and_a_lost_shard_is_reported(
+    solr_cluster: ClusterInfo, collection: str, seed_config: Config, tmp_path: Path
+):
+    info = read_cluster(solr_cluster.directory)
+    assert info is not None
+    single = new_collection("single")
+    small = tmp_path / "small"
+    small.mkdir()
+    for path in sorted(seed_config.corpus_dir.glob("*.txt"))[:3]:
+        shutil.copy(path, small / path.name)
+    index_solr(small, info.solr_url, single, shards=2, replicas=1, procs=1)
+    victim = 0  # the node the engines were given: requests fail over to the others
+    victim_name = info.nodes[victim].node_name
+    lost = [s for s, nodes in replica_nodes(info.solr_url, single).items() if victim_name in nodes]
+    engine = open_solr_engine(info.solr_url, collection)
+    partial = open_solr_engine(info.solr_url, single)
+    request = SearchRequest(q="发展", page_size=5)
+    before = run_search(engine, request).to_json()
+    partial_total = run_search(partial, request).total
+    kill_node(info, victim)
+    try:
+        for _ in range(3):
+            after = run_search(engine, request).to_json()
+            assert (after["total"], after["facets"], after["hits"]) == (
+                before["total"],
+                before["facets"],
+                before["hits"],
+            )
+            assert not after["notices"]
+        assert run_trend(engine, SearchRequest(q="三清两建", mode="phrase")).total > 0
+        if lost:  # a shard of the single-replica collection has no live replica now
+            matches = partial.match(make_plan(parse_query("发展"), {}, partial.segment))
+            assert matches.total < partial_total
+            assert matches.notices and "不完整" in matches.notices[0]
+            with pytest.raises(IncompleteResults, match="不完整"):
+                partial.count_exact("发展")
+    finally:
+        restarted = restart_node(info, victim)
+    assert process_running(restarted.nodes[victim].pid)
+
+
+def test_unreachable_solr_gives_a_clear_error(solr: SolrEngine):
+    dead = f"http://127.0.0.1:{free_port()}/solr"
+    with pytest.raises(BackendUnavailable, match="无法连接 Solr") as raised:
+        open_solr_engine(dead, "seeds")
+    assert raised.value.status == 503 and "searchapp cluster status" in str(raised.value)
+    with pytest.raises(SearchAppError):
+        index_solr(Path("/nonexistent"), dead, "seeds")
+    cut_off = open_solr_engine(solr.solr_url, solr.collection)
+    cut_off.client.urls = [dead]  # every node gone mid-session
+    with pytest.raises(BackendUnavailable, match="无法连接 Solr"):
+        run_search(cut_off, SearchRequest(q="发展"))
+
+
+def test_a_missing_collection_says_how_to_build_it(solr_cluster: ClusterInfo):
+    from searchapp.errors import IndexMissing
+
+    with pytest.raises(IndexMissing, match="searchapp index --backend solr"):
+        open_solr_engine(solr_cluster.solr_url, "no_such_collection")
+
+
+def test_the_meta_document_is_never_a_hit(solr: SolrEngine):
+    paragraphs = solr.status()["paragraphs"]
+    assert run_search(solr, SearchRequest(q="-不存在的词语")).total == paragraphs
+    facet = json.dumps({"k": {"type": "terms", "field": "kind"}})
+    found = solr.client.select([("q", "*:*"), ("rows", "0"), ("json.facet", facet)])
+    kinds = {b["val"]: b["count"] for b in found["facets"]["k"]["buckets"]}
+    assert kinds == {"para": paragraphs, "meta": 1}
