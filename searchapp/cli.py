@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import logging
 import sys
@@ -13,14 +14,16 @@ from typing import Any
 
 import click
 
-from .config import Config
+from .config import BACKENDS, Config
 from .embedded import IndexReport, build_index, current_generation, read_meta
-from .engine import open_engine
+from .engine import connect
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
+from .export import FORMATS, write_rows
 from .highlight import snippet_plain
 from .results import MODES, SearchPage, SearchRequest
-from .search import run_search, run_trend, town_usage
+from .search import iter_export_rows, run_search, run_trend, town_usage
 from .similar import find_similar
+from .solr import index_solr
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,32 @@ def corpus_option(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="Folder of reports to index [default: seeds/, or $SEARCHAPP_CORPUS].",
     )(func)
+
+
+def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--backend, --solr-url and --collection: which engine answers."""
+    func = click.option(
+        "--collection",
+        "solr_collection",
+        help="Solr collection [default: searchapp, $SEARCHAPP_SOLR_COLLECTION].",
+    )(func)
+    func = click.option(
+        "--solr-url",
+        help="SolrCloud address, e.g. http://127.0.0.1:8983/solr [$SEARCHAPP_SOLR_URL].",
+    )(func)
+    return click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        help="embedded (a local index folder, the default) or solr [$SEARCHAPP_BACKEND].",
+    )(func)
+
+
+def load_config(**overrides: object) -> Config:
+    """The configuration from file, environment and flags; a clear message when it is bad."""
+    try:
+        return Config.from_env(**overrides)
+    except SearchAppError as exc:
+        raise fail(exc) from exc
 
 
 def fail(exc: SearchAppError) -> click.ClickException:
@@ -71,23 +100,44 @@ def main(verbose: bool) -> None:
     help="Extra words for jieba, one a line (a change re-segments everything).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@backend_options
+@click.option("--shards", type=click.IntRange(1, 64), default=1, show_default=True, help="Solr.")
+@click.option(
+    "--replicas", type=click.IntRange(1, 8), default=1, show_default=True, help="Solr: per shard."
+)
 def index_command(
     corpus_dir: Path | None,
     index_dir: Path | None,
     rebuild: bool,
     user_dict: Path | None,
     as_json: bool,
+    backend: str | None,
+    solr_url: str | None,
+    solr_collection: str | None,
+    shards: int,
+    replicas: int,
 ) -> None:
     """Build or update the index from a folder of reports.
 
     Unchanged files are kept, changed and new files re-read, deleted ones removed.
     The exit status is 1 when a file of a supported type could not be read.
 
+    With --backend solr the paragraphs go to a SolrCloud collection (created, with the
+    project's configset, when missing: --shards, --replicas); updates are incremental too.
+
     Example: searchapp index --corpus seeds --index index
     """
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir, user_dict=user_dict)
+    config = load_config(
+        corpus_dir=corpus_dir,
+        index_dir=index_dir,
+        user_dict=user_dict,
+        backend=backend,
+        solr_url=solr_url,
+        solr_collection=solr_collection,
+    )
     try:
-        report = run_index(config, rebuild, show_progress=not as_json and sys.stderr.isatty())
+        show = not as_json and sys.stderr.isatty()
+        report = run_index(config, rebuild, show_progress=show, shards=shards, replicas=replicas)
     except SearchAppError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -98,7 +148,9 @@ def index_command(
         sys.exit(1)
 
 
-def run_index(config: Config, rebuild: bool, show_progress: bool) -> IndexReport:
+def run_index(
+    config: Config, rebuild: bool, show_progress: bool, shards: int = 1, replicas: int = 1
+) -> IndexReport:
     """Build or update the index, with a progress bar on stderr when asked."""
     with ExitStack() as stack:
         progress = None
@@ -111,6 +163,18 @@ def run_index(config: Config, rebuild: bool, show_progress: bool) -> IndexReport
                 bar.length = total
                 bar.update(done - bar.pos, current_item=name)
 
+        if config.backend == "solr":
+            return index_solr(
+                config.corpus_dir,
+                config.solr_url,
+                config.solr_collection,
+                shards=shards,
+                replicas=replicas,
+                user_dict=config.user_dict,
+                procs=config.index_procs,
+                rebuild=rebuild,
+                progress=progress,
+            )
         return build_index(
             config.corpus_dir,
             config.index_dir,
@@ -174,9 +238,22 @@ def format_index_report(report: IndexReport) -> str:
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--all", "all_hits", is_flag=True, help="Every hit, not one page.")
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(FORMATS),
+    help="Export every hit as a table (CSV with BOM for Excel/WPS, XLSX) or JSON Lines.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the export to this file [default: stdout; required for xlsx on a terminal].",
+)
+@click.option("--base-url", help="Make exported permalinks absolute [$SEARCHAPP_BASE_URL].")
 @click.option("--by-town", is_flag=True, help="Group the hits by town.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @index_option
+@backend_options
 def search_command(
     query: tuple[str, ...],
     mode: str,
@@ -193,19 +270,34 @@ def search_command(
     limit: int,
     page: int,
     all_hits: bool,
+    export_format: str | None,
+    output: Path | None,
+    base_url: str | None,
     by_town: bool,
     as_json: bool,
     index_dir: Path | None,
+    backend: str | None,
+    solr_url: str | None,
+    solr_collection: str | None,
 ) -> None:
     """Search the index.
 
     Keyword mode (default): every term must occur; OR, NOT or -term, "quoted phrases"
     and town:/year:/type: filters work in the query. Phrase mode: the whole query as
-    one exact substring. Fuzzy mode: approximate wording.
+    one exact substring. Fuzzy mode: approximate wording. --format exports every hit
+    (town, place, year, date, type, title, section, paragraph, permalink).
 
     Example: searchapp search 三清两建 --by-town
+
+    Example: searchapp search 乡村振兴 --year 2022-2023 --all --format xlsx --output 乡村振兴.xlsx
     """
-    config = Config.from_env(index_dir=index_dir)
+    config = load_config(
+        index_dir=index_dir,
+        backend=backend,
+        solr_url=solr_url,
+        solr_collection=solr_collection,
+        base_url=base_url,
+    )
     request = SearchRequest(
         q=" ".join(query),
         mode=mode,
@@ -223,8 +315,11 @@ def search_command(
         sort=sort,
         scope=scope,
     )
+    if export_format:
+        export_hits(config, request, export_format, output)
+        return
     try:
-        engine = open_engine(config.index_dir)
+        engine = connect(config)
         result = run_search(
             engine, request, max_query_chars=config.max_query_chars, max_page_size=1000
         )
@@ -234,6 +329,30 @@ def search_command(
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(format_page(result, by_town, color=sys.stdout.isatty()))
+
+
+def export_hits(config: Config, request: SearchRequest, fmt: str, output: Path | None) -> None:
+    """Every hit of the request, streamed into a CSV, XLSX or JSON Lines file (or stdout)."""
+    if output is None and fmt == "xlsx" and sys.stdout.isatty():
+        raise click.UsageError("an .xlsx file is binary: give --output FILE (or redirect stdout)")
+    try:
+        engine = connect(config)
+        rows = iter_export_rows(
+            engine, request, config.base_url or None, max_query_chars=config.max_query_chars
+        )
+        first = next(rows, None)  # a bad query fails before the file is created
+        rows = itertools.chain([] if first is None else [first], rows)
+        if output is None:
+            count = write_rows(rows, fmt, sys.stdout.buffer)
+        else:
+            partial = output.with_name(output.name + ".part")
+            with partial.open("wb") as out:
+                count = write_rows(rows, fmt, out)
+            partial.replace(output)  # a file that is there is complete
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+    if output is not None:
+        click.echo(f"{count} 段 → {output}", err=True)
 
 
 def format_page(page: SearchPage, by_town: bool, color: bool) -> str:
@@ -267,12 +386,19 @@ def format_page(page: SearchPage, by_town: bool, color: bool) -> str:
 
 def ensure_index(config: Config) -> None:
     """Build the index when there is none, or rebuild it when this version cannot read it."""
+    where = (
+        f"{config.solr_url} ({config.solr_collection})"
+        if config.backend == "solr"
+        else str(config.index_dir)
+    )
     try:
-        open_engine(config.index_dir).close()
+        connect(config).close()
         return
     except IndexMissing:
-        click.echo(f"no index in {config.index_dir}: indexing {config.corpus_dir} first …")
+        click.echo(f"no index in {where}: indexing {config.corpus_dir} first …")
     except IndexIncompatible as exc:
+        if config.backend == "solr":
+            raise
         live = current_generation(config.index_dir)
         built_from = read_meta(live).get("corpus_dir") if live else None
         if built_from != str(config.corpus_dir.resolve()):
@@ -287,15 +413,26 @@ def ensure_index(config: Config) -> None:
 @click.option("--mode", type=click.Choice(MODES), default="phrase", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @index_option
-def towns_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: Path | None) -> None:
+@backend_options
+def towns_command(
+    query: tuple[str, ...],
+    mode: str,
+    as_json: bool,
+    index_dir: Path | None,
+    backend: str | None,
+    solr_url: str | None,
+    solr_collection: str | None,
+) -> None:
     """Which towns use a slogan or phrase: paragraphs, occurrences, reports and years.
 
     Example: searchapp towns 三清两建
     """
-    config = Config.from_env(index_dir=index_dir)
+    config = load_config(
+        index_dir=index_dir, backend=backend, solr_url=solr_url, solr_collection=solr_collection
+    )
     request = SearchRequest(q=" ".join(query), mode=mode)
     try:
-        engine = open_engine(config.index_dir)
+        engine = connect(config)
         total, usage = town_usage(engine, request, max_query_chars=config.max_query_chars)
     except SearchAppError as exc:
         raise fail(exc) from exc
@@ -320,18 +457,27 @@ def towns_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: P
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @index_option
-def trend_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: Path | None) -> None:
+@backend_options
+def trend_command(
+    query: tuple[str, ...],
+    mode: str,
+    as_json: bool,
+    index_dir: Path | None,
+    backend: str | None,
+    solr_url: str | None,
+    solr_collection: str | None,
+) -> None:
     """Since when and where a phrase is used: per year reports, towns, paragraphs and
     occurrences, and the year each town first used it.
 
     Example: searchapp trend 三清两建
     """
-    config = Config.from_env(index_dir=index_dir)
+    config = load_config(
+        index_dir=index_dir, backend=backend, solr_url=solr_url, solr_collection=solr_collection
+    )
     request = SearchRequest(q=" ".join(query), mode=mode)
     try:
-        trend = run_trend(
-            open_engine(config.index_dir), request, max_query_chars=config.max_query_chars
-        )
+        trend = run_trend(connect(config), request, max_query_chars=config.max_query_chars)
     except SearchAppError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -358,8 +504,16 @@ def trend_command(query: tuple[str, ...], mode: str, as_json: bool, index_dir: P
 @click.option("--per-town", type=click.IntRange(1, 50), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @index_option
+@backend_options
 def similar_command(
-    text: tuple[str, ...], limit: int, per_town: int, as_json: bool, index_dir: Path | None
+    text: tuple[str, ...],
+    limit: int,
+    per_town: int,
+    as_json: bool,
+    index_dir: Path | None,
+    backend: str | None,
+    solr_url: str | None,
+    solr_collection: str | None,
 ) -> None:
     """How other reports phrased it: the sentences most like TEXT, grouped by town.
 
@@ -367,9 +521,11 @@ def similar_command(
 
     Example: searchapp similar 持续优化营商环境，推动经济高质量发展。
     """
-    config = Config.from_env(index_dir=index_dir)
+    config = load_config(
+        index_dir=index_dir, backend=backend, solr_url=solr_url, solr_collection=solr_collection
+    )
     try:
-        engine = open_engine(config.index_dir)
+        engine = connect(config)
         result = find_similar(engine, " ".join(text), limit=limit, per_town=per_town)
     except SearchAppError as exc:
         raise fail(exc) from exc
@@ -411,10 +567,21 @@ def warm_up(app: Any) -> None:
     type=click.IntRange(1, 256),
     help="Request threads [default: 8, $SEARCHAPP_THREADS].",
 )
+@backend_options
 def serve_command(
-    host: str, port: int, corpus_dir: Path | None, index_dir: Path | None, threads: int | None
+    host: str,
+    port: int,
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    threads: int | None,
+    backend: str | None,
+    solr_url: str | None,
+    solr_collection: str | None,
 ) -> None:
     """Serve the web front end (building the index from the corpus first if there is none).
+
+    With --backend solr it searches a SolrCloud collection (indexing the corpus into it
+    first when the collection is missing).
 
     Example: searchapp serve --port 5000
     """
@@ -422,7 +589,14 @@ def serve_command(
 
     from .web import create_app
 
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=index_dir, threads=threads)
+    config = load_config(
+        corpus_dir=corpus_dir,
+        index_dir=index_dir,
+        threads=threads,
+        backend=backend,
+        solr_url=solr_url,
+        solr_collection=solr_collection,
+    )
     try:
         ensure_index(config)
         app = create_app(config)

@@ -45,7 +45,7 @@ from .errors import ClusterError
 log = logging.getLogger(__name__)
 
 SOLR_DIR = Path(__file__).resolve().parent.parent / "solr"  # the checkout's launcher project
-CONFIGSET_DIR = SOLR_DIR / "configset"
+CONFIGSET_DIR = Path(__file__).resolve().parent / "solr" / "configset"  # package data
 MAIN_CLASS = "searchapp.ClusterNode"
 CLUSTER_FILE = "cluster.json"
 BUILD_HINT = "在项目目录运行 make solr（安装 JDK 与 Maven，并从 Maven Central 取得 Solr 的 jar）"

@@ -33,8 +33,14 @@ ENV_FIELDS = {
     "SEARCHAPP_USER_DICT": "user_dict",
     "SEARCHAPP_INDEX_PROCS": "index_procs",
     "SEARCHAPP_THREADS": "threads",
+    "SEARCHAPP_BACKEND": "backend",
+    "SEARCHAPP_SOLR_URL": "solr_url",
+    "SEARCHAPP_SOLR_COLLECTION": "solr_collection",
+    "SEARCHAPP_BASE_URL": "base_url",
 }
 PATH_FIELDS = ("corpus_dir", "index_dir", "user_dict")
+TEXT_FIELDS = ("backend", "solr_url", "solr_collection", "base_url")
+BACKENDS = ("embedded", "solr")
 
 
 class BadConfig(SearchAppError):
@@ -52,20 +58,26 @@ class Config:
     max_page_size: int = 100
     max_query_chars: int = 200
     index_procs: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
-    threads: int = 8  # web: waitress's worker threads
-    searchers: int = 0  # web: pooled searchers per index generation; 0 = one per thread
+    threads: int = 8  # web: waitress's worker threads (engines are shared by all of them)
+    backend: str = "embedded"  # or "solr": a SolrCloud collection instead of index_dir
+    solr_url: str = ""  # e.g. http://127.0.0.1:8983/solr
+    solr_collection: str = "searchapp"
+    base_url: str = ""  # e.g. https://search.example.gov.cn: exported permalinks are absolute
 
     def __post_init__(self) -> None:
-        if self.searchers <= 0:
-            object.__setattr__(self, "searchers", self.threads)
+        if self.backend not in BACKENDS:
+            raise BadConfig(f"未知的后端 “{self.backend}”", hint="可选：embedded、solr")
+        if self.backend == "solr" and not self.solr_url:
+            raise BadConfig(
+                "使用 Solr 后端需要 Solr 的地址",
+                hint="--solr-url http://主机:8983/solr，或环境变量 SEARCHAPP_SOLR_URL",
+            )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
         """Build a Config from the config file and SEARCHAPP_* variables, then apply overrides.
 
-        Overrides that are None are ignored (a flag that was not given). `threads=N`
-        also sizes `searchers` unless `searchers` is given too (`dataclasses.replace`
-        would keep the old `searchers`: build a new Config instead).
+        Overrides that are None are ignored (a flag that was not given).
         """
         values = read_config_file(config_file_path(os.environ))
         values.update(read_environment(os.environ))
@@ -103,6 +115,10 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
             if not isinstance(value, str) or not value:
                 raise BadConfig(f"配置文件 {path} 中 {key} 应是一个路径（字符串）")
             values[key] = path.absolute().parent / Path(value).expanduser()
+        elif key in TEXT_FIELDS:
+            if not isinstance(value, str):
+                raise BadConfig(f"配置文件 {path} 中 {key} 应是文字（字符串）")
+            values[key] = value
         else:
             values[key] = check_count(value, f"配置文件 {path} 中的 {key}")
     return values
@@ -116,6 +132,8 @@ def read_environment(env: Mapping[str, str]) -> dict[str, Any]:
             continue
         if key in PATH_FIELDS:
             values[key] = Path(env[name]).expanduser()
+        elif key in TEXT_FIELDS:
+            values[key] = env[name]
         else:
             values[key] = check_count(env[name], f"环境变量 {name}")
     return values

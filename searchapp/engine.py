@@ -15,9 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .config import Config
 from .embedded import open_live
 from .plan import QueryPlan
 from .results import Matches, Record, TownCount, Trend
+from .solr import open_solr_engine
 
 
 class Engine(Protocol):
@@ -77,3 +79,11 @@ class Engine(Protocol):
 def open_engine(index_dir: Path) -> Engine:
     """The engine of the live generation of an embedded index folder."""
     return open_live(index_dir)
+
+
+def connect(config: Config) -> Engine:
+    """The engine a configuration names: the embedded index's live generation, or a
+    SolrCloud collection."""
+    if config.backend == "solr":
+        return open_solr_engine(config.solr_url, config.solr_collection)
+    return open_live(config.index_dir)

@@ -345,3 +345,40 @@ def export_filename(query: str, fmt: str, limit: int = 40) -> str:
     file systems or headers refuse, shortened."""
     keep = "".join(ch for ch in query if ch.isalnum() or ch in "-_ ").strip()[:limit]
     return f"{keep.replace(' ', '_') + '-' if keep else ''}检索结果.{fmt}"
+
+
+# --- small tables (a trend's town × year table) --------------------------------------------
+
+
+def table_csv(headers: list[str], rows: Iterable[list[str]]) -> bytes:
+    """A small table as CSV for Excel/WPS: UTF-8 with BOM, formulas defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(neutralise(cell) for cell in row)
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
+def table_xlsx(headers: list[str], rows: Iterable[list[str]], sheet: str = "表") -> IO[bytes]:
+    """A small table as an .xlsx workbook, rewound: a bold header row, panes frozen below
+    it and right of the first column; whole numbers as numbers, other cells as text."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  (returned open)
+    workbook = xlsxwriter.Workbook(spool, {"in_memory": True})
+    try:
+        worksheet = workbook.add_worksheet(sheet)
+        bold = workbook.add_format({"bold": True, "bg_color": "#E8EEF7", "bottom": 1})
+        for col, name in enumerate(headers):
+            worksheet.write_string(0, col, name, bold)
+        worksheet.set_column(0, 0, 16)
+        worksheet.freeze_panes(1, 1)
+        for r, row in enumerate(rows, start=1):
+            for col, cell in enumerate(row):
+                if cell.isascii() and cell.isdigit():
+                    worksheet.write_number(r, col, int(cell))
+                elif cell:
+                    worksheet.write_string(r, col, neutralise(cell))
+    finally:
+        workbook.close()
+    spool.seek(0)
+    return spool

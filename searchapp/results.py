@@ -119,6 +119,7 @@ class Matches:
     total: int
     facets: dict[str, dict[str, int]]
     ranked: list[tuple[Any, float]]
+    notices: list[str] = field(default_factory=list)  # e.g. a shard that did not answer
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 from . import fields as F
 from .engine import Engine
 from .errors import QueryError
+from .export import ExportRow, row_from_hit
 from .fuzzy import run_fuzzy, suggest_terms
 from .highlight import term_spans
 from .plan import QueryPlan, make_plan
@@ -23,11 +24,13 @@ from .results import (
     MODES,
     DocumentView,
     Hit,
+    Record,
     SearchPage,
     SearchRequest,
     TownUsage,
     Trend,
     empty_facets,
+    paragraph_meta,
 )
 
 SUGGEST_BELOW = 3  # fewer hits than this: suggest corpus terms ("did you mean")
@@ -114,7 +117,7 @@ def run_indexed(
         page=1 if request.all else request.page,
         page_size=total if request.all else request.page_size,
         pages=1 if request.all else max(1, -(-total // request.page_size)),
-        notices=parsed.notices,
+        notices=[*parsed.notices, *matches.notices],
     )
 
 
@@ -151,6 +154,48 @@ def run_trend(engine: Engine, request: SearchRequest, *, max_query_chars: int = 
     trend = engine.trend(plan)
     trend.query = request.q
     return trend
+
+
+def iter_export_rows(
+    engine: Engine,
+    request: SearchRequest,
+    base_url: str | None = None,
+    *,
+    max_query_chars: int = 200,
+) -> Iterator[ExportRow]:
+    """Every hit of a keyword or phrase request as export rows, best first, read a batch
+    of records at a time (no snippets: a spreadsheet gets the whole paragraph)."""
+    check_request(request, max_query_chars, 1)
+    if request.mode == "fuzzy":
+        page = run_search(engine, replace(request, all=True), max_query_chars=max_query_chars)
+        for hit in page.hits:
+            yield row_from_hit(hit.to_json(), base_url)
+        return
+    _, plan = plan_request(engine, request)
+    if plan.is_empty:
+        return
+    batch: list[Any] = []
+    for ref, _ in engine.iter_matches(plan, RECORD_BATCH):
+        batch.append(ref)
+        if len(batch) >= RECORD_BATCH:
+            yield from (row_from_record(r, base_url) for r in engine.records(batch))
+            batch = []
+    if batch:
+        yield from (row_from_record(r, base_url) for r in engine.records(batch))
+
+
+def row_from_record(record: Record, base_url: str | None) -> ExportRow:
+    data = {
+        **paragraph_meta(record),
+        "text": record.text,
+        "place": record.place,
+        "date": record.date,
+        "province": record.province,
+        "city": record.city,
+        "county": record.county,
+        "level": record.level,
+    }
+    return row_from_hit(data, base_url)
 
 
 def load_document(engine: Engine, doc_id: str) -> DocumentView | None:

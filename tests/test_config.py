@@ -27,7 +27,7 @@ def test_defaults_are_relative_to_the_working_folder(empty_folder: Path):
     assert (config.corpus_dir, config.index_dir) == (Path("seeds"), Path("index"))
     assert config.index_dir.resolve() == empty_folder / "index"  # not the install folder
     assert config.user_dict is None
-    assert (config.threads, config.searchers) == (8, 8)
+    assert (config.threads, config.backend) == (8, "embedded")
 
 
 def test_config_file_in_the_working_folder(empty_folder: Path):
@@ -38,7 +38,7 @@ def test_config_file_in_the_working_folder(empty_folder: Path):
     config = Config.from_env()
     assert config.corpus_dir == empty_folder / "reports"
     assert config.index_dir == Path("/srv/index")
-    assert (config.threads, config.searchers, config.page_size) == (16, 16, 20)
+    assert (config.threads, config.page_size) == (16, 20)
 
 
 def test_config_file_named_by_the_environment(
@@ -68,14 +68,29 @@ def test_environment_beats_the_file_and_flags_beat_both(
     config = Config.from_env(corpus_dir=Path("from-flag"), index_dir=None, threads=None)
     assert config.corpus_dir == Path("from-flag")
     assert config.index_dir == Path("from-env")  # a flag that was not given (None) is no value
-    assert (config.threads, config.searchers, config.index_procs) == (4, 4, 1)
+    assert (config.threads, config.index_procs) == (4, 1)
 
 
-def test_threads_size_the_searcher_pool_unless_it_is_given():
-    assert Config.from_env(threads=16).searchers == 16
-    assert Config.from_env(threads=16, searchers=4).searchers == 4
-    assert Config(threads=3).searchers == 3
-    assert Config().searchers == Config().threads == 8
+def test_backend_from_file_environment_and_flags(
+    empty_folder: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (empty_folder / "searchapp.toml").write_text(
+        'backend = "solr"\nsolr_url = "http://127.0.0.1:1/solr"\n', encoding="utf-8"
+    )
+    config = Config.from_env()
+    assert (config.backend, config.solr_url, config.solr_collection) == (
+        "solr",
+        "http://127.0.0.1:1/solr",
+        "searchapp",
+    )
+    monkeypatch.setenv("SEARCHAPP_SOLR_COLLECTION", "reports")
+    assert Config.from_env(backend="embedded").solr_collection == "reports"
+    with pytest.raises(BadConfig, match="未知的后端"):
+        Config.from_env(backend="elastic")
+    monkeypatch.delenv("SEARCHAPP_SOLR_COLLECTION")
+    (empty_folder / "searchapp.toml").write_text('backend = "solr"\n', encoding="utf-8")
+    with pytest.raises(BadConfig, match="Solr 的地址"):
+        Config.from_env()
 
 
 @pytest.mark.parametrize(

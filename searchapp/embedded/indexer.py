@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +38,28 @@ from .. import fields as F
 from ..analysis import (
     ANALYSIS_VERSION,
     SEGMENTER,
-    dictionary_hash,
     exit_with_parent,
     get_segmenter,
     mine_slogans,
-    read_user_dict,
-    shipped_terms,
 )
 from ..documents import (
     Document,
     FileReport,
-    Paragraph,
-    file_hash,
     iter_corpus_files,
     load_file,
     load_sidecar,
 )
 from ..errors import IndexIncompatible, IndexLocked, IndexMissing
+from ..indexing import (
+    IndexReport,
+    Progress,
+    can_update,
+    dictionary_terms,
+    make_meta,
+    paragraph_fields,
+    quick_hash,
+    sort_key,
+)
 from . import grams, schema
 from .whoosh_io import load_leaves
 
@@ -66,46 +70,6 @@ CURRENT = "CURRENT"
 LOCK = "lock"
 
 SMALL_UPDATE = 8 * 2**20  # changed bytes below which an update uses one process
-
-Progress = Callable[[str, int, int], None]  # (file, files done, files in all)
-
-
-@dataclass
-class IndexReport:
-    """What an index run did, file by file."""
-
-    corpus_dir: str
-    index_dir: str
-    generation: str = ""
-    mode: str = "full"  # "full", "incremental", "unchanged"
-    files: list[FileReport] = field(default_factory=list)
-    documents: int = 0
-    paragraphs: int = 0
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    bytes_read: int = 0
-
-    @property
-    def skipped(self) -> list[FileReport]:
-        return [f for f in self.files if f.status == "skipped"]
-
-    @property
-    def failed(self) -> list[FileReport]:
-        """Files of a supported type that could not be read (unsupported types are not)."""
-        return [f for f in self.skipped if f.reason not in {"unsupported"}]
-
-    @property
-    def warned(self) -> list[FileReport]:
-        return [f for f in self.files if f.status == "indexed" and f.warnings]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["skipped"] = len(self.skipped)
-        data["failed"] = len(self.failed)
-        return data
-
 
 # --- locations ------------------------------------------------------------------------------
 
@@ -208,51 +172,6 @@ def _locked_file(index_dir: Path) -> Iterator[None]:
 
 
 # --- building -------------------------------------------------------------------------------
-
-
-def dictionary_terms(user_dict: Path | None, mined: list[str]) -> list[str]:
-    return sorted(set(shipped_terms()) | set(read_user_dict(user_dict)) | set(mined))
-
-
-def base_dictionary(user_dict: Path | None) -> str:
-    """Hash of the dictionary parts a user controls (shipped list and user file)."""
-    return dictionary_hash(shipped_terms() + read_user_dict(user_dict))
-
-
-def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
-    """The Whoosh documents for one report's paragraphs."""
-    for para in doc.paragraphs:
-        yield {
-            F.KEY: f"{doc.doc_id}/{para.para_id}",
-            F.DOC_ID: doc.doc_id,
-            F.PARA_ID: para.para_id,
-            F.SOURCE: doc.source,
-            F.FILE_HASH: file_hash,
-            F.ORDINAL: para.ordinal,
-            F.SORT_KEY: sort_key(doc, para),
-            F.TITLE: doc.title,
-            F.TOWN: doc.town,
-            F.PLACE: doc.place,
-            F.YEAR: str(doc.year) if doc.year else "",
-            F.DOC_TYPE: doc.doc_type,
-            F.DATE: doc.date or "",
-            F.SORT_DATE: doc.date or (f"{doc.year:04d}-00-00" if doc.year else ""),
-            F.ISSUER: getattr(doc, "issuer", ""),
-            F.LEVEL: getattr(doc, "level", ""),
-            F.PROVINCE: getattr(doc, "province", ""),
-            F.CITY: getattr(doc, "city", ""),
-            F.COUNTY: getattr(doc, "county", ""),
-            F.SECTION: list(para.section),
-            F.SECTION_KEY: F.SECTION_SEPARATOR.join(para.section),
-            F.HEADING: para.is_heading,
-            F.TEXT: para.text,
-            F.WORDS: para.text,
-        }
-
-
-def sort_key(doc: Document, para: Paragraph) -> str:
-    """A paragraph's place in document order, unique in an index."""
-    return f"{doc.source}\x00{doc.part:04d}\x00{para.ordinal:06d}"
 
 
 def write_grams(
@@ -365,16 +284,6 @@ def build_index(
     return report
 
 
-def can_update(meta: dict[str, Any], corpus_dir: Path, user_dict: Path | None) -> bool:
-    """An incremental update is possible when nothing but the files has changed."""
-    return (
-        meta.get("analysis_version") == ANALYSIS_VERSION
-        and meta.get("segmenter") == SEGMENTER
-        and meta.get("base_dictionary") == base_dictionary(user_dict)
-        and meta.get("corpus_dir") == str(corpus_dir)
-    )
-
-
 def full_generation(
     corpus_dir: Path,
     index_dir: Path,
@@ -468,14 +377,6 @@ def update_generation(
     publish(target, index_dir, new_meta, report)
 
 
-def quick_hash(path: Path, old: dict[str, Any]) -> str:
-    """The file's content hash; size and mtime unchanged means the recorded hash holds."""
-    stat = path.stat()
-    if old.get("mtime") == [stat.st_size, stat.st_mtime_ns]:
-        return str(old.get("content_hash"))
-    return file_hash(path)
-
-
 def make_writer(ix: whoosh_index.Index, procs: int) -> IndexWriter:
     limit = pool_limit_mb(procs)
     if procs > 1:
@@ -519,39 +420,6 @@ def add_file(
         for fields in paragraph_fields(doc, file_report.content_hash):
             writer.add_document(**fields)
             report.paragraphs += 1
-
-
-def make_meta(
-    corpus_dir: Path,
-    user_dict: Path | None,
-    words: list[str],
-    mined: list[str],
-    report: IndexReport,
-) -> dict[str, Any]:
-    files = []
-    for f in report.files:
-        record = asdict(f)
-        path = corpus_dir / f.path
-        if path.exists():
-            stat = path.stat()
-            record["mtime"] = [stat.st_size, stat.st_mtime_ns]
-        files.append(record)
-    return {
-        "analysis_version": ANALYSIS_VERSION,
-        "segmenter": SEGMENTER,
-        "dictionary": dictionary_hash(words),
-        "base_dictionary": base_dictionary(user_dict),
-        "mined": mined,
-        "corpus_dir": str(corpus_dir),
-        "sidecar": load_sidecar(corpus_dir),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "documents": report.documents,
-        "paragraphs": report.paragraphs,
-        "files": files,
-    }
-
-
-# --- generations ----------------------------------------------------------------------------
 
 
 def new_generation_dir(index_dir: Path) -> Path:

@@ -40,7 +40,7 @@ from ..cluster import (
     upload_configset,
 )
 from ..documents import FileReport, iter_corpus_files, load_file, load_sidecar
-from ..embedded.indexer import (
+from ..indexing import (
     IndexReport,
     Progress,
     base_dictionary,
@@ -55,7 +55,7 @@ from .tokens import META_JSON, META_KEY, PARA, meta_document, solr_document
 
 log = logging.getLogger(__name__)
 
-CONFIGSET = "searchapp-1"  # bump the number when solr/configset changes incompatibly
+CONFIGSET = "searchapp-1"  # bump the number when searchapp/solr/configset changes incompatibly
 BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time

@@ -1,6 +1,6 @@
 """Pre-analysed Solr documents: our own analysis makes every token, Solr splits on spaces.
 
-One Solr document per paragraph, with the fields of `embedded.indexer.paragraph_fields`
+One Solr document per paragraph, with the fields of `indexing.paragraph_fields`
 (the same ids, sort key and metadata) plus the token channels of the configset:
 
 * `words`: the jieba words of the text (`analysis.segment` with the collection's

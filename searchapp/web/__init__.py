@@ -5,6 +5,8 @@
     similar     /similar, /api/similar   how other reports phrased a sentence
     status      /status                  the index and its per-file report
     api         /api/search, /api/doc/<id>, /api/status, /healthz, /api/openapi.json
+    export      /export?…&format=csv|xlsx   every hit of a search as a table
+    trend       /trend, /trend/table   a phrase across years and towns
 
 Templates come from the package `searchapp.templates` (the project's top-level
 `templates/` folder, installed under that name); CSS and JS from `static/` beside this
@@ -20,7 +22,7 @@ from flask import Flask, Response, current_app, request
 
 from ..config import Config
 from ..results import MODES
-from . import api, documents, search, similar, status
+from . import api, documents, export, search, similar, status, trend
 from .handlers import register_error_handler
 from .links import register_links
 from .params import FIELD_LABELS, FILTER_LABELS, MODE_LABELS, SearchParams
@@ -47,7 +49,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.jinja_env.lstrip_blocks = True
 
     init_store(app, config)
-    for module in (search, documents, similar, status, api):
+    for module in (search, documents, similar, status, api, export, trend):
         app.register_blueprint(module.bp)
     register_error_handler(app)
     register_links(app)

@@ -21,7 +21,7 @@ from flask import Flask, current_app, g
 
 from ..config import Config
 from ..embedded import EmbeddedEngine, current_generation
-from ..engine import Engine
+from ..engine import Engine, connect
 from ..errors import IndexMissing
 
 EXTENSION = "searchapp"
@@ -76,8 +76,27 @@ class EngineStore:
         return engine
 
 
+class CollectionStore:
+    """A SolrCloud collection's engine: opened on first use (again after a failed open);
+    Solr itself keeps every search on one consistent view of the collection."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+
+    def live(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = connect(self.config)  # BackendUnavailable: a 503 page
+            return self._engine
+
+
 def init_store(app: Flask, config: Config) -> None:
-    app.extensions[EXTENSION] = EngineStore(config.index_dir)
+    if config.backend == "solr":
+        app.extensions[EXTENSION] = CollectionStore(config)
+    else:
+        app.extensions[EXTENSION] = EngineStore(config.index_dir)
     app.teardown_appcontext(release_engine)
 
 
