@@ -3,6 +3,8 @@
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("has-js"); /* shows controls that need scripts */
+
   var toastTimer = null;
 
   function showToast(message) {
@@ -107,6 +109,182 @@
       d.open = false;
     });
   }
+
+  /* --- results for an email: tick hits, copy them as a list ---------------------------- */
+
+  /* What a ticked hit contributes: read from its card (the snippet is escaped server-side
+     and holds only text and <mark>s). */
+  function pickedEntry(hit) {
+    return {
+      title: hit.dataset.title || "",
+      town: hit.dataset.town || "",
+      year: hit.dataset.year || "",
+      link: new URL(hit.dataset.permalink, window.location.origin).href,
+      snippet: hit.querySelector(".snippet")
+    };
+  }
+
+  function entryMeta(entry) {
+    var parts = [];
+    if (entry.town) parts.push(entry.town);
+    if (entry.year) parts.push(entry.year + "年");
+    return parts.join(" · ");
+  }
+
+  /* The snippet's text and marks, rebuilt in `doc` from text nodes only. */
+  function appendQuote(doc, parent, snippet) {
+    if (!snippet) return;
+    snippet.childNodes.forEach(function (node) {
+      if (node.nodeType === Node.ELEMENT_NODE && node.tagName === "MARK") {
+        /* <b> inside: Word, WPS and Outlook ignore <mark>. A background colour would
+           need a style attribute, which the page's CSP refuses and Chrome's clipboard
+           strips. */
+        var mark = doc.createElement("mark");
+        var bold = doc.createElement("b");
+        bold.textContent = node.textContent;
+        mark.appendChild(bold);
+        parent.appendChild(mark);
+      } else {
+        parent.appendChild(doc.createTextNode(node.textContent));
+      }
+    });
+  }
+
+  function quoteText(entry) {
+    return entry.snippet ? entry.snippet.textContent.replace(/\s+/g, " ").trim() : "";
+  }
+
+  /* The list as HTML, built in a document of its own (never the page's). */
+  function pickedHtml(entries) {
+    var doc = document.implementation.createHTMLDocument("");
+    var list = doc.createElement("ol");
+    entries.forEach(function (entry) {
+      var item = doc.createElement("li");
+      var head = doc.createElement("p");
+      var title = doc.createElement("a");
+      title.href = entry.link;
+      title.textContent = "《" + (entry.title || "无标题") + "》";
+      head.appendChild(title);
+      var meta = entryMeta(entry);
+      if (meta) head.appendChild(doc.createTextNode(" " + meta));
+      var quote = doc.createElement("p");
+      quote.appendChild(doc.createTextNode("“"));
+      appendQuote(doc, quote, entry.snippet);
+      quote.appendChild(doc.createTextNode("”"));
+      var where = doc.createElement("p");
+      var link = doc.createElement("a");
+      link.href = entry.link;
+      link.textContent = entry.link;
+      where.appendChild(link);
+      item.appendChild(head);
+      item.appendChild(quote);
+      item.appendChild(where);
+      list.appendChild(item);
+    });
+    return list.outerHTML;
+  }
+
+  function pickedText(entries) {
+    return entries.map(function (entry, i) {
+      var meta = entryMeta(entry);
+      return (i + 1) + ". 《" + (entry.title || "无标题") + "》" + (meta ? " " + meta : "") +
+        "\n“" + quoteText(entry) + "”\n" + entry.link;
+    }).join("\n\n");
+  }
+
+  /* Without ClipboardItem: select a hidden contenteditable and copy, handing both
+     formats to the copy event. */
+  function copyRichWithCommand(html, text) {
+    var holder = document.createElement("div");
+    holder.contentEditable = "true";
+    holder.className = "copy-buffer";
+    holder.textContent = text;
+    document.body.appendChild(holder);
+    function onCopy(event) {
+      if (!event.clipboardData) return; /* the selected text is copied instead */
+      event.clipboardData.setData("text/html", html);
+      event.clipboardData.setData("text/plain", text);
+      event.preventDefault();
+    }
+    document.addEventListener("copy", onCopy);
+    var selection = window.getSelection();
+    var range = document.createRange();
+    range.selectNodeContents(holder);
+    selection.removeAllRanges();
+    selection.addRange(range);
+    var ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (e) {
+      ok = false;
+    }
+    document.removeEventListener("copy", onCopy);
+    selection.removeAllRanges();
+    holder.remove();
+    return ok;
+  }
+
+  function copyRich(html, text) {
+    if (navigator.clipboard && navigator.clipboard.write && window.ClipboardItem &&
+        window.isSecureContext) {
+      var item = new window.ClipboardItem({
+        "text/html": new Blob([html], { type: "text/html" }),
+        "text/plain": new Blob([text], { type: "text/plain" })
+      });
+      return navigator.clipboard.write([item]).then(
+        function () { return true; },
+        function () { return copyRichWithCommand(html, text); }
+      );
+    }
+    return Promise.resolve(copyRichWithCommand(html, text));
+  }
+
+  function setUpPicking(bar) {
+    var all = bar.querySelector("[data-pick-all]");
+    var copyButton = bar.querySelector("[data-pick-copy]");
+    var count = bar.querySelector(".pick-count");
+
+    function boxes() {
+      return Array.prototype.slice.call(document.querySelectorAll(".hit .hit-check"));
+    }
+
+    function picked() {
+      return boxes().filter(function (box) { return box.checked; });
+    }
+
+    function refresh() {
+      var list = boxes();
+      var n = picked().length;
+      all.checked = n > 0 && n === list.length;
+      all.indeterminate = n > 0 && n < list.length;
+      copyButton.disabled = n === 0;
+      count.textContent = n ? "已选 " + n + " 条" : "";
+      list.forEach(function (box) {
+        box.closest(".hit").classList.toggle("is-picked", box.checked);
+      });
+    }
+
+    document.addEventListener("change", function (event) {
+      if (event.target.classList && event.target.classList.contains("hit-check")) refresh();
+    });
+    all.addEventListener("change", function () {
+      boxes().forEach(function (box) { box.checked = all.checked; });
+      refresh();
+    });
+    copyButton.addEventListener("click", function () {
+      var entries = picked().map(function (box) { return pickedEntry(box.closest(".hit")); });
+      if (!entries.length) return;
+      copyRich(pickedHtml(entries), pickedText(entries)).then(function (ok) {
+        var message = ok ? "已复制 " + entries.length + " 条" : "复制失败，请改用各条的“复制引用”";
+        count.textContent = message;
+        showToast(message);
+      });
+    });
+    refresh(); /* the browser may restore ticks on back/forward */
+  }
+
+  var pickBar = document.querySelector("[data-pick-bar]");
+  if (pickBar) setUpPicking(pickBar);
 
   /* --- the document page ------------------------------------------------------------ */
 
