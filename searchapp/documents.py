@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UnreadableFile
+from .metadata import Placement, classify_doc_type, detect_year, place_document
 from .readers import Block, SourceText, is_supported, read_source
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,19 @@ class Document:
     doc_id: str
     source: str  # path of the source file, relative to the corpus folder, POSIX form
     title: str
-    town: str = UNKNOWN
-    place: str = ""  # the county, city or province above the town, where stated
+    town: str = UNKNOWN  # the issuing place at its own level (town, county, city …)
+    place: str = ""  # the chain above it (内蒙古自治区呼伦贝尔市); for a town its county
     year: int | None = None
     doc_type: str = "其他"
     date: str | None = None  # ISO date where the text gives one
     part: int = 0  # 1-based position within a compilation, 0 for a single report
     paragraphs: list[Paragraph] = field(default_factory=list)
+    level: str = ""  # national, province, city, county, town (metadata.Placement)
+    province: str = ""  # full official names of the hierarchy above and at the issuer
+    city: str = ""
+    county: str = ""
+    issuer: str = ""  # the issuing body: 海拉尔区人民政府, 遵义市发展和改革委员会
+    adcode: str = ""  # division code of the issuing place, where known
 
 
 @dataclass
@@ -182,17 +189,26 @@ def build_document(
     front = front_matter(blocks, source.structured)
     title = part_title or detect_title(blocks[:front]) or source.title_hint or Path(rel).stem
     text = "\n".join(b.text for b in blocks)
+    head = text[:HEAD_CHARS]
     date = detect_date(blocks[: max(front, 8)] + blocks[-4:])
+    placement = place_document(title, head, text, rel)
+    doc_type = classify_doc_type(title, text)
     doc = Document(
         doc_id=make_doc_id(rel, part_title if part else None),
         source=rel,
         title=title,
-        town=detect_town(title, text),
-        place=detect_place(text),
-        year=detect_year(title, date, text),
-        doc_type=detect_doc_type(title, text),
+        town=placement.name or UNKNOWN,
+        place=place_above(placement),
+        year=detect_year(title, date, head, text, doc_type),
+        doc_type=doc_type,
         date=date,
         part=part,
+        level=placement.level,
+        province=placement.province,
+        city=placement.city,
+        county=placement.county,
+        issuer=placement.issuer,
+        adcode=placement.adcode,
     )
     doc.paragraphs = build_paragraphs(blocks, front, source.structured, title)
     return doc
@@ -204,7 +220,7 @@ def apply_overrides(doc: Document, sidecar: dict[str, dict[str, object]]) -> Non
         for name, value in sidecar.get(key, {}).items():
             if name == "year":
                 doc.year = parse_year(value, key) or doc.year
-            elif name in {"title", "town", "place", "doc_type", "date"}:
+            elif name in OVERRIDABLE:
                 setattr(doc, name, str(value))
             else:
                 log.warning("%s: unknown metadata field %r in %s", key, name, SIDECAR_NAME)
@@ -610,45 +626,19 @@ def section_label(text: str) -> str:
 
 # --- metadata -----------------------------------------------------------------------------
 
-PLACE_NAME = r"[\u4e00-\u9fff]{1,8}?"
-TOWN_SUFFIX = r"(?:镇|乡|街道)"
-TOWN_PATTERNS = (
-    re.compile(rf"我(?:谨)?代表(?P<name>{PLACE_NAME}(?:镇|乡|街道|县|市|区|旗))人民政府"),
-    re.compile(rf"在(?P<name>{PLACE_NAME}{TOWN_SUFFIX})第.{{1,4}}届人民代表大会"),
-    re.compile(rf"中共(?P<name>{PLACE_NAME}{TOWN_SUFFIX})委员会"),
-    re.compile(rf"(?P<name>{PLACE_NAME}{TOWN_SUFFIX})人民政府"),
-)
-PLACE_PATTERNS = (
-    re.compile(r"中共(?P<name>[\u4e00-\u9fff]{2,6}?(?:县|市|区|旗))委(?:员会)?"),
-    re.compile(r"(?P<name>[\u4e00-\u9fff]{2,6}?(?:县|市|区|旗))人民政府"),
-)
-TITLE_TOWN = re.compile(
-    rf"^(?:关于)?(?P<name>[\u4e00-\u9fff]{{1,8}}{TOWN_SUFFIX})(?=\d|人民政府|政府|党委|关于|$)"
-)
-NOT_A_PLACE = re.compile(r"^(?:全|本|我|各|该|两|乡|城|集|村|县|市|省|区)")
+HEAD_CHARS = 1500  # the title page: where the meeting line and the signature stand
+OVERRIDABLE = {  # sidecar fields taken as text ("year" is parsed)
+    *("title", "town", "place", "doc_type", "date"),
+    *("level", "province", "city", "county", "issuer", "adcode"),
+}
 
 
-def detect_town(title: str, text: str) -> str:
-    """The town (or county/city) the report is about, or 未知 when the text does not say."""
-    head = TITLE_TOWN.match(compact(title))
-    if head and not NOT_A_PLACE.match(head.group("name")):
-        return head.group("name")
-    for pattern in TOWN_PATTERNS:
-        for match in pattern.finditer(text):
-            name = match.group("name")
-            if not NOT_A_PLACE.match(name):
-                return name
-    return UNKNOWN
-
-
-def detect_place(text: str) -> str:
-    """The county or city above the town, where the text names it (中共栾川县委)."""
-    for pattern in PLACE_PATTERNS:
-        for match in pattern.finditer(text):
-            name = match.group("name")
-            if not NOT_A_PLACE.match(name):
-                return name
-    return ""
+def place_above(placement: Placement) -> str:
+    """The chain above the issuing place, joined (内蒙古自治区呼伦贝尔市); a town's county."""
+    if placement.level == "town":
+        return placement.county or placement.city or placement.province
+    above = {"county": ("province", "city"), "city": ("province",)}.get(placement.level, ())
+    return "".join(getattr(placement, name) for name in above)
 
 
 def detect_date(blocks: list[Block]) -> str | None:
@@ -662,43 +652,3 @@ def detect_date(blocks: list[Block]) -> str | None:
             if 1 <= m <= 12 and 1 <= d <= 31:
                 return f"{y:04d}-{m:02d}-{d:02d}"
     return None
-
-
-YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-PLAN_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要|重点)?(?:工作|发展|目标)")
-REVIEW_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要)?工作回顾")
-
-
-def detect_year(title: str, date: str | None, text: str) -> int | None:
-    """The report's year: from its title, else its date, else the year it plans for."""
-    match = YEAR.search(title)
-    if match:
-        return int(match.group(1))
-    if date:
-        return int(date[:4])
-    review = REVIEW_YEAR.search(text)
-    plans = [int(y) for y in PLAN_YEAR.findall(text)]
-    if review:
-        later = [y for y in plans if y > int(review.group(1))]
-        return min(later) if later else int(review.group(1)) + 1
-    years = Counter(int(y) for y in YEAR.findall(text[:3000]))
-    return years.most_common(1)[0][0] if years else None
-
-
-DOC_TYPES = (
-    ("乡村振兴工作报告", re.compile(r"乡村振兴.*(?:报告|情况)")),
-    ("政府工作报告", re.compile(r"政府工作报告")),
-    ("工作计划", re.compile(r"工作计划|工作要点")),
-    ("工作总结", re.compile(r"工作总结")),
-    ("工作报告", re.compile(r"报告$")),
-)
-
-
-def detect_doc_type(title: str, text: str) -> str:
-    """The kind of report, from its title (政府工作报告, 乡村振兴工作报告, …)."""
-    for name, pattern in DOC_TYPES:
-        if pattern.search(compact(title)):
-            return name
-    if "向大会报告" in text[:2000]:
-        return "政府工作报告"
-    return "其他"

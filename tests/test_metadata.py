@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from searchapp.documents import load_file
+from searchapp.documents import load_corpus, load_file
 from searchapp.metadata import (
     Placement,
     classify_doc_type,
@@ -493,3 +493,71 @@ def test_a_report_about_last_year_gets_its_meetings_year():
 def test_year_without_any_date_is_the_year_planned_for():
     text = "一、2022年工作回顾\n2022年是……\n二、2023年主要工作"
     assert detect_year("政府工作报告", None, "", text) == 2023
+
+
+# --- wired into documents.build_document ---------------------------------------------------
+
+
+def test_documents_carry_the_placement(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "贵州省").mkdir(parents=True)
+    (corpus / "贵州省" / "报告.txt").write_text(
+        "2023年遵义市政府工作报告\n各位代表：\n现在，我代表市人民政府向大会报告工作。\n过去一年很好。",
+        encoding="utf-8",
+    )
+    ((report, (doc,)),) = list(load_corpus(corpus))
+    assert report.status == "indexed"
+    assert (doc.town, doc.place, doc.level, doc.province, doc.city, doc.county) == (
+        "遵义市",
+        "贵州省",
+        "city",
+        "贵州省",
+        "遵义市",
+        "",
+    )
+    assert (doc.issuer, doc.adcode, doc.doc_type, doc.year) == (
+        "遵义市人民政府",
+        "520300",
+        "政府工作报告",
+        2023,
+    )
+
+
+def test_seed_documents_keep_town_and_place_and_gain_the_level():
+    docs = {d.source[:3]: d for _, ds in load_corpus(SEEDS) for d in ds}
+    assert (docs["002"].town, docs["002"].place, docs["002"].level) == ("潭头镇", "栾川县", "town")
+    assert (docs["002"].county, docs["002"].province) == ("栾川县", "河南省")
+    assert (docs["004"].town, docs["004"].place) == ("涌山镇", "乐平市")  # the sidecar's
+
+
+@pytest.mark.skipif(
+    not HAILAR.is_dir(), reason="../shared/realworld/hailar is not beside the checkout"
+)
+def test_county_report_shows_the_chain_above_it():
+    _, (doc,) = load_file(HAILAR / "2012.txt", HAILAR, {})
+    assert (doc.town, doc.place, doc.level, doc.adcode) == (
+        "海拉尔区",
+        "内蒙古自治区呼伦贝尔市",
+        "county",
+        "150702",
+    )
+
+
+def test_sidecar_overrides_the_new_fields(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("政府工作报告\n各位代表：\n过去一年很好。", encoding="utf-8")
+    (corpus / "metadata.toml").write_text(
+        '["a.txt"]\ntown = "潭头镇"\nlevel = "town"\ncounty = "栾川县"\ncity = "洛阳市"\n'
+        'province = "河南省"\nissuer = "潭头镇人民政府"\nadcode = "410324"\n',
+        encoding="utf-8",
+    )
+    ((_, (doc,)),) = list(load_corpus(corpus))
+    assert (doc.town, doc.level, doc.county, doc.city, doc.province) == (
+        "潭头镇",
+        "town",
+        "栾川县",
+        "洛阳市",
+        "河南省",
+    )
+    assert (doc.issuer, doc.adcode) == ("潭头镇人民政府", "410324")
