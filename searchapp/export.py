@@ -279,13 +279,7 @@ def write_xlsx(rows: Iterable[ExportRow], out: str | PathLike[str] | IO[bytes]) 
 
 
 def write_cell(sheet: Any, row: int, col: int, value: str, cell_format: Any, plain: Any) -> None:
-    """Write one cell as text (a 4-digit year as a number), keeping the value intact.
-
-    In constant_memory mode xlsxwriter copies a string that starts with <r> and ends
-    with </r> into the sheet's XML unescaped (it takes it for its own rich text), which
-    would let a document's text inject cells and formulas; such a value is written as
-    a two-run rich string instead, which xlsxwriter escapes.
-    """
+    """Write one cell as text (a 4-digit year as a number), keeping the value intact."""
     if not value:
         return  # a blank cell, not an empty string
     if COLUMNS[col] == "year" and value.isascii() and value.isdigit() and len(value) == 4:
@@ -293,8 +287,24 @@ def write_cell(sheet: Any, row: int, col: int, value: str, cell_format: Any, pla
         return
     if len(value) > XLSX_MAX_CHARS:
         log.warning("单元格超过 Excel 的 %d 字上限，已截断（CSV 保留全文）", XLSX_MAX_CHARS)
+    write_text(sheet, row, col, value, plain, cell_format)
+
+
+def write_text(
+    sheet: Any, row: int, col: int, value: str, plain: Any, cell_format: Any = None
+) -> None:
+    """Write a string cell whatever it holds; `plain` is any format of the workbook.
+
+    xlsxwriter copies a string that starts with <r> and ends with </r> into the sheet's
+    XML (or its shared strings) unescaped, taking it for its own rich text, which would
+    let a document's text inject cells and formulas. Such a value is written as a
+    two-run rich string instead, which xlsxwriter escapes.
+    """
     if value.startswith("<r>") and value.endswith("</r>"):
-        sheet.write_rich_string(row, col, value[:1], plain, value[1:], cell_format)
+        args = [value[:1], plain, value[1:]]
+        if cell_format is not None:
+            args.append(cell_format)
+        sheet.write_rich_string(row, col, *args)
     else:
         sheet.write_string(row, col, value, cell_format)
 
@@ -368,8 +378,9 @@ def table_xlsx(headers: list[str], rows: Iterable[list[str]], sheet: str = "表"
     try:
         worksheet = workbook.add_worksheet(sheet)
         bold = workbook.add_format({"bold": True, "bg_color": "#E8EEF7", "bottom": 1})
+        plain = workbook.add_format({})
         for col, name in enumerate(headers):
-            worksheet.write_string(0, col, name, bold)
+            write_text(worksheet, 0, col, name, plain, bold)
         worksheet.set_column(0, 0, 16)
         worksheet.freeze_panes(1, 1)
         for r, row in enumerate(rows, start=1):
@@ -377,7 +388,7 @@ def table_xlsx(headers: list[str], rows: Iterable[list[str]], sheet: str = "表"
                 if cell.isascii() and cell.isdigit():
                     worksheet.write_number(r, col, int(cell))
                 elif cell:
-                    worksheet.write_string(r, col, neutralise(cell))
+                    write_text(worksheet, r, col, neutralise(cell), plain)
     finally:
         workbook.close()
     spool.seek(0)

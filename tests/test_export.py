@@ -31,6 +31,8 @@ from searchapp.export import (
     neutralise,
     row_from_hit,
     spool_xlsx,
+    table_csv,
+    table_xlsx,
     write_csv,
     write_jsonl,
     write_rows,
@@ -393,6 +395,35 @@ def test_spool_xlsx_is_rewound_and_readable():
     assert data.startswith(b"PK")
     sheet = load_sheet(io.BytesIO(data))
     assert sheet["A2"].value == "潭头镇"
+
+
+# --- small tables ---------------------------------------------------------------------------
+
+EVIL_CELL = (
+    '<r><t>x</t></r></is></c><c r="C2" t="str"><f>1+1</f><v>2</v></c><c r="Z2"><is><r><t>y</t></r>'
+)
+
+
+def test_table_csv_has_bom_and_defused_cells():
+    data = table_csv(["镇", "2022"], [["潭头镇", "3"], ["=HYPERLINK(1)", "0"]])
+    assert read_csv(data) == [["镇", "2022"], ["潭头镇", "3"], ["'=HYPERLINK(1)", "0"]]
+
+
+def test_table_xlsx_keeps_hostile_text_as_text():
+    with table_xlsx(
+        ["镇", "2021", "2022"], [["潭头镇", "1", ""], [EVIL_CELL, "", "2"]], "按镇"
+    ) as spool:
+        data = spool.read()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert not any("<f>" in archive.read(n).decode("utf-8") for n in archive.namelist())
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = workbook["按镇"]
+    assert sheet.freeze_panes == "B2"
+    assert sheet_values(sheet) == [
+        ["镇", "2021", "2022"],
+        ["潭头镇", 1, None],
+        [EVIL_CELL, None, 2],
+    ]
 
 
 # --- dispatch and names ---------------------------------------------------------------------
