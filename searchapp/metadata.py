@@ -719,7 +719,7 @@ def detect_year(title: str, date: str | None, head: str, text: str, kind: str = 
     date under its signature, else a 发布日期 line, else its 文号 (〔2020〕19号), then as a report.
     """
     if kind in NOT_REPORTS:
-        issued = issue_year(compact(text[-600:]), compact(head))
+        issued = issue_year([compact(line) for line in text.splitlines()[-12:]], compact(head))
         if issued:
             return issued
     match = YEAR.search(normalize(title))
@@ -739,12 +739,17 @@ def detect_year(title: str, date: str | None, head: str, text: str, kind: str = 
     return years.most_common(1)[0][0] if years else None
 
 
-def issue_year(tail: str, head: str) -> int | None:
-    """The year a notice was issued: signature date, 发布日期, 文号."""
-    dates = ISSUE_DATE.findall(tail)
+def issue_year(tail: list[str], head: str) -> int | None:
+    """The year a notice was issued: the date under its signature, 发布日期, 文号.
+
+    Only a short line that starts with a date counts as the signature's date: a date
+    inside the last paragraph (自2023年4月7日起) is not when the notice was issued.
+    """
+    for line in reversed(tail):
+        match = ISSUE_DATE.match(normalize(line))
+        if match and len(line) <= 20:
+            return int(match.group(1))
     match = PUBLISHED.search(head) or DOC_NUMBER.search(head)
-    if dates:
-        return int(dates[-1])
     return int(match.group(1)) if match else None
 
 

@@ -561,3 +561,12 @@ def test_sidecar_overrides_the_new_fields(tmp_path):
         "河南省",
     )
     assert (doc.issuer, doc.adcode) == ("潭头镇人民政府", "410324")
+
+
+def test_a_notice_is_dated_by_its_issue_not_by_a_period_in_its_title():
+    title = "关于印发《头桥街道建设用地减量化工作实施方案（2025年—2027年）》的通知"
+    text = "各居委会：\n现将方案印发给你们。\n头桥街道办事处\n二○二四年十二月十九日"
+    assert detect_year(title, None, text, text, "通知") == 2024
+    text = "---\n文号: 青农委〔2024〕80号\n---\n4．本细则自2023年4月7日起参照实施。"
+    assert detect_year("关于印发《细则》的通知", None, text, text, "通知") == 2024
+    assert detect_year("2025年工作计划", None, text, text, "工作计划") == 2025  # a report
