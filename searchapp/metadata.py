@@ -37,6 +37,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+import ahocorasick
+
 from .analysis import normalize
 
 log = logging.getLogger(__name__)
@@ -576,20 +578,26 @@ def county_in_text(context: Context) -> Division | None:
 
 
 def context_divisions(*texts: str) -> list[Division]:
-    """Provinces and cities named in a few short texts (title page, title, path)."""
+    """Provinces and cities named in a few short texts (title page, title, path): the
+    longest name at each place, left to right, names not overlapping."""
     gazetteer = load_gazetteer()
+    automaton = name_automaton()
     found: list[Division] = []
     for text in texts:
-        pos = 0
-        while pos < len(text):
-            for size in range(min(gazetteer.longest, len(text) - pos), MIN_CONTEXT_NAME - 1, -1):
-                options = gazetteer.names.get(text[pos : pos + size])
-                if options:
-                    found.extend(d for d in options if d.level != "county")
-                    pos += size - 1
-                    break
-            pos += 1
+        for _, name in automaton.iter_long(text):
+            found.extend(d for d in gazetteer.names[name] if d.level != "county")
     return found
+
+
+@functools.cache
+def name_automaton() -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton over the gazetteer's names (one scan finds them all)."""
+    automaton = ahocorasick.Automaton()
+    for name in load_gazetteer().names:
+        if len(name) >= MIN_CONTEXT_NAME:
+            automaton.add_word(name, name)
+    automaton.make_automaton()
+    return automaton
 
 
 # --- choosing among clues ------------------------------------------------------------------
