@@ -8,9 +8,14 @@ Screenshots land in test-output/.
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+from pathlib import Path
 from typing import Any
 
 import lxml.html
+import openpyxl
 import pytest
 import test_browser
 from flask import Flask
@@ -160,6 +165,30 @@ def test_copied_html_keeps_hostile_text_as_text(browser: Browser, make_index):
         assert "<script>alert(2)</script>" in quotes
         assert not root.xpath("//img | //script | //b[not(parent::mark)]")
         assert '"><img src=x onerror=alert(1)>' in formats["text/plain"]
+
+
+def test_result_page_links_exports_and_the_trend(context: BrowserContext, base_url: str):
+    page = context.new_page()
+    page.goto(base_url + "/search?q=三清两建&view=towns")
+    tools = page.locator(".result-tools")
+    expect(tools).to_contain_text("导出全部 5 段")
+    with page.expect_download() as csv_download:
+        tools.get_by_role("link", name="CSV").click()
+    data = Path(csv_download.value.path()).read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    table = list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+    assert table[0][0] == "镇" and len(table) == 1 + 5
+    assert all(row[-1].startswith(base_url + "/doc/") for row in table[1:])
+    with page.expect_download() as xlsx_download:
+        tools.get_by_role("link", name="Excel").click()
+    assert xlsx_download.value.suggested_filename == "三清两建-检索结果.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(xlsx_download.value.path()).read_bytes())).active
+    assert sheet.max_row == 1 + 5 and sheet["A2"].value == "潭头镇"
+
+    tools.get_by_role("link", name="逐年趋势与分布").click()
+    page.wait_for_url("**/trend?q=**")
+    expect(page.locator("svg.trend-chart rect.bar").first).to_be_attached()
+    screenshot(page, "trend-page")
 
 
 def test_page_without_scripts_shows_no_dead_controls(browser: Browser, base_url: str):
