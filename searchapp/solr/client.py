@@ -7,10 +7,17 @@ the client opens); when none answers, `BackendUnavailable` says so in Chinese �
 traceback. Searches are sent with `shards.tolerant=true`: a shard without a live replica
 then gives an answer marked `partialResults`, which the engine reports instead of
 presenting a short count as complete.
+
+Authentication: a cluster with Solr's BasicAuthPlugin is reached by giving the credentials
+in the URL, `http://user:password@host:8983/solr` (percent-encode `@`, `:` and `/` in
+them). The client strips them from the addresses it keeps and sends them as an
+`Authorization: Basic …` header on every request, to every node; they appear in no log
+line and no error message (`redact_url` shows such a URL with the password masked).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -29,13 +36,22 @@ Params = Sequence[tuple[str, str | int | float]]
 HINT = "请检查 Solr 集群是否在运行、--solr-url 是否正确（searchapp cluster status --dir …）"
 UPDATE_TRIES = 6  # an update refused while a shard elects a new leader is tried again
 UPDATE_PAUSE = 2.0  # seconds before the first retry (doubling, up to ~1 minute in all)
+AUTH_HINT = (
+    "Solr 集群要求认证：在地址中给出用户名与密码，如 --solr-url http://用户:密码@主机:8983/solr"
+    "（用户名或密码中的 @ : / 写作 %40 %3A %2F），并确认该用户有权访问此集合"
+)
+
+
+class AuthenticationFailed(BackendUnavailable):
+    """Solr refused the credentials (or wants some): trying again would not help."""
 
 
 class SolrClient:
     """One collection of a SolrCloud, reached through any of its live nodes; thread-safe."""
 
     def __init__(self, solr_url: str, collection: str, timeout: float = 30.0) -> None:
-        self.urls = [solr_url.rstrip("/")]
+        base, self._authorization = split_credentials(solr_url)
+        self.urls = [base]
         self.collection = collection
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -71,6 +87,8 @@ class SolrClient:
                 return self.call(
                     f"/{self.collection}/update", params, body=body, content_type="application/json"
                 )
+            except AuthenticationFailed:
+                raise
             except BackendUnavailable as exc:
                 if attempt == tries:
                     raise BackendUnavailable(
@@ -100,6 +118,8 @@ class SolrClient:
         for base in list(self.urls):
             request = urllib.request.Request(f"{base}{path}{query}", data=data, method="POST")
             request.add_header("Content-Type", content_type)
+            if self._authorization:
+                request.add_header("Authorization", self._authorization)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return json.loads(response.read())
@@ -130,12 +150,47 @@ class SolrClient:
     def http_error(self, exc: urllib.error.HTTPError, path: str) -> Exception:
         """The error to raise for an HTTP error answer."""
         message = error_message(exc)
+        if exc.code == 401:
+            refused = (
+                "拒绝了所给的用户名与密码"
+                if self._authorization
+                else "要求认证，但地址中没有用户名与密码"
+            )
+            return AuthenticationFailed(f"Solr {refused}（401，{path}）", hint=AUTH_HINT)
+        if exc.code == 403:
+            return AuthenticationFailed(f"Solr 拒绝了此用户的访问（403，{path}）", hint=AUTH_HINT)
         if exc.code == 404 and self.collection in path:
             return IndexMissing(
                 f"Solr 中没有集合 {self.collection}",
                 hint=f"先建立索引：searchapp index --backend solr --collection {self.collection}",
             )
         return BackendUnavailable(f"Solr 返回 {exc.code}（{path}）：{message}", hint=HINT)
+
+
+def split_credentials(solr_url: str) -> tuple[str, str | None]:
+    """A Solr URL without `user:password@`, and the Basic `Authorization` header value the
+    credentials give (None when the URL has none)."""
+    parts = urllib.parse.urlsplit(solr_url.strip().rstrip("/"))
+    if parts.username is None and parts.password is None:
+        return solr_url.strip().rstrip("/"), None
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=host_part(parts))), f"Basic {token}"
+
+
+def redact_url(solr_url: str) -> str:
+    """A Solr URL fit to show or log: the password, if any, replaced by ***."""
+    parts = urllib.parse.urlsplit(solr_url)
+    if parts.password is None:
+        return solr_url
+    user = parts.username or ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host_part(parts)}"))
+
+
+def host_part(parts: urllib.parse.SplitResult) -> str:
+    """host[:port] of a URL, without credentials (IPv6 hosts in brackets)."""
+    return parts.netloc.rpartition("@")[2]
 
 
 def node_url(node_name: str, like: str) -> str:
