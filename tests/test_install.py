@@ -28,24 +28,32 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
-# not needed to build the wheel: large, generated or another tool's folders
-NOT_FOR_THE_BUILD = shutil.ignore_patterns(
+# not needed to build the wheel: large, generated or another tool's folders (the top-level
+# solr/ is the development cluster's Maven project; searchapp/solr/ is the backend, kept)
+TOP_LEVEL_SKIPPED = {
     ".git",
     ".venv",
     "build",
     "dist",
-    "*.egg-info",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".hypothesis",
     "test-output",
     "index",
     "tests",
     "benchmarks",
     "seeds",
     "solr",
+}
+ANYWHERE_SKIPPED = shutil.ignore_patterns(
+    "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"
 )
+
+
+def not_for_the_build(folder: str, names: list[str]) -> set[str]:
+    skipped = set(ANYWHERE_SKIPPED(folder, names))
+    if Path(folder).resolve() == PROJECT_ROOT:
+        skipped |= TOP_LEVEL_SKIPPED & set(names)
+    return skipped
+
+
 SLOGAN = quote("三清两建")  # in a URL
 DEPENDENCIES = ("flask", "whoosh", "jieba", "waitress", "numpy", "rapidfuzz", "click")
 
@@ -83,7 +91,7 @@ def dependency_folders() -> list[str]:
 
 def build_wheel(tmp: Path) -> Path:
     source = tmp / "source"
-    shutil.copytree(PROJECT_ROOT, source, ignore=NOT_FOR_THE_BUILD)
+    shutil.copytree(PROJECT_ROOT, source, ignore=not_for_the_build)
     dist = tmp / "dist"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     run([*pip, "wheel", source, "--no-deps", "--quiet", "-w", dist], cwd=tmp)

@@ -90,7 +90,15 @@ def test_factory_never_debug_and_uses_the_packaged_templates(seed_config: Config
     assert folder == Path(importlib.import_module("searchapp.templates").__file__ or "").parent
     assert (folder / "base.html").is_file()
     assert app.static_folder and (Path(app.static_folder) / "app.css").is_file()
-    assert set(app.blueprints) == {"search", "documents", "similar", "status", "api"}
+    assert set(app.blueprints) == {
+        "search",
+        "documents",
+        "similar",
+        "status",
+        "api",
+        "export",
+        "trend",
+    }
 
 
 def test_home_page_is_chinese_self_contained_and_helpful(client: FlaskClient):
@@ -709,3 +717,43 @@ def test_api_towns(seed_config):
     assert "三清两建" in town["best"]["text"]
     spec = client.get("/api/openapi.json").get_json()
     assert "/api/towns" in spec["paths"]
+
+
+def test_export_every_hit_of_the_page_search(seed_config):
+    import csv
+    import io
+
+    import openpyxl
+
+    client = create_app(seed_config, {"TESTING": True}).test_client()
+    total = client.get("/api/search?q=乡村振兴&year=2022-2023").get_json()["total"]
+    response = client.get("/export?q=乡村振兴&year=2022-2023&format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")  # BOM: Excel and WPS read UTF-8
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["镇", "地方", "省"] and len(rows) == total + 1
+    assert all("乡村振兴" in row[11] for row in rows[1:])
+    assert all(row[12].startswith("http://localhost/doc/") for row in rows[1:])
+    with client.get("/export?q=乡村振兴&year=2022-2023&format=xlsx") as xlsx:
+        sheet = openpyxl.load_workbook(io.BytesIO(xlsx.get_data())).active
+    assert sheet.max_row == total + 1 and sheet.freeze_panes == "B2"
+    assert "未知的导出格式" in get_html(client, "/export?q=乡村振兴&format=pdf", status=400)
+    assert client.get("/export").status_code == 400
+
+
+def test_trend_page_chart_and_tables(seed_config):
+    client = create_app(seed_config, {"TESTING": True}).test_client()
+    html = get_html(client, "/trend?q=三清两建")
+    assert "<svg" in html and "潭头镇" in html
+    data = client.get("/api/trend?q=三清两建&mode=phrase").get_json()
+    assert [y["year"] for y in data["years"]] == [2022, 2023]
+    cell = "/search?q=%E4%B8%89%E6%B8%85%E4%B8%A4%E5%BB%BA&amp;mode=phrase&amp;town=%E6%BD%AD%E5%A4%B4%E9%95%87&amp;year=2022"
+    assert cell in html  # a cell opens its town's paragraphs of that year
+    table = client.get("/trend/table?q=三清两建&format=csv").get_data().decode("utf-8-sig")
+    assert table.splitlines()[0] == "镇,始于,2022,2023,合计"
+    assert table.splitlines()[1] == "潭头镇,2022,4,1,5"
+    hostile = get_html(client, "/trend?q=<script>alert(1)</script>")
+    assert "<script>alert(1)" not in hostile and "&lt;script&gt;" in hostile
+    assert "没有找到" in hostile

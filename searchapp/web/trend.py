@@ -22,7 +22,7 @@ def show() -> str:
     """Since when and where a phrase is used, as a chart and tables linked to the search."""
     config = get_config()
     params = parse_params(request.args, config)
-    if params.mode == "fuzzy":
+    if params.mode == "fuzzy" or "mode" not in request.args:  # a slogan: verbatim by default
         params = params.with_changes(mode="phrase")
     trend = None
     if params.q.strip():
