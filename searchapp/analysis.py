@@ -46,8 +46,9 @@ if jieba_fast_dat is not None:
 # Bump when normalisation, tokenisation or the index layout changes: indexes built
 # otherwise are refused (5: the exact channel moved from a Whoosh field to grams files;
 # 6: folding follows chains in OpenCC's table, so it is idempotent; 7: the Whoosh
-# tokenizer moved to searchapp.embedded.schema, which changes the pickled schema).
-ANALYSIS_VERSION = 7
+# tokenizer moved to searchapp.embedded.schema, which changes the pickled schema; 8:
+# facet and sort fields are columns only, no postings).
+ANALYSIS_VERSION = 8
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 

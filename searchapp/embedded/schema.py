@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 
 from ..analysis import ANALYSIS_VERSION, SEGMENTER, dictionary_hash, iter_words
 from ..fields import WORDS
@@ -65,30 +65,44 @@ class JiebaTokenizer(Tokenizer):
             yield token
 
 
+class Column(ID):
+    """A stored value with a column for filters, facets and sorting, never indexed: it
+    writes no postings (the engine filters and counts from the columns)."""
+
+    indexed = False
+
+    def __init__(self, stored: bool = False) -> None:
+        super().__init__(stored=stored, sortable=True)
+
+
 def make_schema(words: Iterable[str]) -> Schema:
-    """The schema, with the domain dictionary `words` built into the word analyzer."""
+    """The schema, with the domain dictionary `words` built into the word analyzer.
+
+    Indexed (postings): key (unique, for updates), source (deletes), doc_id (documents)
+    and words; everything else is stored, and a column where the engine needs one.
+    """
     return Schema(
         key=ID(unique=True, stored=True),
         doc_id=ID(stored=True, sortable=True),
         para_id=STORED(),
         source=ID(stored=True),
-        file_hash=ID(stored=True),
-        ordinal=NUMERIC(stored=True),
-        sort_key=ID(sortable=True),
-        title=ID(stored=True, sortable=True),
-        town=ID(stored=True, sortable=True),
+        file_hash=STORED(),
+        ordinal=STORED(),
+        sort_key=Column(),
+        title=Column(stored=True),
+        town=Column(stored=True),
         place=STORED(),
-        year=ID(stored=True, sortable=True),
-        doc_type=ID(stored=True, sortable=True),
+        year=Column(stored=True),
+        doc_type=Column(stored=True),
         date=STORED(),
-        sort_date=ID(sortable=True),
+        sort_date=Column(),
         issuer=STORED(),
-        level=ID(stored=True, sortable=True),
-        province=ID(stored=True, sortable=True),
-        city=ID(stored=True, sortable=True),
-        county=ID(stored=True, sortable=True),
+        level=Column(stored=True),
+        province=Column(stored=True),
+        city=Column(stored=True),
+        county=Column(stored=True),
         section=STORED(),
-        section_key=ID(sortable=True),
+        section_key=Column(),
         heading=STORED(),
         text=STORED(),
         # no positions: exact matching is the grams files' (grams.py); words rank and match
