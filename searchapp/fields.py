@@ -36,6 +36,7 @@ SECTION_SEPARATOR = "\x1f"
 
 FACET_FIELDS = (TOWN, YEAR, DOC_TYPE)  # the facets every search returns (a JSON contract)
 PLACE_FACETS = (PROVINCE, CITY, COUNTY, LEVEL)  # returned too, narrowing by the hierarchy
+# the `section` facet counts hits under the corpus's recurring headings (工作回顾, 下一步工作 …)
 COLUMNS = (*FACET_FIELDS, *PLACE_FACETS)
 
 # query-language filter names → field names

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from searchapp.analysis import exact_key
-from searchapp.engine import Engine
+from searchapp.engine import Engine, open_engine
 from searchapp.errors import QueryError
 from searchapp.results import SearchRequest
 from searchapp.search import run_search, run_trend, town_usage, usage_by_town
@@ -87,3 +87,27 @@ def test_town_usage_from_columns_equals_grouping_every_hit(seed_engine: Engine, 
             hits = [h for h in page.hits if h.town == got.town]
             counts = [max(1, sum(exact_key(h.text).count(k) for k in keys)) for h in hits]
             assert got.occurrences == sum(counts)
+
+
+def test_recurring_headings_are_a_section_facet(make_index):
+    def report(town: str, extra: str) -> str:
+        return (
+            f"{town}2023年政府工作报告\n各位代表：\n一、2022年工作回顾\n{town}推进乡村振兴，成效明显。\n"
+            f"二、2023年工作安排\n{town}继续推进乡村振兴。\n三、{extra}\n{town}乡村振兴还有短板。\n"
+        )
+
+    config = make_index(
+        {
+            "a.txt": report("甲镇", "存在的问题"),
+            "b.txt": report("乙镇", "存在的问题"),
+            "c.txt": report("丙镇", "只此一处的标题"),
+        }
+    )
+    engine = open_engine(config.index_dir)
+    page = run_search(engine, SearchRequest(q="乡村振兴"))
+    sections = page.facets["section"]
+    assert sections == {"工作回顾": 3, "工作安排": 3, "存在的问题": 2}
+    for heading, count in sections.items():
+        narrowed = run_search(engine, SearchRequest(q="乡村振兴", section=[heading], all=True))
+        assert narrowed.total == count
+        assert all(any(heading in s for s in h.section_path) for h in narrowed.hits)

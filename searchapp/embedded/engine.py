@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import fields as F
 from ..analysis import exact_key, segment
+from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
 from ..results import Matches, Record, TownCount, Trend, YearCount
 from . import grams, schema
@@ -153,6 +154,8 @@ class EmbeddedEngine:
         )
         self.facets = {name: self.load_facet(name) for name in F.COLUMNS}
         self.sections = self.load_facet(F.SECTION_KEY)
+        self.headings = self.recurring_headings()
+        self._heading_bits: dict[str, int] = {}
         self.dates = self.load_facet(F.SORT_DATE)
         # each document's place in date order (its report's date, else its year)
         date_rank = np.argsort(np.argsort(self.dates.values, kind="stable"), kind="stable")
@@ -333,7 +336,7 @@ class EmbeddedEngine:
         hits = self.hit_bits(plan)
         total = hits.bit_count()
         if not total:
-            return Matches(0, {name: {} for name in F.COLUMNS}, [])
+            return Matches(0, {name: {} for name in (*F.COLUMNS, F.SECTION)}, [])
         facets = self.facet_counts(hits)
         ranked = self.ranked(plan, hits, total if stop is None else min(stop, total))
         return Matches(total, facets, ranked[start:])
@@ -346,14 +349,41 @@ class EmbeddedEngine:
             yield from ranked[i : i + batch]
 
     def facet_counts(self, hits: int) -> dict[str, dict[str, int]]:
-        """Hits per value of each facet field, most first, then by value."""
+        """Hits per value of each facet field, most first, then by value; and per
+        recurring heading (the `section` facet)."""
         docs = id_array(hits)
         counts = {}
         for name, column in self.facets.items():
             per_code = np.bincount(column.codes[docs], minlength=len(column.values)).tolist()
             items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
             counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
+        sections = [(h, (self.heading_bits(h) & hits).bit_count()) for h in self.headings]
+        counts[F.SECTION] = dict(sorted(((h, n) for h, n in sections if n), key=lambda kv: -kv[1]))
         return counts
+
+    def recurring_headings(self) -> list[str]:
+        """headings.py's facet values: reports per distinct heading, from the columns."""
+        pairs = np.unique(
+            np.stack([self.report_codes.astype(np.int64), self.sections.codes.astype(np.int64)]),
+            axis=1,
+        )
+        seen: set[tuple[int, str]] = set()
+        for report, code in pairs.T.tolist():
+            path = self.sections.values[code]
+            seen.update((report, h) for h in path.split(F.SECTION_SEPARATOR) if h)
+        return recurring_headings(Counter(h for _, h in seen).items())
+
+    def heading_bits(self, heading: str) -> int:
+        """Paragraphs under a heading that contains `heading` (cached per heading)."""
+        found = self._heading_bits.get(heading)
+        if found is None:
+            key = exact_key(heading)
+            bits = 0
+            for code, value in enumerate(self.sections.values):
+                if key in exact_key(value):
+                    bits |= self.sections.bits(code, self.nbytes)
+            found = self._heading_bits[heading] = bits & self.live
+        return found
 
     def ranked(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
         """The k best hits as (docnum, score): score, then document order."""

@@ -124,7 +124,14 @@ class SolrClient:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return json.loads(response.read())
             except urllib.error.HTTPError as exc:
-                raise self.http_error(exc, path) from exc
+                error = self.http_error(exc, path)
+                if exc.code in (500, 503) and "proxy" in str(error) and len(self.urls) > 1:
+                    # the node forwarded to one that just died (its cluster state lags)
+                    reasons.append(f"{base}：{error}")
+                    log.warning("Solr node %s could not forward (%s); trying the next", base, error)
+                    self.demote(base)
+                    continue
+                raise error from exc
             except TimeoutError as exc:
                 raise BackendUnavailable(
                     f"Solr {base} 在 {self.timeout:.0f} 秒内没有回答（{path}）", hint=HINT

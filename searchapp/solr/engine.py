@@ -40,6 +40,7 @@ from typing import Any
 from .. import fields as F
 from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
 from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
+from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence
 from ..results import Matches, Record, TownCount, Trend, YearCount
 from .client import SolrClient, is_partial
@@ -93,6 +94,7 @@ class SolrEngine:
         self._meta: dict[str, Any] = {}
         self.words: tuple[str, ...] = ()
         self._vocabulary: tuple[str, list[str]] | None = None  # (built_at, words)
+        self._headings: tuple[str, list[str]] | None = None  # (built_at, labels)
         self.load_meta()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -202,19 +204,48 @@ class SolrEngine:
         ]
         return request, params
 
-    def facet_spec(self) -> str:
-        return json.dumps(
-            {
-                name: {
-                    "type": "terms",
-                    "field": name,
-                    "limit": -1,
-                    "mincount": 1,
-                    "sort": "count desc",
-                }
-                for name in F.COLUMNS
+    def facet_spec(self, request: Request) -> str:
+        """Terms facets over the columns, and a query facet per recurring heading."""
+        spec: dict[str, Any] = {
+            name: {"type": "terms", "field": name, "limit": -1, "mincount": 1, "sort": "count desc"}
+            for name in F.COLUMNS
+        }
+        for i, label in enumerate(self.headings()):
+            units = exact_key(label)
+            query = request.exact(units, "section_grams", "section_chars")
+            spec[f"heading{i}"] = {"type": "query", "q": query}
+        return json.dumps(spec)
+
+    def headings(self) -> list[str]:
+        """headings.py's `section` facet values: reports per distinct heading (once per build)."""
+        built = str(self.meta.get("built_at", ""))
+        cached = self._headings
+        if cached is not None and cached[0] == built:
+            return cached[1]
+        facet = {
+            "h": {
+                "type": "terms",
+                "field": F.SECTION,
+                "limit": -1,
+                "facet": {"r": {"type": "terms", "field": F.DOC_ID, "limit": -1}},
             }
+        }
+        found = self.client.select(
+            [("q", PARAGRAPHS), ("rows", "0"), ("json.facet", json.dumps(facet))]
         )
+        self.check_complete(found)
+        buckets = found.get("facets", {}).get("h", {}).get("buckets", [])
+        labels = recurring_headings(
+            (str(b["val"]), len(b.get("r", {}).get("buckets", []))) for b in buckets
+        )
+        self._headings = (built, labels)
+        return labels
+
+    def section_counts(self, facets: dict[str, Any]) -> dict[str, int]:
+        """The heading query facets' counts, as the embedded engine orders them."""
+        counts = [(h, int(facets.get(f"heading{i}", {}).get("count", 0))) for i, h in
+                  enumerate(self.headings())]  # fmt: skip
+        return dict(sorted(((h, n) for h, n in counts if n), key=lambda kv: -kv[1]))
 
     def stream(self, params: list[tuple[str, str]], batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every document of a sorted request (the sort ends with the key), via cursorMark."""
@@ -233,12 +264,17 @@ class SolrEngine:
     def match(self, plan: QueryPlan, start: int = 0, stop: int | None = 10) -> Matches:
         """The plan's total, facet counts over every hit, and its ranked hits [start:stop]."""
         if plan.scope != "paragraph":
-            rows = self.scoped_rows(plan, F.COLUMNS)
+            rows = self.scoped_rows(plan, [*F.COLUMNS, F.SECTION])
             counts: dict[str, Counter[str]] = {name: Counter() for name in F.COLUMNS}
             for row in rows:
                 for name in F.COLUMNS:
                     counts[name][str(row.fields.get(name, ""))] += 1
             facets = {name: ordered(c) for name, c in counts.items()}
+            paths = [exact_key("".join(row.fields.get(F.SECTION) or ())) for row in rows]
+            sections = [(h, sum(exact_key(h) in p for p in paths)) for h in self.headings()]
+            facets[F.SECTION] = dict(
+                sorted(((h, n) for h, n in sections if n), key=lambda kv: -kv[1])
+            )
             ranked = [(r.key, r.score) for r in rows[start:stop]]
             return SolrMatches(len(rows), facets, ranked)
         request, params = self.ranked_request(plan)
@@ -248,11 +284,12 @@ class SolrEngine:
             rows_wanted = 0 if stop is None else stop - start
         found = self.client.select(
             request.with_params([*params, ("start", str(start)), ("rows", str(rows_wanted)),
-             ("json.facet", self.facet_spec())])
+             ("json.facet", self.facet_spec(request))])
         )  # fmt: skip
         total = int(found["response"]["numFound"])
         notices = [PARTIAL_NOTICE] if is_partial(found) else []
         facets = parse_facets(found.get("facets", {}))
+        facets[F.SECTION] = self.section_counts(found.get("facets", {}))
         ranked = [(d[F.KEY], score_of(d)) for d in found["response"]["docs"]]
         if stop is None and total:
             ranked = [(r.key, r.score) for r in self.rows(plan)][start:]

@@ -9,6 +9,7 @@ from flask import Blueprint, render_template, request
 from .. import fields as F
 from ..config import Config
 from ..engine import Engine
+from ..plan import year_range
 from ..querylang import parse_query
 from ..results import Hit, SearchPage
 from ..search import run_search
@@ -18,6 +19,7 @@ from .store import get_config, get_engine, index_meta
 bp = Blueprint("search", __name__)
 
 FACET_FIELDS = {
+    "section": F.SECTION,
     "province": F.PROVINCE,
     "city": F.CITY,
     "county": F.COUNTY,
@@ -126,7 +128,8 @@ def build_facets(
             wider = run_page(engine, params.without_filter(name), config, page=1, page_size=1)
             counts = dict(wider.facets.get(field_name, {}))
             for value in selected:
-                counts.setdefault(value, 0)
+                if name != "year" or year_range(value) is None:  # a range shows as a chip
+                    counts.setdefault(value, 0)
         items = [(str(v), n) for v, n in counts.items() if str(v)]
         if name == "year":
             items.sort(key=lambda item: item[0], reverse=True)
