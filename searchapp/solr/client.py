@@ -28,6 +28,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from ..cluster import solr_error_message
 from ..errors import BackendUnavailable, IndexMissing
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class SolrClient:
 
     def http_error(self, exc: urllib.error.HTTPError, path: str) -> Exception:
         """The error to raise for an HTTP error answer."""
-        message = error_message(exc)
+        message = solr_error_message(exc)
         if exc.code == 401:
             refused = (
                 "拒绝了所给的用户名与密码"
@@ -205,18 +206,6 @@ def node_url(node_name: str, like: str) -> str:
     host, _, context = node_name.partition("_")
     scheme = like.split("://", 1)[0] if "://" in like else "http"
     return f"{scheme}://{host}/{urllib.parse.unquote(context) or 'solr'}"
-
-
-def error_message(exc: urllib.error.HTTPError) -> str:
-    """Solr's own message from an error answer (`error.msg`), else the body's start."""
-    try:
-        text = exc.read().decode("utf-8", errors="replace")
-    except OSError:
-        return str(exc.reason)
-    try:
-        return str(json.loads(text)["error"]["msg"])
-    except (ValueError, KeyError, TypeError):
-        return text.strip()[:300] or str(exc.reason)
 
 
 def is_partial(response: dict[str, Any]) -> bool:
