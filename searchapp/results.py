@@ -231,6 +231,11 @@ class DocumentView:
     date: str
     source: str
     paragraphs: list[dict[str, Any]]
+    issuer: str = ""
+    level: str = ""
+    province: str = ""
+    city: str = ""
+    county: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -251,6 +256,11 @@ class DocumentView:
             doc_type=first.doc_type,
             date=first.date,
             source=first.source,
+            issuer=first.issuer,
+            level=first.level,
+            province=first.province,
+            city=first.city,
+            county=first.county,
             paragraphs=[
                 {
                     "para_id": r.para_id,

@@ -25,7 +25,16 @@ from ..results import MODES
 from . import api, documents, export, search, similar, status, trend
 from .handlers import register_error_handler
 from .links import register_links
-from .params import FIELD_LABELS, FILTER_LABELS, MODE_LABELS, SearchParams
+from .params import (
+    FIELD_LABELS,
+    FILTER_LABELS,
+    FILTERS,
+    LEVEL_LABELS,
+    MODE_LABELS,
+    SCOPE_LABELS,
+    SORT_LABELS,
+    SearchParams,
+)
 from .store import init_store
 
 CONTENT_SECURITY_POLICY = (
@@ -54,7 +63,14 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     register_error_handler(app)
     register_links(app)
     app.jinja_env.globals.update(
-        mode_labels=MODE_LABELS, filter_labels=FILTER_LABELS, field_labels=FIELD_LABELS
+        mode_labels=MODE_LABELS,
+        filter_labels=FILTER_LABELS,
+        field_labels=FIELD_LABELS,
+        filter_names=FILTERS,
+        scope_labels=SCOPE_LABELS,
+        sort_labels=SORT_LABELS,
+        level_labels=LEVEL_LABELS,
+        filter_count=lambda params: sum(len(params.values(name)) for name in FILTERS),
     )
     app.context_processor(template_context)
     app.after_request(add_security_headers)

@@ -30,6 +30,13 @@ FILTER_LABELS = {
     "level": "层级",
     "section": "章节",
 }
+LEVEL_LABELS = {  # what the issuing place is called on a document page
+    "national": "发文",
+    "province": "省",
+    "city": "市",
+    "county": "县区",
+    "town": "镇",
+}
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 SCOPE_LABELS = {"sentence": "同句", "paragraph": "同段", "document": "同篇"}
 FIELD_LABELS = {  # SearchPage.filters' keys
