@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import json
@@ -64,6 +65,30 @@ def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--index, --backend, --solr-url and --collection, handed to the command as one
+    `where` mapping of Config overrides."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        index_dir: Path | None,
+        backend: str | None,
+        solr_url: str | None,
+        solr_collection: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        where = {
+            "index_dir": index_dir,
+            "backend": backend,
+            "solr_url": solr_url,
+            "solr_collection": solr_collection,
+        }
+        return func(*args, where=where, **kwargs)
+
+    return index_option(backend_options(command))
+
+
 def load_config(**overrides: object) -> Config:
     """The configuration from file, environment and flags; a clear message when it is bad."""
     try:
@@ -92,7 +117,7 @@ def main(verbose: bool) -> None:
 
 @main.command("index")
 @corpus_option
-@index_option
+@engine_options
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch instead of updating.")
 @click.option(
     "--user-dict",
@@ -100,22 +125,18 @@ def main(verbose: bool) -> None:
     help="Extra words for jieba, one a line (a change re-segments everything).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@backend_options
 @click.option("--shards", type=click.IntRange(1, 64), default=1, show_default=True, help="Solr.")
 @click.option(
     "--replicas", type=click.IntRange(1, 8), default=1, show_default=True, help="Solr: per shard."
 )
 def index_command(
     corpus_dir: Path | None,
-    index_dir: Path | None,
     rebuild: bool,
     user_dict: Path | None,
     as_json: bool,
-    backend: str | None,
-    solr_url: str | None,
-    solr_collection: str | None,
     shards: int,
     replicas: int,
+    where: dict[str, Any],
 ) -> None:
     """Build or update the index from a folder of reports.
 
@@ -127,14 +148,7 @@ def index_command(
 
     Example: searchapp index --corpus seeds --index index
     """
-    config = load_config(
-        corpus_dir=corpus_dir,
-        index_dir=index_dir,
-        user_dict=user_dict,
-        backend=backend,
-        solr_url=solr_url,
-        solr_collection=solr_collection,
-    )
+    config = load_config(corpus_dir=corpus_dir, user_dict=user_dict, **where)
     try:
         show = not as_json and sys.stderr.isatty()
         report = run_index(config, rebuild, show_progress=show, shards=shards, replicas=replicas)
@@ -252,8 +266,7 @@ def format_index_report(report: IndexReport) -> str:
 @click.option("--base-url", help="Make exported permalinks absolute [$SEARCHAPP_BASE_URL].")
 @click.option("--by-town", is_flag=True, help="Group the hits by town.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@index_option
-@backend_options
+@engine_options
 def search_command(
     query: tuple[str, ...],
     mode: str,
@@ -275,10 +288,7 @@ def search_command(
     base_url: str | None,
     by_town: bool,
     as_json: bool,
-    index_dir: Path | None,
-    backend: str | None,
-    solr_url: str | None,
-    solr_collection: str | None,
+    where: dict[str, Any],
 ) -> None:
     """Search the index.
 
@@ -291,13 +301,7 @@ def search_command(
 
     Example: searchapp search 乡村振兴 --year 2022-2023 --all --format xlsx --output 乡村振兴.xlsx
     """
-    config = load_config(
-        index_dir=index_dir,
-        backend=backend,
-        solr_url=solr_url,
-        solr_collection=solr_collection,
-        base_url=base_url,
-    )
+    config = load_config(base_url=base_url, **where)
     request = SearchRequest(
         q=" ".join(query),
         mode=mode,
@@ -412,24 +416,18 @@ def ensure_index(config: Config) -> None:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--mode", type=click.Choice(MODES), default="phrase", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@index_option
-@backend_options
+@engine_options
 def towns_command(
     query: tuple[str, ...],
     mode: str,
     as_json: bool,
-    index_dir: Path | None,
-    backend: str | None,
-    solr_url: str | None,
-    solr_collection: str | None,
+    where: dict[str, Any],
 ) -> None:
     """Which towns use a slogan or phrase: paragraphs, occurrences, reports and years.
 
     Example: searchapp towns 三清两建
     """
-    config = load_config(
-        index_dir=index_dir, backend=backend, solr_url=solr_url, solr_collection=solr_collection
-    )
+    config = load_config(**where)
     request = SearchRequest(q=" ".join(query), mode=mode)
     try:
         engine = connect(config)
@@ -456,25 +454,19 @@ def towns_command(
     "--mode", type=click.Choice(["keyword", "phrase"]), default="phrase", show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@index_option
-@backend_options
+@engine_options
 def trend_command(
     query: tuple[str, ...],
     mode: str,
     as_json: bool,
-    index_dir: Path | None,
-    backend: str | None,
-    solr_url: str | None,
-    solr_collection: str | None,
+    where: dict[str, Any],
 ) -> None:
     """Since when and where a phrase is used: per year reports, towns, paragraphs and
     occurrences, and the year each town first used it.
 
     Example: searchapp trend 三清两建
     """
-    config = load_config(
-        index_dir=index_dir, backend=backend, solr_url=solr_url, solr_collection=solr_collection
-    )
+    config = load_config(**where)
     request = SearchRequest(q=" ".join(query), mode=mode)
     try:
         trend = run_trend(connect(config), request, max_query_chars=config.max_query_chars)
@@ -503,17 +495,13 @@ def trend_command(
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @click.option("--per-town", type=click.IntRange(1, 50), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@index_option
-@backend_options
+@engine_options
 def similar_command(
     text: tuple[str, ...],
     limit: int,
     per_town: int,
     as_json: bool,
-    index_dir: Path | None,
-    backend: str | None,
-    solr_url: str | None,
-    solr_collection: str | None,
+    where: dict[str, Any],
 ) -> None:
     """How other reports phrased it: the sentences most like TEXT, grouped by town.
 
@@ -521,9 +509,7 @@ def similar_command(
 
     Example: searchapp similar 持续优化营商环境，推动经济高质量发展。
     """
-    config = load_config(
-        index_dir=index_dir, backend=backend, solr_url=solr_url, solr_collection=solr_collection
-    )
+    config = load_config(**where)
     try:
         engine = connect(config)
         result = find_similar(engine, " ".join(text), limit=limit, per_town=per_town)
@@ -561,22 +547,18 @@ def warm_up(app: Any) -> None:
 )
 @click.option("--port", type=int, default=5000, show_default=True)
 @corpus_option
-@index_option
+@engine_options
 @click.option(
     "--threads",
     type=click.IntRange(1, 256),
     help="Request threads [default: 8, $SEARCHAPP_THREADS].",
 )
-@backend_options
 def serve_command(
     host: str,
     port: int,
     corpus_dir: Path | None,
-    index_dir: Path | None,
     threads: int | None,
-    backend: str | None,
-    solr_url: str | None,
-    solr_collection: str | None,
+    where: dict[str, Any],
 ) -> None:
     """Serve the web front end (building the index from the corpus first if there is none).
 
@@ -589,14 +571,7 @@ def serve_command(
 
     from .web import create_app
 
-    config = load_config(
-        corpus_dir=corpus_dir,
-        index_dir=index_dir,
-        threads=threads,
-        backend=backend,
-        solr_url=solr_url,
-        solr_collection=solr_collection,
-    )
+    config = load_config(corpus_dir=corpus_dir, threads=threads, **where)
     try:
         ensure_index(config)
         app = create_app(config)
