@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import shutil
 import tempfile
@@ -32,8 +33,16 @@ from searchapp.analysis import exact_key
 from searchapp.documents import load_corpus
 from searchapp.embedded import build_index
 from searchapp.engine import open_engine
+from searchapp.export import write_csv
 from searchapp.results import SearchRequest
-from searchapp.search import iter_hits, plan_request, run_search, run_trend, town_usage
+from searchapp.search import (
+    iter_export_rows,
+    iter_hits,
+    plan_request,
+    run_search,
+    run_trend,
+    town_usage,
+)
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -186,6 +195,10 @@ def main() -> None:
         def ours_trend(q: str) -> object:
             return run_trend(engine, SearchRequest(q=q))
 
+        def ours_export(q: str) -> object:
+            with open(os.devnull, "wb") as sink:
+                return write_csv(iter_export_rows(engine, SearchRequest(q=q)), sink)
+
         top = report_latency("searchapp top10+facets", ours_top, args.repeat)
         ttop = report_latency(
             "tutorial top10+facets", lambda q: tutorial_search(tsearcher, q, 10), args.repeat
@@ -194,6 +207,7 @@ def main() -> None:
         report_latency("searchapp every hit streamed", ours_stream, max(1, args.repeat // 2))
         report_latency("searchapp towns (/api/towns)", ours_towns, max(1, args.repeat // 2))
         report_latency("searchapp trend (/api/trend)", ours_trend, max(1, args.repeat // 2))
+        report_latency("searchapp export CSV (every hit)", ours_export, max(1, args.repeat // 2))
         report_latency(
             "tutorial every hit",
             lambda q: tutorial_search(tsearcher, q, None),
