@@ -19,6 +19,7 @@ over HTTP with urllib; they work on a production cluster as well.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -530,8 +531,11 @@ def solr_request(
     """
     pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
     query = urllib.parse.urlencode([*pairs, ("wt", "json")])
-    url = f"{base_url.rstrip('/')}{path}?{query}"
+    base, authorization = split_credentials(base_url)  # user:password@ → a Basic header
+    url = f"{base}{path}?{query}"
     request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    if authorization:
+        request.add_header("Authorization", authorization)
     if body is not None:
         request.add_header("Content-Type", content_type)
     try:
@@ -541,7 +545,33 @@ def solr_request(
         raise ClusterError(f"Solr 返回 {exc.code}（{path}）：{solr_error_message(exc)}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ClusterError(f"无法连接 Solr {base_url}：{reason}") from exc
+        raise ClusterError(f"无法连接 Solr {redact_url(base_url)}：{reason}") from exc
+
+
+def split_credentials(solr_url: str) -> tuple[str, str | None]:
+    """A Solr URL without `user:password@`, and the Basic `Authorization` header value the
+    credentials give (None when the URL has none)."""
+    parts = urllib.parse.urlsplit(solr_url.strip().rstrip("/"))
+    if parts.username is None and parts.password is None:
+        return solr_url.strip().rstrip("/"), None
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=host_part(parts))), f"Basic {token}"
+
+
+def redact_url(solr_url: str) -> str:
+    """A Solr URL fit to show or log: the password, if any, replaced by ***."""
+    parts = urllib.parse.urlsplit(solr_url)
+    if parts.password is None:
+        return solr_url
+    user = parts.username or ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host_part(parts)}"))
+
+
+def host_part(parts: urllib.parse.SplitResult) -> str:
+    """host[:port] of a URL, without credentials (IPv6 hosts in brackets)."""
+    return parts.netloc.rpartition("@")[2]
 
 
 def solr_get(

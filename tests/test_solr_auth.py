@@ -16,15 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from searchapp.cluster import free_port
-from searchapp.errors import BackendUnavailable
+from searchapp.cluster import free_port, redact_url, solr_request, split_credentials
+from searchapp.errors import BackendUnavailable, ClusterError
 from searchapp.solr import client as solr_client
-from searchapp.solr.client import (
-    AuthenticationFailed,
-    SolrClient,
-    redact_url,
-    split_credentials,
-)
+from searchapp.solr.client import AuthenticationFailed, SolrClient
 
 USER = "searcher"
 PASSWORD = "p@ss:w/rd 密"  # every character that needs percent-encoding in a URL
@@ -61,6 +56,9 @@ def fake_solr() -> Iterator[tuple[str, Seen]]:
                 self.answer(200, {"cluster": {"live_nodes": seen.live_nodes}})
             else:
                 self.answer(200, {"responseHeader": {"status": 0}, "response": {"numFound": 7}})
+
+        def do_GET(self) -> None:
+            self.do_POST()
 
         def answer(self, status: int, body: dict) -> None:
             data = json.dumps(body).encode()
@@ -164,3 +162,22 @@ def test_split_credentials(url: str, base: str, user: str | None, password: str 
 def test_redact_url_masks_the_password_only():
     assert redact_url(f"http://{USER}:{QUOTED}@h:8983/solr") == f"http://{USER}:***@h:8983/solr"
     assert redact_url("http://h:8983/solr") == "http://h:8983/solr"
+
+
+def test_cluster_helpers_send_the_credentials_and_never_show_them(fake_solr: tuple[str, Seen]):
+    """searchapp index calls the Collections/Configsets helpers first: they need the
+    header too, and their errors must not print the password."""
+    host, seen = fake_solr
+    seen.live_nodes = [f"{host}_solr"]
+    answer = solr_request(f"http://{USER}:{QUOTED}@{host}/solr", "/admin/collections",
+                          {"action": "CLUSTERSTATUS"})  # fmt: skip
+    assert answer["cluster"]["live_nodes"] == [f"{host}_solr"]
+    assert seen.authorizations[-1] == expected_header()
+    with pytest.raises(ClusterError) as refused:
+        solr_request(f"http://{USER}:wrong@{host}/solr", "/admin/collections")
+    assert "401" in str(refused.value) and "wrong" not in str(refused.value)
+    dead = f"127.0.0.1:{free_port()}"
+    with pytest.raises(ClusterError) as unreachable:
+        solr_request(f"http://{USER}:{QUOTED}@{dead}/solr", "/admin/collections")
+    assert QUOTED not in str(unreachable.value) and PASSWORD not in str(unreachable.value)
+    assert "***" in str(unreachable.value)

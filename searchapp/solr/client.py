@@ -17,7 +17,6 @@ line and no error message (`redact_url` shows such a URL with the password maske
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -28,7 +27,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from ..cluster import solr_error_message
+from ..cluster import solr_error_message, split_credentials
 from ..errors import BackendUnavailable, IndexMissing
 
 log = logging.getLogger(__name__)
@@ -173,32 +172,6 @@ class SolrClient:
                 hint=f"先建立索引：searchapp index --backend solr --collection {self.collection}",
             )
         return BackendUnavailable(f"Solr 返回 {exc.code}（{path}）：{message}", hint=HINT)
-
-
-def split_credentials(solr_url: str) -> tuple[str, str | None]:
-    """A Solr URL without `user:password@`, and the Basic `Authorization` header value the
-    credentials give (None when the URL has none)."""
-    parts = urllib.parse.urlsplit(solr_url.strip().rstrip("/"))
-    if parts.username is None and parts.password is None:
-        return solr_url.strip().rstrip("/"), None
-    user = urllib.parse.unquote(parts.username or "")
-    password = urllib.parse.unquote(parts.password or "")
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return urllib.parse.urlunsplit(parts._replace(netloc=host_part(parts))), f"Basic {token}"
-
-
-def redact_url(solr_url: str) -> str:
-    """A Solr URL fit to show or log: the password, if any, replaced by ***."""
-    parts = urllib.parse.urlsplit(solr_url)
-    if parts.password is None:
-        return solr_url
-    user = parts.username or ""
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host_part(parts)}"))
-
-
-def host_part(parts: urllib.parse.SplitResult) -> str:
-    """host[:port] of a URL, without credentials (IPv6 hosts in brackets)."""
-    return parts.netloc.rpartition("@")[2]
 
 
 def node_url(node_name: str, like: str) -> str:
