@@ -39,6 +39,7 @@ from typing import Any
 
 from .. import fields as F
 from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
+from ..cluster import redact_url
 from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence
@@ -146,7 +147,7 @@ class SolrEngine:
         return {
             "backend": self.backend,
             "collection": self.collection,
-            "solr_url": self.solr_url,
+            "solr_url": redact_url(self.solr_url),
             "paragraphs": found["response"]["numFound"],
             "built_at": self.meta.get("built_at"),
             "live_nodes": sorted(live),

@@ -37,6 +37,7 @@ from ..cluster import (
     create_collection,
     list_collections,
     list_configsets,
+    redact_url,
     upload_configset,
 )
 from ..documents import FileReport, iter_corpus_files, load_file, load_sidecar
@@ -162,7 +163,7 @@ def index_solr(
     started = time.perf_counter()
     corpus_dir = corpus_dir.resolve()
     client = SolrClient(solr_url, collection, timeout)
-    report = IndexReport(str(corpus_dir), f"{solr_url.rstrip('/')}/{collection}")
+    report = IndexReport(str(corpus_dir), f"{redact_url(solr_url).rstrip('/')}/{collection}")
     ensure_collection(client, solr_url, shards, replicas)
     client.discover_nodes()
     client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
