@@ -33,15 +33,8 @@ from pathlib import Path
 
 import jieba
 
-try:
-    import jieba_fast_dat
-except ImportError:  # no wheel for this platform: jieba alone, same tokens
-    jieba_fast_dat = None
-
 log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at INFO
-if jieba_fast_dat is not None:
-    jieba_fast_dat.setLogLevel(logging.WARNING)
 
 # Bump when normalisation, tokenisation or the index layout changes: indexes built
 # otherwise are refused (5: the exact channel moved from a Whoosh field to grams files;
@@ -131,7 +124,7 @@ def exact_key(text: str) -> str:
 # --- jieba ------------------------------------------------------------------------------
 
 WORD = re.compile(r"[\w\u3400-\u9fff\uf900-\ufaff]", re.UNICODE)
-_segmenters: dict[str, Segmenter] = {}
+_segmenters: dict[str, jieba.Tokenizer] = {}
 _segmenter_lock = threading.Lock()
 
 
@@ -140,52 +133,17 @@ def dictionary_hash(words: Iterable[str]) -> str:
     return hashlib.sha1("\n".join(sorted(set(words))).encode("utf-8")).hexdigest()[:16]
 
 
-JIEBA_DICT = Path(jieba.__file__).parent / "dict.txt"  # jieba's own dictionary, for both
-SLOW_BLOCK = re.compile(r"[.%]")  # jieba and jieba_fast_dat cut 5.1 and 29% differently
-
-
-class Segmenter:
-    """jieba's segmentation, its blocks cut by jieba_fast_dat where that is the same.
-
-    jieba splits a text into blocks (`re_han_default`) and cuts each on its own.
-    jieba_fast_dat runs the same algorithm with the same dictionary in C++ (10× faster
-    per block) but cuts decimals and percentages (5.1, 29%) otherwise, so blocks holding
-    `.` or `%` go to jieba itself. tests/test_analysis.py and
-    benchmarks/segmenter_check.py compare the tokens with jieba's, text by text.
-    """
-
-    def __init__(self, words: Iterable[str]) -> None:
-        self.jieba = jieba.Tokenizer()
-        self.jieba.initialize()
-        self.fast = None
-        if jieba_fast_dat is not None:
-            self.fast = jieba_fast_dat.Tokenizer(dictionary=str(JIEBA_DICT))
-            self.fast.initialize()
-        for word in words:
-            self.jieba.add_word(normalize(word))
-            if self.fast is not None:
-                self.fast.add_word(normalize(word))
-
-    def cut(self, text: str, HMM: bool = True) -> Iterator[str]:
-        if self.fast is None:
-            yield from self.jieba.cut(text, HMM=HMM)
-            return
-        for block in jieba.re_han_default.split(text):
-            if not block:
-                continue
-            if jieba.re_han_default.fullmatch(block) and not SLOW_BLOCK.search(block):
-                yield from self.fast.cut(block, HMM=HMM)
-            else:
-                yield from self.jieba.cut(block, HMM=HMM)
-
-
-def get_segmenter(words: tuple[str, ...]) -> Segmenter:
-    """A segmenter with the domain words added, one per dictionary per process."""
+def get_segmenter(words: tuple[str, ...]) -> jieba.Tokenizer:
+    """A jieba tokenizer with the domain words added, one per dictionary per process."""
     key = dictionary_hash(words)
     with _segmenter_lock:
         segmenter = _segmenters.get(key)
         if segmenter is None:
-            segmenter = _segmenters[key] = Segmenter(words)
+            segmenter = jieba.Tokenizer()
+            segmenter.initialize()
+            for word in words:
+                segmenter.add_word(normalize(word))
+            _segmenters[key] = segmenter
     return segmenter
 
 
