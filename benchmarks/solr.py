@@ -311,20 +311,18 @@ def run(args: argparse.Namespace, info: ClusterInfo, work: Path, size_mb: float)
     builds = {
         f"solr ({layout})": build_solr(
             args.corpus, info, args.collection, args.shards, args.replicas, args.procs
-        ),
-        f"embedded ({args.procs} procs)": build_embedded(
-            args.corpus, work / "embedded", args.procs
-        ),
+        )
     }
+    if not args.skip_embedded:
+        target = work / "embedded"
+        builds[f"embedded ({args.procs} procs)"] = build_embedded(args.corpus, target, args.procs)
     print_builds(size_mb, builds)
     print("  replicas: " + "; ".join(core_layout(info, args.collection)))
 
-    solr = open_solr_engine(info.solr_url, args.collection)
-    embedded = open_engine(work / "embedded")
-    engines: dict[str, Engine] = {"solr": solr, "embedded": embedded}
-    print(
-        f"  paragraphs: solr {solr.status()['paragraphs']}, embedded {embedded.meta['paragraphs']}"
-    )
+    engines: dict[str, Engine] = {"solr": open_solr_engine(info.solr_url, args.collection)}
+    if not args.skip_embedded:
+        engines["embedded"] = open_engine(work / "embedded")
+    print("  paragraphs: " + ", ".join(f"{n} {e.meta['paragraphs']}" for n, e in engines.items()))
     slow = max(1, args.repeat // 2)
 
     def top10(engine: Engine) -> Callable[[str], object]:
