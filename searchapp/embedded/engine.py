@@ -35,9 +35,15 @@ from ..analysis import exact_key, segment
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
 from ..results import Matches, Record, TownCount, Trend, YearCount
-from . import grams, schema
-from .grams import bits_from_ids, id_array, ids_from_bits, query_grams
+from .grams import (
+    bits_from_ids,
+    id_array,
+    ids_from_bits,
+    open_segment,
+    query_grams,
+)
 from .indexer import open_generation
+from .schema import word_tokenizer
 from .whoosh_io import (
     LENGTH_OF_BYTE,
     Leaf,
@@ -133,8 +139,8 @@ class EmbeddedEngine:
         self.reader = self.index.reader()
         weakref.finalize(self, close_reader, self.reader)
         self.leaves: list[Leaf] = check_reader(self.reader)
-        self.words = tuple(schema.word_tokenizer(self.index.schema).words)
-        self.grams = [grams.open_segment(leaf.folder, leaf.segment_id) for leaf in self.leaves]
+        self.words = tuple(word_tokenizer(self.index.schema).words)
+        self.grams = [open_segment(leaf.folder, leaf.segment_id) for leaf in self.leaves]
         self.size = self.reader.doc_count_all()
         self.nbytes = (self.size + 8) >> 3
         self.live = bits_from_ids(
@@ -154,7 +160,7 @@ class EmbeddedEngine:
         )
         self.facets = {name: self.load_facet(name) for name in F.COLUMNS}
         self.sections = self.load_facet(F.SECTION_KEY)
-        self.headings = self.recurring_headings()
+        self._headings: list[str] | None = None  # the section facet's values, on first use
         self._heading_bits: dict[str, int] = {}
         self.dates = self.load_facet(F.SORT_DATE)
         # each document's place in date order (its report's date, else its year)
@@ -357,9 +363,15 @@ class EmbeddedEngine:
             per_code = np.bincount(column.codes[docs], minlength=len(column.values)).tolist()
             items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
             counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
-        sections = [(h, (self.heading_bits(h) & hits).bit_count()) for h in self.headings]
+        sections = [(h, (self.heading_bits(h) & hits).bit_count()) for h in self.headings()]
         counts[F.SECTION] = dict(sorted(((h, n) for h, n in sections if n), key=lambda kv: -kv[1]))
         return counts
+
+    def headings(self) -> list[str]:
+        """The section facet's values, worked out on first use (not when the engine opens)."""
+        if self._headings is None:  # racing threads compute the same list
+            self._headings = self.recurring_headings()
+        return self._headings
 
     def recurring_headings(self) -> list[str]:
         """headings.py's facet values: reports per distinct heading, from the columns."""

@@ -60,7 +60,8 @@ from ..indexing import (
     quick_hash,
     sort_key,
 )
-from . import grams, schema
+from .grams import SegmentGrams, file_name, open_segment, write_segment
+from .schema import make_schema, word_tokenizer
 from .whoosh_io import load_leaves
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def open_generation(
     ix = storage.open_index()
     with ix.reader() as reader:
         for leaf in load_leaves(reader):  # every segment's exact channel is there and whole
-            grams.open_segment(leaf.folder, leaf.segment_id)
+            open_segment(leaf.folder, leaf.segment_id)
     return ix, meta
 
 
@@ -188,12 +189,12 @@ def write_grams(
     Segments are written by up to `procs` processes at a time.
     """
     texts = {sort_key(d, p): p.text for _, docs in loaded for d in docs for p in d.paragraphs}
-    older: dict[str, tuple[grams.SegmentGrams, int]] | None = None
+    older: dict[str, tuple[SegmentGrams, int]] | None = None
     jobs: list[tuple[Path, list[str]]] = []
     ix = whoosh_index.open_dir(str(target))
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
-            path = target / grams.file_name(leaf.segment().segment_id())
+            path = target / file_name(leaf.segment().segment_id())
             if path.exists():
                 continue
             keys = leaf.column_reader(F.SORT_KEY)
@@ -208,7 +209,7 @@ def write_grams(
                 segment_texts.append(text)
             jobs.append((path, segment_texts))
     ix.close()
-    run_parallel(grams.write_segment, jobs, procs)
+    run_parallel(write_segment, jobs, procs)
 
 
 def in_worker(func: Callable[..., None], *args: Any) -> None:
@@ -240,15 +241,15 @@ def run_parallel(func: Callable[..., None], jobs: list[tuple[Any, ...]], procs: 
         raise RuntimeError(f"writing the exact channel failed in {len(failed)} worker(s)")
 
 
-def previous_texts(generation: Path | None) -> dict[str, tuple[grams.SegmentGrams, int]]:
+def previous_texts(generation: Path | None) -> dict[str, tuple[SegmentGrams, int]]:
     """Where each live paragraph of a generation keeps its exact-match text."""
-    found: dict[str, tuple[grams.SegmentGrams, int]] = {}
+    found: dict[str, tuple[SegmentGrams, int]] = {}
     if generation is None:
         return found
     ix = whoosh_index.open_dir(str(generation))
     with ix.reader() as reader:
         for leaf in load_leaves(reader):
-            segment = grams.open_segment(leaf.folder, leaf.segment_id)
+            segment = open_segment(leaf.folder, leaf.segment_id)
             keys = leaf.reader.column_reader(F.SORT_KEY)
             for doc in leaf.live_docs():
                 found[keys[doc]] = (segment, doc)
@@ -305,7 +306,7 @@ def full_generation(
     mined = mine_slogans(p.text for _, docs in loaded for d in docs for p in d.paragraphs)
     words = dictionary_terms(user_dict, mined)
     target = new_generation_dir(index_dir)
-    ix = whoosh_index.create_in(str(target), schema.make_schema(words))
+    ix = whoosh_index.create_in(str(target), make_schema(words))
     get_segmenter(tuple(sorted(set(words))))  # load jieba once; worker processes inherit it
     writer = make_writer(ix, procs)
     for n, (file_report, docs) in enumerate(loaded, start=1):
@@ -359,7 +360,7 @@ def update_generation(
         if item.name != META_NAME:
             os.link(item, target / item.name)
     ix = whoosh_index.open_dir(str(target))
-    get_segmenter(tuple(schema.word_tokenizer(ix.schema).words))
+    get_segmenter(tuple(word_tokenizer(ix.schema).words))
     writer = make_writer(ix, procs if report.bytes_read > SMALL_UPDATE else 1)
     for rel in report.removed + report.updated:
         writer.delete_by_term(F.SOURCE, rel)
@@ -371,7 +372,7 @@ def update_generation(
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
     report.paragraphs = sum(f.paragraphs for f in report.files)
-    words = list(schema.word_tokenizer(ix.schema).words)
+    words = list(word_tokenizer(ix.schema).words)
     new_meta = make_meta(corpus_dir, None, words, meta.get("mined", []), report)
     new_meta["base_dictionary"] = meta["base_dictionary"]
     publish(target, index_dir, new_meta, report)
