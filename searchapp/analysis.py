@@ -40,8 +40,9 @@ jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at IN
 # otherwise are refused (5: the exact channel moved from a Whoosh field to grams files;
 # 6: folding follows chains in OpenCC's table, so it is idempotent; 7: the Whoosh
 # tokenizer moved to searchapp.embedded.schema, which changes the pickled schema; 8:
-# facet and sort fields are columns only, no postings).
-ANALYSIS_VERSION = 8
+# facet and sort fields are columns only, no postings; 9: texts and both channels in
+# one file per segment, exact BM25 lengths).
+ANALYSIS_VERSION = 9
 SEGMENTER = f"jieba {jieba.__version__} HMM"
 
 
@@ -207,11 +208,60 @@ def iter_words(text: str, words: tuple[str, ...]) -> Iterator[tuple[str, int, in
     exit_with_parent()
     folded = normalize(text)
     start = 0
-    for piece in get_segmenter(words).cut(folded, HMM=True):
+    for piece in cut(folded, words):
         end = start + len(piece)
-        if WORD.search(piece) and not piece.isspace():
+        if is_word(piece):
             yield piece.strip(), start, end
         start = end
+
+
+HAN_BLOCK = jieba.re_han_default  # jieba cuts each run of these characters on its own
+CUT_MEMO_SIZE = 200_000  # blocks remembered per dictionary
+Cut = tuple[tuple[str, ...], tuple[str, ...]]  # a block's jieba tokens, and its words
+_cut_memos: dict[str, dict[str, Cut]] = {}
+
+
+def cut_blocks(folded: str, words: tuple[str, ...]) -> Iterator[Cut]:
+    """jieba's `cut(folded, HMM=True)` block by block, remembering each block's cut.
+
+    jieba splits a text into runs of Hanzi/letters/digits (`re_han_default`) and the
+    pieces between them, and cuts every piece on its own, so a piece's tokens do not
+    depend on the text around it. Policy reports repeat whole clauses
+    (坚持以习近平新时代中国特色社会主义思想为指导) and punctuation, and a remembered
+    piece costs a dict lookup instead of jieba's dynamic programming and HMM.
+    """
+    memo = _cut_memos.get(dictionary_hash(words))
+    if memo is None:
+        memo = _cut_memos.setdefault(dictionary_hash(words), {})
+    segmenter = None
+    for block in HAN_BLOCK.split(folded):
+        if not block:
+            continue
+        found = memo.get(block)
+        if found is None:
+            segmenter = segmenter or get_segmenter(words)
+            tokens = tuple(segmenter.cut(block, HMM=True))
+            found = (tokens, tuple(t.strip() for t in tokens if is_word(t)))
+            if len(memo) >= CUT_MEMO_SIZE:
+                memo.clear()
+            memo[block] = found
+        yield found
+
+
+def is_word(token: str) -> bool:
+    """Whether a jieba token belongs to the word channel (punctuation and space do not)."""
+    return bool(WORD.search(token)) and not token.isspace()
+
+
+def cut(folded: str, words: tuple[str, ...]) -> Iterator[str]:
+    """jieba's `cut(folded, HMM=True)`, token for token (see `cut_blocks`)."""
+    for tokens, _ in cut_blocks(folded, words):
+        yield from tokens
+
+
+def folded_words(folded: str, words: tuple[str, ...]) -> list[str]:
+    """The word channel's tokens of an already normalised text (`segment` without folding)."""
+    return [w for _, block_words in cut_blocks(folded, words) for w in block_words]
 
 
 def segment(text: str, words: tuple[str, ...]) -> list[str]:

@@ -34,6 +34,25 @@ SECTION_KEY = "section_key"  # the section path joined by SECTION_SEPARATOR
 SORT_DATE = "sort_date"  # the report's date, else its year as YYYY-00-00, else ""
 SECTION_SEPARATOR = "\x1f"
 
+# what every paragraph of a report shares
+REPORT_FIELDS = (
+    DOC_ID,
+    SOURCE,
+    FILE_HASH,
+    TITLE,
+    TOWN,
+    PLACE,
+    YEAR,
+    DOC_TYPE,
+    DATE,
+    SORT_DATE,
+    ISSUER,
+    LEVEL,
+    PROVINCE,
+    CITY,
+    COUNTY,
+)
+
 FACET_FIELDS = (TOWN, YEAR, DOC_TYPE)  # the facets every search returns (a JSON contract)
 PLACE_FACETS = (PROVINCE, CITY, COUNTY, LEVEL)  # returned too, narrowing by the hierarchy
 # the `section` facet counts hits under the corpus's recurring headings (工作回顾, 下一步工作 …)

@@ -72,29 +72,37 @@ def base_dictionary(user_dict: Path | None) -> str:
     return dictionary_hash(shipped_terms() + read_user_dict(user_dict))
 
 
+def report_fields(doc: Document, file_hash: str) -> dict[str, str]:
+    """What every paragraph of a report shares (`fields.REPORT_FIELDS`)."""
+    return {
+        F.DOC_ID: doc.doc_id,
+        F.SOURCE: doc.source,
+        F.FILE_HASH: file_hash,
+        F.TITLE: doc.title,
+        F.TOWN: doc.town,
+        F.PLACE: doc.place,
+        F.YEAR: str(doc.year) if doc.year else "",
+        F.DOC_TYPE: doc.doc_type,
+        F.DATE: doc.date or "",
+        F.SORT_DATE: doc.date or (f"{doc.year:04d}-00-00" if doc.year else ""),
+        F.ISSUER: getattr(doc, "issuer", ""),
+        F.LEVEL: getattr(doc, "level", ""),
+        F.PROVINCE: getattr(doc, "province", ""),
+        F.CITY: getattr(doc, "city", ""),
+        F.COUNTY: getattr(doc, "county", ""),
+    }
+
+
 def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
-    """The Whoosh documents for one report's paragraphs."""
+    """One record per paragraph of a report: the report's fields and the paragraph's own."""
+    shared = report_fields(doc, file_hash)
     for para in doc.paragraphs:
         yield {
             F.KEY: f"{doc.doc_id}/{para.para_id}",
-            F.DOC_ID: doc.doc_id,
             F.PARA_ID: para.para_id,
-            F.SOURCE: doc.source,
-            F.FILE_HASH: file_hash,
             F.ORDINAL: para.ordinal,
             F.SORT_KEY: sort_key(doc, para),
-            F.TITLE: doc.title,
-            F.TOWN: doc.town,
-            F.PLACE: doc.place,
-            F.YEAR: str(doc.year) if doc.year else "",
-            F.DOC_TYPE: doc.doc_type,
-            F.DATE: doc.date or "",
-            F.SORT_DATE: doc.date or (f"{doc.year:04d}-00-00" if doc.year else ""),
-            F.ISSUER: getattr(doc, "issuer", ""),
-            F.LEVEL: getattr(doc, "level", ""),
-            F.PROVINCE: getattr(doc, "province", ""),
-            F.CITY: getattr(doc, "city", ""),
-            F.COUNTY: getattr(doc, "county", ""),
+            **shared,
             F.SECTION: list(para.section),
             F.SECTION_KEY: F.SECTION_SEPARATOR.join(para.section),
             F.HEADING: para.is_heading,
@@ -145,6 +153,7 @@ def make_meta(
         "analysis_version": ANALYSIS_VERSION,
         "segmenter": SEGMENTER,
         "dictionary": dictionary_hash(words),
+        "words": sorted(set(words)),  # the domain words jieba was given
         "base_dictionary": base_dictionary(user_dict),
         "mined": mined,
         "corpus_dir": str(corpus_dir),

@@ -271,10 +271,8 @@ def test_user_dictionary_change_resegments_without_losing_phrases(tmp_path: Path
     assert build_index(corpus, index, user_dict=user_dict).mode == "unchanged"
     user_dict.write_text("宜居宜业和美乡村\n", encoding="utf-8")
     assert build_index(corpus, index, user_dict=user_dict).mode == "full"
-    ix, _ = open_index(index)
-    from searchapp.embedded.schema import word_tokenizer
-
-    assert "宜居宜业和美乡村" in word_tokenizer(ix.schema).words
+    _, meta = open_index(index)
+    assert "宜居宜业和美乡村" in meta["words"]
     assert hit_keys(index, "宜居宜业和美", mode="phrase") == before != []
     assert hit_keys(index, "和美", mode="phrase") == before
 
@@ -337,13 +335,13 @@ def test_writer_memory_follows_the_machine(monkeypatch: pytest.MonkeyPatch):
         assert indexer.pool_limit_mb(procs) == expected
 
 
-def test_missing_or_damaged_grams_file_asks_for_a_rebuild(tmp_path: Path):
+def test_missing_or_damaged_segment_file_asks_for_a_rebuild(tmp_path: Path):
     corpus = copy_seeds(tmp_path)
     index = tmp_path / "index"
     build_index(corpus, index, procs=2)
     generation = current_generation(index)
     assert generation is not None
-    first = sorted(generation.glob("*.grams"))[0]
+    first = sorted(generation.glob("*.sadata"))[0]
     damaged = tmp_path / "damaged"
     damaged.write_bytes(first.read_bytes()[:-10])
     damaged.replace(first)  # a new file, as a partial copy would leave it

@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from whoosh.reading import TermNotFound
-from whoosh.searching import Searcher
+from oracle import corpus_paragraphs
 
 from searchapp import fields as F
 from searchapp.analysis import exact_key, segment
 from searchapp.config import Config
 from searchapp.embedded import EmbeddedEngine
-from searchapp.embedded.indexer import open_index
 from searchapp.engine import Engine
 from searchapp.plan import EXACT_BOOST, make_plan
 from searchapp.querylang import Atom, ParsedQuery, parse_query, strip_outer_quotes
@@ -28,10 +26,9 @@ Key = tuple[str, str]
 
 @pytest.fixture(scope="module")
 def corpus(seed_config: Config) -> dict[Key, str]:
-    """Every paragraph of the seed index: (doc_id, para_id) → text."""
-    ix, _ = open_index(seed_config.index_dir)  # Whoosh itself, as the oracle's source
-    with ix.searcher() as searcher:
-        return {(f[F.DOC_ID], f[F.PARA_ID]): f[F.TEXT] for f in searcher.all_stored_fields()}
+    """Every paragraph of the seed corpus, read from its files: (doc_id, para_id) → text."""
+    rows = corpus_paragraphs(seed_config.corpus_dir)
+    return {(r[F.DOC_ID], r[F.PARA_ID]): r[F.TEXT] for r in rows}
 
 
 def brute_force(corpus: dict[Key, str], phrase: str) -> set[Key]:
@@ -128,30 +125,32 @@ def test_exclusion_removes_exactly_the_verbatim_holders(
 
 @dataclass
 class Paragraphs:
-    """The seed index's live paragraphs by docnum, with the word postings read directly."""
+    """Live paragraphs by docnum, cut by jieba here: BM25 from first principles."""
 
-    searcher: Searcher
     words: tuple[str, ...]
-    keys: dict[int, str]  # docnum → exact-match form of the text
-    postings: dict[str, dict[int, float]] = field(default_factory=dict)
+    texts: dict[int, str]  # docnum → text
+    keys: dict[int, str] = field(init=False)  # docnum → exact-match form
+    tokens: dict[int, list[str]] = field(init=False)
+    postings: dict[str, dict[int, int]] = field(default_factory=dict)
 
-    def tf(self, word: str) -> dict[int, float]:
-        """docnum → the word's frequency in the paragraph (its postings' weights)."""
+    def __post_init__(self) -> None:
+        self.keys = {d: exact_key(t) for d, t in self.texts.items()}
+        self.tokens = {d: segment(t, self.words) for d, t in self.texts.items()}
+        self.average = sum(map(len, self.tokens.values())) / len(self.tokens) or 1
+
+    def tf(self, word: str) -> dict[int, int]:
+        """docnum → how often the word is one of the paragraph's tokens."""
         if word not in self.postings:
-            try:
-                found = dict(self.searcher.reader().postings(F.WORDS, word).items_as("weight"))
-            except TermNotFound:
-                found = {}
-            self.postings[word] = found
+            self.postings[word] = {
+                d: tokens.count(word) for d, tokens in self.tokens.items() if word in tokens
+            }
         return self.postings[word]
 
     def bm25(self, word: str, doc: int) -> float:
-        """BM25F of one word in one paragraph (Whoosh's formula, B=0.75, K1=1.2)."""
-        s = self.searcher
-        idf = math.log(s.doc_count_all() / (s.doc_frequency(F.WORDS, word) + 1)) + 1
-        tf, length = self.tf(word)[doc], s.doc_field_length(doc, F.WORDS)
-        avgfl = s.avg_field_length(F.WORDS) or 1
-        return idf * (tf * 2.2) / (tf + 1.2 * (0.25 + 0.75 * length / avgfl))
+        """BM25 of one word in one paragraph (plan.py's formula, B=0.75, K1=1.2)."""
+        idf = math.log(len(self.texts) / (len(self.tf(word)) + 1)) + 1
+        tf, length = self.tf(word)[doc], len(self.tokens[doc])
+        return idf * (tf * 2.2) / (tf + 1.2 * (0.25 + 0.75 * length / self.average))
 
     def matches(self, doc: int, atom: Atom) -> bool:
         """A term: verbatim or all of its words; a quoted phrase: verbatim only."""
@@ -161,7 +160,7 @@ class Paragraphs:
         return not atom.quoted and bool(parts) and all(doc in self.tf(w) for w in parts)
 
     def expected(self, parsed: ParsedQuery) -> dict[int, float]:
-        """docnum → score of every hit: 1000 per term held verbatim + BM25F of each query
+        """docnum → score of every hit: 1000 per term held verbatim + BM25 of each query
         word the paragraph holds (each word once)."""
         scored = dict.fromkeys(w for a in parsed.positive for w in segment(a.text, self.words))
         out = {}
@@ -204,23 +203,23 @@ def substrings_of(draw: st.DrawFn, texts: list[str], max_length: int) -> str:
 
 
 def test_engine_scores_equal_a_brute_force_scorer(seed_config: Config, seed_engine: Engine):
-    """plan.py's ranking rules, recomputed from Whoosh's raw postings and lengths for
-    every paragraph: every hit, its score, and the order (score, then document order).
+    """plan.py's ranking rules, recomputed for every paragraph of the corpus files, cut
+    by jieba here: every hit, its score, and the order (score, then document order).
     (Regression: when Whoosh's matcher tree ranked, "二十大精神" 发展 put the 平湖镇
     paragraph 13th.)"""
     assert isinstance(seed_engine, EmbeddedEngine)
-    ix, _ = open_index(seed_config.index_dir)
-    seed_searcher = ix.searcher()
+    rows = {(r[F.DOC_ID], r[F.PARA_ID]): r for r in corpus_paragraphs(seed_config.corpus_dir)}
+    docs = range(seed_engine.size)  # the seed index has no deleted paragraphs
+    records = seed_engine.records(docs)
+    assert sorted((r.doc_id, r.para_id) for r in records) == sorted(rows)
     words = seed_engine.words
-    sort_keys = {d: k for d, k in enumerate(seed_searcher.reader().column_reader(F.SORT_KEY))}
-    reader = seed_searcher.reader()
-    docs = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+    sort_keys = {
+        d: rows[r.doc_id, r.para_id][F.SORT_KEY] for d, r in zip(docs, records, strict=True)
+    }
     paragraphs = Paragraphs(
-        seed_searcher,
-        words,
-        {d: exact_key(seed_searcher.stored_fields(d)[F.TEXT]) for d in docs},
+        words, {d: rows[r.doc_id, r.para_id][F.TEXT] for d, r in zip(docs, records, strict=True)}
     )
-    texts = sorted(seed_searcher.stored_fields(d)[F.TEXT] for d in docs)
+    texts = sorted(paragraphs.texts.values())
     vocabulary = sorted({w for t in texts[:40] for w in segment(t, words) if len(w) > 1})
     checked = []
 
@@ -244,7 +243,6 @@ def test_engine_scores_equal_a_brute_force_scorer(seed_config: Config, seed_engi
         checked.append(len(found))
 
     check()
-    seed_searcher.close()
     assert sum(1 for n in checked if n > 1) >= 20  # enough queries with several hits
 
 

@@ -1,11 +1,12 @@
 """The embedded engine: one published Whoosh generation, searched through bitsets.
 
-Whoosh holds the jieba words (postings with frequencies), the stored fields and the
-facet columns; the exact channel is in grams files beside its segments (grams.py).
-An `EmbeddedEngine` is one generation, opened once and shared by every thread:
+Whoosh holds the stored metadata and the facet columns; each of its segments has a
+file beside it with the texts, the exact channel and the jieba word channel
+(sidecar.py). An `EmbeddedEngine` is one generation, opened once and shared by every
+thread:
 
 * hit sets are bitset algebra (Python ints, bit i = global document number i) over
-  posting lists decoded once (whoosh_io.py) and kept in an LRU bounded in bytes, so
+  posting lists decoded once (codec.py) and kept in an LRU bounded in bytes, so
   totals and facet counts over every hit cost a few big-int operations;
 * ranking follows `plan.py`'s rules, scored with numpy over the hits of the best
   verbatim tier only (a verbatim term outranks any BM25 sum);
@@ -35,24 +36,10 @@ from ..analysis import exact_key, segment
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
 from ..results import Matches, Record, TownCount, Trend, YearCount
-from .grams import (
-    bits_from_ids,
-    id_array,
-    ids_from_bits,
-    open_segment,
-    query_grams,
-)
+from .codec import bits_from_ids, id_array, ids_from_bits
 from .indexer import open_generation
-from .schema import word_tokenizer
-from .whoosh_io import (
-    LENGTH_OF_BYTE,
-    Leaf,
-    check_reader,
-    column_values,
-    term_docs,
-    term_postings,
-    word_lengths,
-)
+from .sidecar import SegmentFile, open_segment, query_grams
+from .whoosh_io import Leaf, check_reader, column_values, term_docs
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +47,6 @@ TERM_CACHE_BYTES = 64 * 2**20  # decoded postings kept per engine
 FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
 MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the index holds
-LENGTHS = np.array(LENGTH_OF_BYTE, dtype=np.float64)
 
 
 class LruCache:
@@ -139,20 +125,17 @@ class EmbeddedEngine:
         self.reader = self.index.reader()
         weakref.finalize(self, close_reader, self.reader)
         self.leaves: list[Leaf] = check_reader(self.reader)
-        self.words = tuple(word_tokenizer(self.index.schema).words)
-        self.grams = [open_segment(leaf.folder, leaf.segment_id) for leaf in self.leaves]
+        self.words = tuple(self.meta["words"])
+        self.files: list[SegmentFile] = [
+            open_segment(leaf.folder, leaf.segment_id) for leaf in self.leaves
+        ]
         self.size = self.reader.doc_count_all()
         self.nbytes = (self.size + 8) >> 3
         self.live = bits_from_ids(
             (d + leaf.offset for leaf in self.leaves for d in leaf.live_docs()), self.nbytes
         )
         keys = column_values(self.leaves, F.SORT_KEY)
-        reports: dict[str, int] = {}  # a report is a sort key's source and part
-        self.report_codes = np.fromiter(
-            (reports.setdefault(k.rpartition("\x00")[0], len(reports)) for k in keys),
-            dtype=np.uint32,
-            count=len(keys),
-        )
+        self.reports, self.report_codes = self.load_reports()
         self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
         self.rank_array = np.empty(self.size, dtype=np.uint32)
         self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
@@ -166,10 +149,10 @@ class EmbeddedEngine:
         # each document's place in date order (its report's date, else its year)
         date_rank = np.argsort(np.argsort(self.dates.values, kind="stable"), kind="stable")
         self.date_rank = date_rank.astype(np.uint32)[self.dates.codes] if self.size else None
-        self.lengths = np.frombuffer(
-            b"".join(word_lengths(leaf) for leaf in self.leaves), dtype=np.uint8
+        self.lengths = np.concatenate(
+            [f.lengths.astype(np.float64) for f in self.files] or [np.zeros(0)]
         )
-        self.avg_length = (self.reader.field_length(F.WORDS) / self.size) if self.size else 1.0
+        self.avg_length = float(self.lengths.sum() / self.size) if self.size else 1.0
         self.avg_length = self.avg_length or 1.0
         self.cache = LruCache(term_budget)
         self._reports: tuple[list[str], list[str]] | None = None  # doc_id, title a report
@@ -192,10 +175,35 @@ class EmbeddedEngine:
 
     # --- columns --------------------------------------------------------------------------
 
+    def load_reports(self) -> tuple[list[dict[str, str]], np.ndarray]:
+        """Every report's fields (one entry a doc_id) and each paragraph's report code."""
+        reports: list[dict[str, str]] = []
+        code_of: dict[str, int] = {}
+        parts = [np.zeros(0, dtype=np.uint32)]
+        for segment_file in self.files:
+            local = []
+            for report in segment_file.reports:
+                code = code_of.get(report[F.DOC_ID])
+                if code is None:
+                    code = code_of[report[F.DOC_ID]] = len(reports)
+                    reports.append(report)
+                local.append(code)
+            parts.append(np.array(local, dtype=np.uint32)[segment_file.report_of])
+        return reports, np.concatenate(parts)
+
     def load_facet(self, name: str) -> FacetColumn:
         code_of: dict[str, int] = {}
-        values = column_values(self.leaves, name)
-        codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32)
+        if name in F.REPORT_FIELDS:  # a code a report, then a code a paragraph
+            values = (report.get(name, "") for report in self.reports)
+            by_report = np.fromiter(
+                (code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32
+            )
+            codes = by_report[self.report_codes]
+        else:
+            values = column_values(self.leaves, name)
+            codes = np.fromiter(
+                (code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32
+            )
         live = id_array(self.live).astype(np.uint32)
         live_codes = codes[live]
         grouped = live[np.argsort(live_codes, kind="stable")]  # by value, then docnum
@@ -213,16 +221,16 @@ class EmbeddedEngine:
         found = self.cache.get(key)
         if found is not None:
             return found
-        ids, weights, df = array("I"), array("d"), 0
-        for leaf in self.leaves:
-            leaf_ids, leaf_weights, leaf_df = term_postings(leaf, F.WORDS, text)
-            ids.extend(leaf_ids)
-            weights.extend(leaf_weights)
-            df += leaf_df
-        doc_ids = np.frombuffer(ids, dtype=np.uint32).copy()
-        tf = np.frombuffer(weights, dtype=np.float64)
+        parts = [
+            (ids + leaf.offset, tfs)
+            for segment_file, leaf in zip(self.files, self.leaves, strict=True)
+            for ids, tfs in [segment_file.word_postings(text)]
+        ] or [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8))]
+        doc_ids = np.concatenate([ids for ids, _ in parts]).astype(np.uint32)
+        tf = np.concatenate([tfs for _, tfs in parts]).astype(np.float64)
+        df = len(doc_ids)  # deleted paragraphs included, like the paragraph count
         idf = math.log(self.size / (df + 1)) + 1
-        lengths = LENGTHS[self.lengths[doc_ids]] if len(doc_ids) else np.zeros(0)
+        lengths = self.lengths[doc_ids]
         scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * lengths / self.avg_length)))
         postings = WordPostings(doc_ids, scores, df, self.nbytes)
         return self.cache.put(key, postings, postings.cost)
@@ -235,8 +243,8 @@ class EmbeddedEngine:
         found = self.cache.get(key)
         if found is None:
             bits = 0
-            for segment_grams, leaf in zip(self.grams, self.leaves, strict=True):
-                bits |= segment_grams.exact(units) << leaf.offset
+            for segment_file, leaf in zip(self.files, self.leaves, strict=True):
+                bits |= segment_file.exact(units) << leaf.offset
             found = self.cache.put(key, bits & self.live, self.nbytes + 100)
         return found
 
@@ -331,9 +339,9 @@ class EmbeddedEngine:
         return bits_from_ids(docs[np.isin(self.report_codes[docs], reports)], self.nbytes)
 
     def units(self, doc: int) -> str:
-        """A paragraph's exact-match form (from its grams file)."""
+        """A paragraph's exact-match form (from its segment's file)."""
         index = self.leaf_index(doc)
-        return self.grams[index].text(doc - self.leaves[index].offset)
+        return self.files[index].units(doc - self.leaves[index].offset)
 
     # --- search ---------------------------------------------------------------------------
 
@@ -580,14 +588,8 @@ class EmbeddedEngine:
         """Each report's doc_id and title, by report code (read from the columns once)."""
         with self._vocabulary_lock:
             if self._reports is None:
-                count = int(self.report_codes.max()) + 1 if self.size else 0
-                doc_ids, titles = [""] * count, [""] * count
-                firsts = np.unique(self.report_codes, return_index=True)[1].tolist()
-                all_ids = column_values(self.leaves, F.DOC_ID)
-                all_titles = column_values(self.leaves, F.TITLE)
-                for doc in firsts:
-                    code = int(self.report_codes[doc])
-                    doc_ids[code], titles[code] = all_ids[doc], all_titles[doc]
+                doc_ids = [report[F.DOC_ID] for report in self.reports]
+                titles = [report.get(F.TITLE, "") for report in self.reports]
                 self._reports = (doc_ids, titles)
             return self._reports
 
@@ -621,9 +623,14 @@ class EmbeddedEngine:
         """The stored paragraphs of these document numbers, in the same order."""
         out = []
         for doc in docs:
-            leaf = self.leaf_of(doc)
+            index = self.leaf_index(doc)
+            leaf = self.leaves[index]
             with leaf.lock:
                 fields = leaf.reader.stored_fields(doc - leaf.offset)
+            fields.update(self.reports[self.report_codes[doc]])
+            section = self.sections.values[self.sections.codes[doc]]
+            fields[F.SECTION] = section.split(F.SECTION_SEPARATOR) if section else []
+            fields[F.TEXT] = self.files[index].text(doc - leaf.offset)
             out.append(Record.from_fields(fields))
         return out
 
@@ -645,8 +652,8 @@ class EmbeddedEngine:
         shared: Counter[int] = Counter()
         for gram in self.candidate_grams(key):
             bits = 0
-            for segment_grams, leaf in zip(self.grams, self.leaves, strict=True):
-                bits |= segment_grams.bits(gram) << leaf.offset
+            for segment_file, leaf in zip(self.files, self.leaves, strict=True):
+                bits |= segment_file.bits(gram) << leaf.offset
             shared.update(ids_from_bits(bits & allowed))
         ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
         return [doc for doc, _ in ranked[:limit]]
@@ -660,7 +667,7 @@ class EmbeddedEngine:
         """
 
         def df(gram: str) -> int:  # deleted documents included
-            return sum(segment_grams.df(gram) for segment_grams in self.grams)
+            return sum(segment_file.df(gram) for segment_file in self.files)
 
         pairs = sorted(set(query_grams(key))) if len(key) > 1 else [key]
         present = sorted((df(g), g) for g in pairs)
@@ -674,11 +681,7 @@ class EmbeddedEngine:
         """The index's words of two or more characters (for "did you mean")."""
         with self._vocabulary_lock:
             if self._vocabulary is None:
-                terms = []
-                for leaf in self.leaves:
-                    with leaf.lock:
-                        terms.extend(leaf.reader.lexicon(F.WORDS))
-                words = {t.decode("utf-8") if isinstance(t, bytes) else t for t in terms}
+                words = {w for segment_file in self.files for w in segment_file.vocabulary}
                 self._vocabulary = sorted(w for w in words if len(w) >= 2 and not w.isdigit())
             return self._vocabulary
 

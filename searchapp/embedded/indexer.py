@@ -5,7 +5,9 @@ Layout of an index folder:
     index/
       CURRENT            name of the live generation (replaced atomically)
       lock               held (a POSIX lock) by the indexer that is writing
-      g-000001/          a complete Whoosh index plus searchapp.json (settings, file report)
+      g-000001/          a complete Whoosh index, a `.sadata` file beside each of its
+                         segments (texts and channels: sidecar.py) and searchapp.json
+                         (settings, dictionary, file report)
       g-000002.tmp/      a generation being written; never read
 
 A run writes a new generation beside the live one (an incremental run starts from
@@ -58,10 +60,11 @@ from ..indexing import (
     make_meta,
     paragraph_fields,
     quick_hash,
+    report_fields,
     sort_key,
 )
-from .grams import SegmentGrams, file_name, open_segment, write_segment
-from .schema import make_schema, word_tokenizer
+from .schema import WHOOSH_FIELDS, make_schema
+from .sidecar import SegmentFile, file_name, open_segment, write_segment
 from .whoosh_io import load_leaves
 
 log = logging.getLogger(__name__)
@@ -175,39 +178,44 @@ def _locked_file(index_dir: Path) -> Iterator[None]:
 # --- building -------------------------------------------------------------------------------
 
 
-def write_grams(
+def write_sidecars(
     target: Path,
     loaded: list[tuple[FileReport, list[Document]]],
+    words: tuple[str, ...],
     previous: Path | None = None,
     procs: int = 1,
 ) -> None:
-    """Write the exact channel of every segment of `target` that has none yet.
+    """Write the file of every segment of `target` that has none yet (sidecar.py).
 
     Segments carried over from the previous generation keep their (hard-linked) files.
     A new segment's paragraphs are found by their sort keys: among the files just read,
     or, for a segment Whoosh merged from older ones, in the previous generation's files.
-    Segments are written by up to `procs` processes at a time.
+    Segments are written by up to `procs` processes at a time (jieba runs there).
     """
-    texts = {sort_key(d, p): p.text for _, docs in loaded for d in docs for p in d.paragraphs}
-    older: dict[str, tuple[SegmentGrams, int]] | None = None
-    jobs: list[tuple[Path, list[str]]] = []
+    new: dict[str, tuple[str, dict[str, str]]] = {}
+    for file_report, docs in loaded:
+        for doc in docs:
+            report = report_fields(doc, file_report.content_hash)
+            new.update((sort_key(doc, p), (p.text, report)) for p in doc.paragraphs)
+    older: dict[str, tuple[SegmentFile, int]] | None = None
+    jobs: list[tuple[Path, list[tuple[str, dict[str, str]]], tuple[str, ...]]] = []
     ix = whoosh_index.open_dir(str(target))
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             path = target / file_name(leaf.segment().segment_id())
             if path.exists():
                 continue
-            keys = leaf.column_reader(F.SORT_KEY)
-            segment_texts = []
-            for doc in range(leaf.doc_count_all()):
-                text = texts.get(keys[doc])
-                if text is None:
+            paragraphs = []
+            for key in leaf.column_reader(F.SORT_KEY):
+                paragraph = new.get(key)
+                if paragraph is None:
                     if older is None:
-                        older = previous_texts(previous)
-                    segment, old_doc = older[keys[doc]]
-                    text = segment.text(old_doc)
-                segment_texts.append(text)
-            jobs.append((path, segment_texts))
+                        older = previous_paragraphs(previous)
+                    segment, old_doc = older[key]
+                    report = segment.reports[segment.report_of[old_doc]]
+                    paragraph = (segment.text(old_doc), report)
+                paragraphs.append(paragraph)
+            jobs.append((path, paragraphs, words))
     ix.close()
     run_parallel(write_segment, jobs, procs)
 
@@ -238,12 +246,12 @@ def run_parallel(func: Callable[..., None], jobs: list[tuple[Any, ...]], procs: 
         if done.exitcode != 0:
             failed.append(done.exitcode)
     if failed:
-        raise RuntimeError(f"writing the exact channel failed in {len(failed)} worker(s)")
+        raise RuntimeError(f"writing the segment files failed in {len(failed)} worker(s)")
 
 
-def previous_texts(generation: Path | None) -> dict[str, tuple[SegmentGrams, int]]:
-    """Where each live paragraph of a generation keeps its exact-match text."""
-    found: dict[str, tuple[SegmentGrams, int]] = {}
+def previous_paragraphs(generation: Path | None) -> dict[str, tuple[SegmentFile, int]]:
+    """Where each live paragraph of a generation keeps its text and report."""
+    found: dict[str, tuple[SegmentFile, int]] = {}
     if generation is None:
         return found
     ix = whoosh_index.open_dir(str(generation))
@@ -306,15 +314,16 @@ def full_generation(
     mined = mine_slogans(p.text for _, docs in loaded for d in docs for p in d.paragraphs)
     words = dictionary_terms(user_dict, mined)
     target = new_generation_dir(index_dir)
-    ix = whoosh_index.create_in(str(target), make_schema(words))
-    get_segmenter(tuple(sorted(set(words))))  # load jieba once; worker processes inherit it
+    ix = whoosh_index.create_in(str(target), make_schema())
     writer = make_writer(ix, procs)
     for n, (file_report, docs) in enumerate(loaded, start=1):
         add_file(writer, file_report, docs, report)
         if progress:
             progress(file_report.path, len(paths) + n, len(paths) * 2)
     writer.commit()
-    write_grams(target, loaded, procs=procs)
+    dictionary = tuple(sorted(set(words)))
+    get_segmenter(dictionary)  # load jieba once; worker processes inherit it
+    write_sidecars(target, loaded, dictionary, procs=procs)
     meta = make_meta(corpus_dir, user_dict, words, mined, report)
     publish(target, index_dir, meta, report)
 
@@ -360,20 +369,20 @@ def update_generation(
         if item.name != META_NAME:
             os.link(item, target / item.name)
     ix = whoosh_index.open_dir(str(target))
-    get_segmenter(tuple(word_tokenizer(ix.schema).words))
+    words = tuple(meta["words"])
+    get_segmenter(words)
     writer = make_writer(ix, procs if report.bytes_read > SMALL_UPDATE else 1)
     for rel in report.removed + report.updated:
         writer.delete_by_term(F.SOURCE, rel)
     for file_report, docs in changed:
         add_file(writer, file_report, docs, report)
     writer.commit()
-    write_grams(target, changed, live, procs)
+    write_sidecars(target, changed, words, live, procs)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
     report.paragraphs = sum(f.paragraphs for f in report.files)
-    words = list(word_tokenizer(ix.schema).words)
-    new_meta = make_meta(corpus_dir, None, words, meta.get("mined", []), report)
+    new_meta = make_meta(corpus_dir, None, list(words), meta.get("mined", []), report)
     new_meta["base_dictionary"] = meta["base_dictionary"]
     publish(target, index_dir, new_meta, report)
 
@@ -419,7 +428,8 @@ def add_file(
     for doc in docs:
         report.documents += 1
         for fields in paragraph_fields(doc, file_report.content_hash):
-            writer.add_document(**fields)
+            # the segment's own file holds the text and the report's fields
+            writer.add_document(**{name: fields[name] for name in WHOOSH_FIELDS})
             report.paragraphs += 1
 
 

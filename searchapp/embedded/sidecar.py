@@ -1,0 +1,551 @@
+"""A segment's own file: its texts, the exact channel and the word channel.
+
+Whoosh keeps what is small per paragraph (ids, stored metadata, facet columns); every
+Whoosh segment gets a file beside it, `<segment id>.sadata`, written from arrays and
+read through mmap, holding:
+
+* **texts, once**: each paragraph's exact-match form (normalised, white space removed:
+  `analysis.exact_key`), UTF-8, one after another, plus a *patch* that turns it back
+  into the paragraph as written (the white space and the characters that folding
+  changed, with the gaps between them). Exact matching searches the first, pages
+  show the second.
+* **the exact channel**: for every character and every adjacent pair of characters of
+  the exact-match forms, the paragraphs (segment docnums) holding it. A string of one
+  or two characters is one list; a longer one is the intersection of its pairs'
+  lists, verified by a substring search in each candidate's text, so the answer is
+  exactly the substring test (tests compare it with a brute-force scan).
+* **the word channel**: for every jieba word, the paragraphs holding it and how
+  often (one byte, capped at 255); each paragraph's length in words; the words
+  themselves, sorted (the vocabulary).
+* **the reports**: the fields every paragraph of a report shares (title, town, year,
+  place …), once a report, and each paragraph's report.
+
+Id lists are delta + varint coded (codec.py); a list that would take more bytes
+than a bitmap of the segment is a bitmap. Layout (little-endian): MAGIC, `COUNTS`
+(documents, grams, words, word postings), then (offset, length) of each section in
+`SECTIONS` order, then the sections.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import SPACE, folded_words, normalize
+from ..errors import IndexIncompatible
+from .codec import bitmap_bytes, bits_from_ids, decode_list, encode_lists, ids_from_bits
+
+MAGIC = b"SASEG002"
+COUNTS = struct.Struct("<4Q")
+SECTIONS = (
+    "gram_codes",  # uint64, sorted
+    "gram_dfs",  # uint32
+    "gram_starts",  # uint64: where each list starts (in gram_lists, or gram_maps for bitmaps)
+    "gram_lists",
+    "gram_maps",
+    "vocabulary",  # UTF-8 words joined by "\n", sorted
+    "word_dfs",  # uint32
+    "word_starts",  # uint64, in word_lists
+    "word_lists",
+    "word_tfs",  # uint8, one per posting, in the order of the lists
+    "lengths",  # uint32, words per paragraph
+    "text_offsets",  # uint64, documents + 1
+    "texts",  # exact-match forms, each followed by SEPARATOR
+    "patch_offsets",  # uint64, documents + 1
+    "patches",
+    "reports",  # JSON: the fields of every report with paragraphs here (fields.REPORT_FIELDS)
+    "report_of",  # uint32: each paragraph's report, an index into reports
+)
+PLACES = struct.Struct(f"<{2 * len(SECTIONS)}Q")
+SUFFIX = ".sadata"
+SEPARATOR = b"\n"  # between texts; never inside one (white space is removed)
+ENCODING = ("utf-8", "surrogatepass")
+MAX_TF = 255
+
+
+def file_name(segment_id: str) -> str:
+    return segment_id + SUFFIX
+
+
+# --- grams ----------------------------------------------------------------------------------
+
+
+def gram_code(gram: str) -> int:
+    """A character or pair as one integer: characters sort just before their pairs."""
+    if len(gram) == 1:
+        return ord(gram) << 21
+    return (ord(gram[0]) << 21) | (ord(gram[1]) + 1)
+
+
+def text_grams(units: str) -> set[int]:
+    """The codes of every character and adjacent pair of an exact-match text."""
+    codes = {ord(ch) << 21 for ch in units}
+    codes.update((ord(a) << 21) | (ord(b) + 1) for a, b in pairwise(units))
+    return codes
+
+
+def query_grams(units: str) -> list[str]:
+    """The grams whose posting lists answer `units`: itself up to two characters, else
+    its distinct pairs."""
+    if len(units) <= 2:
+        return [units] if units else []
+    return list(dict.fromkeys(units[i : i + 2] for i in range(len(units) - 1)))
+
+
+def as_bitmap(ndocs: int, df: int) -> bool:
+    """Whether a posting list is a bitmap: when the bitmap is no larger than a byte a posting."""
+    return df > 0 and (ndocs + 7) >> 3 <= df
+
+
+# --- patches: the text as written from its exact-match form ---------------------------------
+
+SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # all of them
+
+
+def codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+def make_patches(texts: list[str], folded: list[str]) -> list[bytes]:
+    """What turns each `exact_key(text)` back into its text (UTF-8): pairs of (gap, character).
+
+    The gap (as a character code) counts the exact-match characters kept since the
+    previous entry; there a white-space character is inserted, any other character
+    replaces the next exact-match character (the one folding made of it). Computed
+    for many texts at once (`folded[i]` is `normalize(texts[i])`, of the same length).
+    """
+    if not texts:
+        return []
+    written, normal = codepoints("".join(texts)), codepoints("".join(folded))
+    ends = np.cumsum([len(t) for t in texts])
+    starts = ends - [len(t) for t in texts]
+    space = np.isin(normal, SPACES)
+    marks = np.flatnonzero(space | (written != normal))
+    spaces_before = np.cumsum(space) - space
+    doc = np.searchsorted(ends, marks, side="right")
+    kept = marks - starts[doc] - (spaces_before[marks] - spaces_before[starts[doc]])
+    consumed = kept + ~space[marks]
+    previous = np.concatenate(([0], consumed[:-1]))
+    first = np.concatenate(([True], doc[1:] != doc[:-1])) if len(doc) else np.zeros(0, bool)
+    previous[first] = 0
+    gaps = kept - previous
+    if len(gaps) and gaps.max() > 0x10FFFF:
+        raise ValueError("a paragraph is too long to patch")
+    pairs = np.empty(2 * len(marks), dtype="<u4")
+    pairs[0::2] = gaps
+    pairs[1::2] = written[marks]
+    cuts = np.searchsorted(doc, np.arange(len(texts) + 1)) * 2
+    raw = pairs.tobytes()
+    return [
+        raw[4 * a : 4 * b].decode("utf-32-le", "surrogatepass").encode(*ENCODING)
+        for a, b in pairwise(cuts.tolist())
+    ]
+
+
+def apply_patch(units: str, patch: str) -> str:
+    """The text as written, from its exact-match form and its patch."""
+    if not patch:
+        return units
+    out = []
+    at = 0
+    for i in range(0, len(patch), 2):
+        end = at + ord(patch[i])
+        out.append(units[at:end])
+        original = patch[i + 1]
+        out.append(original)
+        at = end if original.isspace() else end + 1
+    out.append(units[at:])
+    return "".join(out)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+CHUNK = 4096  # paragraphs whose grams and words are gathered together
+CHUNK_BITS = 12  # a paragraph's place in its chunk
+ENCODE_BLOCK = 1 << 22  # postings encoded at a time (bounds the encoder's memory)
+
+
+class SegmentWriter:
+    """Gathers a segment's paragraphs chunk by chunk, with numpy, then writes its file."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = words
+        self.ndocs = 0
+        self.gram_parts: list[tuple[np.ndarray, np.ndarray]] = []  # (codes, docs) a chunk
+        self.word_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (ids, docs, tfs)
+        self.vocabulary: dict[str, int] = {}
+        self.lengths: list[int] = []
+        self.texts = bytearray()
+        self.text_offsets = array("Q", [0])
+        self.patches = bytearray()
+        self.patch_offsets = array("Q", [0])
+        self.reports: dict[str, int] = {}  # JSON of a report's fields → its index
+        self.report_of = array("I")
+
+    def add_chunk(self, texts: list[str], reports: list[dict[str, str]]) -> None:
+        for report in reports:
+            key = json.dumps(report, ensure_ascii=False, sort_keys=True)
+            self.report_of.append(self.reports.setdefault(key, len(self.reports)))
+        folded = [normalize(t) for t in texts]
+        units = [SPACE.sub("", f) for f in folded]
+        for unit in units:
+            self.texts += unit.encode(*ENCODING) + SEPARATOR
+            self.text_offsets.append(len(self.texts))
+        for patch in make_patches(texts, folded):
+            self.patches += patch
+            self.patch_offsets.append(len(self.patches))
+        self.add_grams(units)
+        self.add_words(folded)
+        self.ndocs += len(texts)
+
+    def add_grams(self, units: list[str]) -> None:
+        chars = codepoints("".join(units)).astype(np.uint64)
+        local = np.repeat(np.arange(len(units), dtype=np.uint64), [len(u) for u in units])
+        same = local[1:] == local[:-1]  # pairs never span two paragraphs
+        codes = np.concatenate([chars << 21, ((chars[:-1] << 21) | (chars[1:] + 1))[same]])
+        docs = np.concatenate([local, local[:-1][same]])
+        keys, _ = distinct((codes << CHUNK_BITS) | docs)
+        self.gram_parts.append(
+            (keys >> CHUNK_BITS, (keys & (CHUNK - 1)).astype(np.uint32) + self.ndocs)
+        )
+
+    def add_words(self, folded: list[str]) -> None:
+        ids: list[int] = []
+        counts = []
+        for text in folded:
+            tokens = folded_words(text, self.words)
+            ids.extend(self.vocabulary.setdefault(t, len(self.vocabulary)) for t in tokens)
+            counts.append(len(tokens))
+        self.lengths.extend(counts)
+        local = np.repeat(np.arange(len(folded), dtype=np.uint64), counts)
+        keys, tfs = distinct((np.array(ids, dtype=np.uint64) << CHUNK_BITS) | local)
+        self.word_parts.append(
+            (
+                keys >> CHUNK_BITS,
+                (keys & (CHUNK - 1)).astype(np.uint32) + self.ndocs,
+                np.minimum(tfs, MAX_TF).astype(np.uint8),
+            )
+        )
+
+    def sections(self) -> tuple[bytes, list[bytes]]:
+        grams = gram_sections(*merged(self.gram_parts), self.ndocs)
+        words = word_sections(self.vocabulary, self.word_parts)
+        sections = {
+            **grams,
+            **words,
+            "lengths": np.array(self.lengths, dtype="<u4").tobytes(),
+            "text_offsets": self.text_offsets.tobytes(),
+            "texts": bytes(self.texts),
+            "patch_offsets": self.patch_offsets.tobytes(),
+            "patches": bytes(self.patches),
+            "reports": ("[" + ",".join(self.reports) + "]").encode("utf-8"),
+            "report_of": np.asarray(self.report_of, dtype="<u4").tobytes(),
+        }
+        ngrams = len(grams["gram_dfs"]) // 4
+        head = COUNTS.pack(self.ndocs, ngrams, len(self.vocabulary), len(words["word_tfs"]))
+        return head, [sections[name] for name in SECTIONS]
+
+
+def distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an array, ascending, and how often each occurs."""
+    return term_runs(np.sort(keys))
+
+
+def merged(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Chunks' (term, doc, ...) arrays as one, by term then doc (chunks come in doc order)."""
+    if not parts:
+        return tuple(np.zeros(0, dtype=np.uint64) for _ in range(2))
+    columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    order = np.argsort(columns[0], kind="stable")  # merges the chunks' sorted runs
+    return tuple(column[order] for column in columns)
+
+
+def term_runs(terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct terms of a sorted array and how many times each occurs."""
+    if not len(terms):
+        return terms, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], terms[1:] != terms[:-1])))
+    counts = np.diff(np.append(starts, len(terms)))
+    return terms[starts], counts
+
+
+def write_segment(
+    path: Path, paragraphs: Iterable[tuple[str, dict[str, str]]], words: tuple[str, ...]
+) -> None:
+    """Write one segment's file from its paragraphs (text, report fields) in docnum
+    order, cutting words with the index's dictionary `words`. Atomic: the file appears
+    whole or not at all."""
+    writer = SegmentWriter(words)
+    texts: list[str] = []
+    reports: list[dict[str, str]] = []
+    for text, report in paragraphs:
+        texts.append(text)
+        reports.append(report)
+        if len(texts) == CHUNK:
+            writer.add_chunk(texts, reports)
+            texts, reports = [], []
+    if texts:
+        writer.add_chunk(texts, reports)
+    write_file(path, *writer.sections())
+
+
+def encode_blocks(ids: np.ndarray, counts: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """`codec.encode_lists` a block of lists at a time: each list's start, and the bytes."""
+    out, starts = [], [np.zeros(1, dtype=np.int64)]
+    size, first = 0, 0
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    while first < len(counts):
+        last = max(first + 1, int(np.searchsorted(bounds, bounds[first] + ENCODE_BLOCK)))
+        last = min(last, len(counts))
+        data, block_starts = encode_lists(ids[bounds[first] : bounds[last]], counts[first:last])
+        out.append(data)
+        starts.append(block_starts[1:] + size)
+        size += len(data)
+        first = last
+    return b"".join(out), np.concatenate(starts)
+
+
+def gram_sections(codes: np.ndarray, docs: np.ndarray, ndocs: int) -> dict[str, bytes]:
+    terms, dfs = term_runs(codes)
+    nbytes = (ndocs + 7) >> 3
+    dense = dfs >= max(nbytes, 1)  # as_bitmap
+    where = np.concatenate(([0], np.cumsum(dfs)))
+    sparse = np.repeat(~dense, dfs)
+    lists, list_starts = encode_blocks(docs[sparse], dfs[~dense])
+    maps = [
+        bitmap_bytes(docs[where[i] : where[i + 1]], nbytes) for i in np.flatnonzero(dense).tolist()
+    ]
+    starts = np.zeros(len(terms), dtype="<u8")
+    starts[~dense] = list_starts[:-1]
+    starts[dense] = np.arange(len(maps), dtype=np.uint64) * nbytes
+    return {
+        "gram_codes": terms.astype("<u8").tobytes(),
+        "gram_dfs": dfs.astype("<u4").tobytes(),
+        "gram_starts": starts.tobytes(),
+        "gram_lists": lists,
+        "gram_maps": b"".join(maps),
+    }
+
+
+def word_sections(
+    vocabulary: dict[str, int], parts: list[tuple[np.ndarray, ...]]
+) -> dict[str, bytes]:
+    words = sorted(vocabulary)
+    if any("\n" in w for w in words):
+        raise ValueError("a word holds a line break")
+    rank = np.zeros(len(words), dtype=np.uint64)
+    rank[[vocabulary[w] for w in words]] = np.arange(len(words), dtype=np.uint64)
+    ranked = [(rank[ids.astype(np.int64)], docs, tfs) for ids, docs, tfs in parts]
+    ids, docs, tfs = merged(ranked) if ranked else (np.zeros(0, np.uint64),) * 3
+    _, dfs = term_runs(ids)
+    lists, starts = encode_blocks(docs, dfs)
+    return {
+        "vocabulary": "\n".join(words).encode(*ENCODING),
+        "word_dfs": dfs.astype("<u4").tobytes(),
+        "word_starts": starts[:-1].astype("<u8").tobytes(),
+        "word_lists": lists,
+        "word_tfs": np.asarray(tfs, dtype=np.uint8).tobytes(),
+    }
+
+
+def write_file(path: Path, counts: bytes, sections: list[bytes]) -> None:
+    places = []
+    position = len(MAGIC) + len(counts) + PLACES.size
+    for section in sections:
+        places += (position, len(section))
+        position += len(section)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as fh:
+        fh.write(MAGIC + counts + PLACES.pack(*places))
+        for section in sections:
+            fh.write(section)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+class SegmentFile:
+    """One segment's texts and channels, read through mmap; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        head = len(MAGIC) + COUNTS.size + PLACES.size
+        with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size < head or fh.read(len(MAGIC)) != MAGIC:
+                raise ValueError(f"{path} is not a searchapp segment file")
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self.ndocs, ngrams, nwords, npostings = COUNTS.unpack(
+            self._map[len(MAGIC) : len(MAGIC) + COUNTS.size]
+        )
+        places = PLACES.unpack(self._map[len(MAGIC) + COUNTS.size : head])
+        self._places = {name: (places[2 * i], places[2 * i + 1]) for i, name in enumerate(SECTIONS)}
+        if any(at + size > len(self._map) for at, size in self._places.values()):
+            raise ValueError(f"{path} is truncated or damaged")
+        self.codes = self._array("gram_codes", np.uint64, ngrams)
+        self.gram_dfs = self._array("gram_dfs", np.uint32, ngrams)
+        self.gram_starts = self._array("gram_starts", np.uint64, ngrams)
+        self.vocabulary = self._text("vocabulary").split("\n") if nwords else []
+        self.word_dfs = self._array("word_dfs", np.uint32, nwords)
+        self.word_starts = self._array("word_starts", np.uint64, nwords)
+        self.tf_starts = np.concatenate(([0], np.cumsum(self.word_dfs, dtype=np.int64)))
+        self.lengths = self._array("lengths", np.uint32, self.ndocs)
+        self.text_offsets = self._array("text_offsets", np.uint64, self.ndocs + 1)
+        self.patch_offsets = self._array("patch_offsets", np.uint64, self.ndocs + 1)
+        self.nbytes = (self.ndocs + 7) >> 3
+        self._texts_at = self._places["texts"][0]
+        self._patches_at = self._places["patches"][0]
+        self.reports: list[dict[str, str]] = json.loads(self._text("reports"))
+        self.report_of = self._array("report_of", np.uint32, self.ndocs)
+        complete = (
+            len(self.vocabulary) == nwords
+            and int(self.tf_starts[-1]) == npostings == self._places["word_tfs"][1]
+            and int(self.text_offsets[-1]) == self._places["texts"][1]
+            and int(self.patch_offsets[-1]) == self._places["patches"][1]
+            and (not self.ndocs or int(self.report_of.max()) < len(self.reports))
+        )
+        if not complete:
+            raise ValueError(f"{path} is truncated or damaged")
+
+    def _section(self, name: str) -> memoryview | bytes:
+        at, size = self._places[name]
+        return memoryview(self._map)[at : at + size] if size else b""
+
+    def _array(self, name: str, dtype: type, count: int) -> np.ndarray:
+        data = self._section(name)
+        little = np.dtype(dtype).newbyteorder("<")
+        out = np.frombuffer(data, dtype=little) if len(data) else np.zeros(0, dtype=little)
+        if len(out) != count:
+            raise ValueError(f"{self.path} is truncated or damaged ({name})")
+        return out
+
+    def _text(self, name: str) -> str:
+        return bytes(self._section(name)).decode(*ENCODING)
+
+    # --- the exact channel ----------------------------------------------------------------
+
+    def find(self, gram: str) -> int:
+        """The gram's index in the term table, or -1."""
+        code = gram_code(gram)
+        i = int(np.searchsorted(self.codes, np.uint64(code)))
+        return i if i < len(self.codes) and int(self.codes[i]) == code else -1
+
+    def df(self, gram: str) -> int:
+        i = self.find(gram)
+        return int(self.gram_dfs[i]) if i >= 0 else 0
+
+    def bits(self, gram: str) -> int:
+        """The paragraphs holding a character or a pair, as a bitset of segment docnums."""
+        i = self.find(gram)
+        if i < 0:
+            return 0
+        df = int(self.gram_dfs[i])
+        start = int(self.gram_starts[i])
+        if as_bitmap(self.ndocs, df):
+            return int.from_bytes(self._slice("gram_maps", start, self.nbytes), "little")
+        return bits_from_ids(self._list("gram_lists", start, df), self.nbytes)
+
+    def ids(self, gram: str) -> list[int]:
+        """The paragraphs holding a character or a pair, as ascending segment docnums."""
+        return ids_from_bits(self.bits(gram))
+
+    def _slice(self, name: str, start: int, size: int) -> memoryview | bytes:
+        length = self._places[name][1]
+        return self._section(name)[start : min(start + size, length)] if length else b""
+
+    def _list(self, name: str, start: int, count: int) -> np.ndarray:
+        return decode_list(self._slice(name, start, 5 * count), count)
+
+    def estimate(self, units: str) -> int:
+        """An upper bound on the matches of `units`: its rarest gram's frequency."""
+        return min((self.df(g) for g in query_grams(units)), default=0)
+
+    def exact(self, units: str) -> int:
+        """The paragraphs whose exact-match form contains `units`, as a bitset."""
+        grams = query_grams(units)
+        if not grams:
+            return 0
+        if len(grams) == 1 and len(units) <= 2:
+            return self.bits(grams[0])
+        candidates = -1
+        for gram in sorted(grams, key=self.df):
+            candidates &= self.bits(gram)
+            if not candidates:
+                return 0
+        return self.verify(units, candidates)
+
+    def exact_ids(self, units: str) -> list[int]:
+        return ids_from_bits(self.exact(units))
+
+    def verify(self, units: str, candidates: int) -> int:
+        """The candidates whose text contains `units`."""
+        needle = units.encode(*ENCODING)
+        find = self._map.find
+        base = self._texts_at
+        offsets = self.text_offsets
+        kept = [
+            doc
+            for doc in ids_from_bits(candidates)
+            if find(needle, base + int(offsets[doc]), base + int(offsets[doc + 1]) - 1) >= 0
+        ]
+        return bits_from_ids(kept, self.nbytes)
+
+    # --- texts ----------------------------------------------------------------------------
+
+    def units(self, doc: int) -> str:
+        """A paragraph's exact-match form."""
+        start = self._texts_at + int(self.text_offsets[doc])
+        end = self._texts_at + int(self.text_offsets[doc + 1]) - 1
+        return self._map[start:end].decode(*ENCODING)
+
+    def text(self, doc: int) -> str:
+        """A paragraph as written."""
+        start = self._patches_at + int(self.patch_offsets[doc])
+        end = self._patches_at + int(self.patch_offsets[doc + 1])
+        return apply_patch(self.units(doc), self._map[start:end].decode(*ENCODING))
+
+    # --- the word channel -----------------------------------------------------------------
+
+    def word_index(self, word: str) -> int:
+        i = bisect_left(self.vocabulary, word)
+        return i if i < len(self.vocabulary) and self.vocabulary[i] == word else -1
+
+    def word_postings(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """The paragraphs holding a word (ascending segment docnums) and how often."""
+        i = self.word_index(word)
+        if i < 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+        df = int(self.word_dfs[i])
+        ids = self._list("word_lists", int(self.word_starts[i]), df)
+        tf_at = int(self.tf_starts[i])
+        tfs = np.frombuffer(self._slice("word_tfs", tf_at, df), dtype=np.uint8)
+        return ids, tfs
+
+
+def open_segment(folder: str | Path, segment_id: str) -> SegmentFile:
+    """A segment's file; IndexIncompatible when it is missing or damaged."""
+    path = Path(folder) / file_name(segment_id)
+    try:
+        return SegmentFile(path)
+    except FileNotFoundError as exc:
+        raise damaged(path, "缺失") from exc
+    except (OSError, ValueError) as exc:
+        raise damaged(path, "已损坏") from exc
+
+
+def damaged(path: Path, what: str) -> IndexIncompatible:
+    return IndexIncompatible(
+        f"索引文件 {path.name} {what}（{path.parent}）",
+        hint=f"请重建索引：searchapp index --rebuild --index {path.parent.parent}",
+    )
