@@ -18,6 +18,8 @@ import logging
 import os
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -185,6 +187,10 @@ def main() -> None:
         def ours_all(q: str) -> object:
             return run_search(engine, SearchRequest(q=q, all=True))
 
+        def ours_ids(q: str) -> object:
+            _, plan = plan_request(engine, SearchRequest(q=q))
+            return sum(1 for _ in engine.iter_matches(plan))
+
         def ours_stream(q: str) -> object:
             _, plan = plan_request(engine, SearchRequest(q=q))
             return sum(1 for _ in iter_hits(engine, plan))
@@ -203,6 +209,7 @@ def main() -> None:
         ttop = report_latency(
             "tutorial top10+facets", lambda q: tutorial_search(tsearcher, q, 10), args.repeat
         )
+        report_latency("searchapp every hit (ids, ranked)", ours_ids, max(1, args.repeat // 2))
         report_latency("searchapp every hit", ours_all, max(1, args.repeat // 2))
         report_latency("searchapp every hit streamed", ours_stream, max(1, args.repeat // 2))
         report_latency("searchapp towns (/api/towns)", ours_towns, max(1, args.repeat // 2))
@@ -245,6 +252,8 @@ def main() -> None:
         print(f"  tutorial  phrase recall: {tutorial_found / max(1, expected_total):.3f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process (both engines open): {peak:.0f} MB")
+    server = Path(__file__).resolve().parent / "server_rss.py"
+    subprocess.run([sys.executable, str(server), "--index", str(work / "searchapp")], check=True)
 
 
 if __name__ == "__main__":

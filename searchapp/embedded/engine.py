@@ -602,10 +602,12 @@ class EmbeddedEngine:
         verbatim = 0
         for u in units:
             verbatim |= self.exact(u)
+        needles = [u.encode("utf-8", "surrogatepass") for u in units]
         for i, doc in enumerate(docs.tolist()):
             if (verbatim >> doc) & 1:
-                text = self.units(doc)
-                counts[i] = max(1, sum(text.count(u) for u in units))
+                index = self.leaf_index(doc)
+                found = self.files[index].count(doc - self.leaves[index].offset, needles)
+                counts[i] = max(1, found)
         return counts
 
     # --- records --------------------------------------------------------------------------

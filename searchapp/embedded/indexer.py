@@ -220,6 +220,32 @@ def write_sidecars(
     run_parallel(write_segment, jobs, procs)
 
 
+def load_files(
+    paths: list[Path], corpus_dir: Path, sidecar: dict[str, dict[str, object]], procs: int
+) -> Iterator[tuple[Path, tuple[FileReport, list[Document]]]]:
+    """Read files into documents (`documents.load_file`), in order, in up to `procs`
+    forked processes (reading, parsing and placing cost ~0.6 s a MB of one core)."""
+    if (
+        procs <= 1
+        or len(paths) < 2 * procs
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        for path in paths:
+            yield path, load_file(path, corpus_dir, sidecar)
+        return
+    _loading.update(corpus_dir=corpus_dir, sidecar=sidecar)  # inherited by the forked workers
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        yield from zip(paths, pool.imap(load_one, paths, chunksize=4), strict=True)
+
+
+_loading: dict[str, Any] = {}
+
+
+def load_one(path: Path) -> tuple[FileReport, list[Document]]:
+    exit_with_parent()
+    return load_file(path, _loading["corpus_dir"], _loading["sidecar"])
+
+
 def in_worker(func: Callable[..., None], *args: Any) -> None:
     exit_with_parent()  # a killed indexer leaves no worker behind
     func(*args)
@@ -306,8 +332,8 @@ def full_generation(
     sidecar = load_sidecar(corpus_dir)
     paths = iter_corpus_files(corpus_dir)
     loaded: list[tuple[FileReport, list[Document]]] = []
-    for n, path in enumerate(paths, start=1):
-        loaded.append(load_file(path, corpus_dir, sidecar))
+    for n, (path, file_loaded) in enumerate(load_files(paths, corpus_dir, sidecar, procs), 1):
+        loaded.append(file_loaded)
         report.bytes_read += path.stat().st_size
         if progress:
             progress(loaded[-1][0].path, n, len(paths) * 2)

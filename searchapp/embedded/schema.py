@@ -27,13 +27,12 @@ class Column(ID):
 def make_schema() -> Schema:
     """The schema: what is small and a paragraph's own.
 
-    Indexed (postings): key (unique), source (deletes a file's paragraphs) and doc_id
-    (a report's paragraphs); stored: para_id, ordinal, heading; columns: document order
+    Indexed (postings): source (deletes a file's paragraphs) and doc_id (a report's
+    paragraphs); stored: para_id, ordinal, heading; columns: document order
     and the section path. The report's fields (title, town, year …, `fields.REPORT_FIELDS`),
     the text and the word channel are in the segment's own file beside it (sidecar.py).
     """
     return Schema(
-        key=ID(unique=True),
         doc_id=ID(),
         source=ID(),
         para_id=STORED(),
@@ -45,7 +44,6 @@ def make_schema() -> Schema:
 
 
 WHOOSH_FIELDS = (
-    F.KEY,
     F.DOC_ID,
     F.SOURCE,
     F.PARA_ID,

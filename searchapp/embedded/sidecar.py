@@ -109,6 +109,13 @@ def as_bitmap(ndocs: int, df: int) -> bool:
 # --- patches: the text as written from its exact-match form ---------------------------------
 
 SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # all of them
+IS_SPACE = np.zeros(0x3002, dtype=bool)  # by code point, up to U+3000 (beyond: never a space)
+IS_SPACE[SPACES] = True
+
+
+def spaces(chars: np.ndarray) -> np.ndarray:
+    """Which code points are white space."""
+    return IS_SPACE[np.minimum(chars, 0x3001)]
 
 
 def codepoints(text: str) -> np.ndarray:
@@ -128,7 +135,7 @@ def make_patches(texts: list[str], folded: list[str]) -> list[bytes]:
     written, normal = codepoints("".join(texts)), codepoints("".join(folded))
     ends = np.cumsum([len(t) for t in texts])
     starts = ends - [len(t) for t in texts]
-    space = np.isin(normal, SPACES)
+    space = spaces(normal)
     marks = np.flatnonzero(space | (written != normal))
     spaces_before = np.cumsum(space) - space
     doc = np.searchsorted(ends, marks, side="right")
@@ -155,15 +162,15 @@ def apply_patch(units: str, patch: str) -> str:
     """The text as written, from its exact-match form and its patch."""
     if not patch:
         return units
-    out = []
+    out: list[str] = []
+    add = out.append
     at = 0
-    for i in range(0, len(patch), 2):
-        end = at + ord(patch[i])
-        out.append(units[at:end])
-        original = patch[i + 1]
-        out.append(original)
+    for gap, original in zip(patch[0::2], patch[1::2], strict=True):
+        end = at + ord(gap)
+        add(units[at:end])
+        add(original)
         at = end if original.isspace() else end + 1
-    out.append(units[at:])
+    add(units[at:])
     return "".join(out)
 
 
@@ -508,6 +515,14 @@ class SegmentFile:
         start = self._texts_at + int(self.text_offsets[doc])
         end = self._texts_at + int(self.text_offsets[doc + 1]) - 1
         return self._map[start:end].decode(*ENCODING)
+
+    def count(self, doc: int, needles: list[bytes]) -> int:
+        """Occurrences of UTF-8 encoded exact-match strings in a paragraph's exact-match form
+        (counted in the encoded form: UTF-8 never matches inside a character)."""
+        start = self._texts_at + int(self.text_offsets[doc])
+        end = self._texts_at + int(self.text_offsets[doc + 1]) - 1
+        data = self._map[start:end]
+        return sum(data.count(needle) for needle in needles)
 
     def text(self, doc: int) -> str:
         """A paragraph as written."""
