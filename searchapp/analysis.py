@@ -6,7 +6,7 @@ Two channels are indexed for every paragraph:
   character offsets. Ranking (BM25F) and "all the words of a term" matching use it.
 * exact: every character and every pair of adjacent characters of the normalised
   text with white space removed (`exact_key`), with the text itself, in files beside
-  the Whoosh segments (embedded/grams.py). Exact matching is a substring test that never
+  the Whoosh segments (embedded/sidecar.py). Exact matching is a substring test that never
   depends on how jieba cut the text.
 
 Normalisation folds traditional characters to simplified ones (OpenCC's character

@@ -28,7 +28,7 @@ Ranking
     BM25(w) = idf × tf × (K1 + 1) / (tf + K1 × (1 − B + B × length / avg_length)),
     idf = ln(N / (df + 1)) + 1, with N the paragraphs of the index (deleted ones
     included until a merge drops them), df those holding w, tf w's count in the
-    paragraph, length the paragraph's word count as the engine stores it. B = 0.75,
+    paragraph, length the paragraph's word count. B = 0.75,
     K1 = 1.2. A verbatim term outranks any sum of BM25 scores. Ties go to document
     order (source path, report, paragraph).
 

@@ -1,4 +1,5 @@
-"""The embedded backend: a local Whoosh index plus grams files, one engine a generation.
+"""The embedded backend: a local Whoosh index plus a file beside each segment, one engine a
+generation.
 
 Whoosh is imported in this package only.
 """

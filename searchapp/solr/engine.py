@@ -11,8 +11,8 @@ paragraphs were. The plan's rules (plan.py) map onto Solr as follows (queries.py
   collection-wide idf and average length (fetched in one small request per search) and
   each paragraph's term frequencies and word count; ties in document order (`sort_key`).
   Differences from the embedded engine: N and df count live paragraphs (the embedded
-  index counts deleted ones until a merge), the length is the exact word count (Whoosh
-  stores it in one lossy byte), and Solr computes functions in 32-bit floats. The order
+  index counts deleted ones until a merge), the embedded index caps a word's count in
+  a paragraph at 255, and Solr computes functions in 32-bit floats. The order
   rule — tier, then word relevance, then document order — is the same; BM25 values and so
   the order of near-equal scores can differ slightly.
 * facets: the JSON Facet API over `fields.COLUMNS` (counts desc, then value);
