@@ -254,7 +254,7 @@ class SegmentWriter:
             "texts": bytes(self.texts),
             "patch_offsets": self.patch_offsets.tobytes(),
             "patches": bytes(self.patches),
-            "reports": ("[" + ",".join(self.reports) + "]").encode("utf-8"),
+            "reports": ("[" + ",".join(self.reports) + "]").encode(*ENCODING),
             "report_of": np.asarray(self.report_of, dtype="<u4").tobytes(),
         }
         ngrams = len(grams["gram_dfs"]) // 4
