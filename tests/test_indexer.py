@@ -353,3 +353,24 @@ def test_missing_or_damaged_segment_file_asks_for_a_rebuild(tmp_path: Path):
         open_index(index)
     build_index(corpus, index, rebuild=True)
     assert len(hit_keys(index, "三清两建", mode="phrase")) == 5
+
+
+def test_an_updated_file_shows_its_new_metadata(tmp_path: Path):
+    """The old version of an updated report stays in an older segment, its paragraphs
+    deleted: hits and documents must show the new title, never the old one."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
+    (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇"), encoding="utf-8")
+    index = tmp_path / "index"
+    build_index(corpus, index)
+    (corpus / "a.txt").write_text(REPORT.replace("2023年", "2024年"), encoding="utf-8")
+    assert build_index(corpus, index).mode == "incremental"
+    engine = open_engine(index)
+    page = run_search(engine, SearchRequest(q="三清两建"))
+    assert sorted(h.title for h in page.hits) == [
+        "另镇2023年政府工作报告",
+        "某镇2024年政府工作报告",
+    ]
+    assert page.facets["year"] == {"2023": 1, "2024": 1}
+    engine.close()

@@ -176,16 +176,21 @@ class EmbeddedEngine:
     # --- columns --------------------------------------------------------------------------
 
     def load_reports(self) -> tuple[list[dict[str, str]], np.ndarray]:
-        """Every report's fields (one entry a doc_id) and each paragraph's report code."""
+        """Every report's fields and each paragraph's report code.
+
+        A report is its whole set of fields: a file updated in place leaves its old
+        version in an older segment (its paragraphs deleted) beside the new one.
+        """
         reports: list[dict[str, str]] = []
-        code_of: dict[str, int] = {}
+        code_of: dict[tuple[tuple[str, str], ...], int] = {}
         parts = [np.zeros(0, dtype=np.uint32)]
         for segment_file in self.files:
             local = []
             for report in segment_file.reports:
-                code = code_of.get(report[F.DOC_ID])
+                key = tuple(sorted(report.items()))
+                code = code_of.get(key)
                 if code is None:
-                    code = code_of[report[F.DOC_ID]] = len(reports)
+                    code = code_of[key] = len(reports)
                     reports.append(report)
                 local.append(code)
             parts.append(np.array(local, dtype=np.uint32)[segment_file.report_of])
