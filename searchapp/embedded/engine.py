@@ -198,17 +198,15 @@ class EmbeddedEngine:
 
     def load_facet(self, name: str) -> FacetColumn:
         code_of: dict[str, int] = {}
-        if name in F.REPORT_FIELDS:  # a code a report, then a code a paragraph
-            values = (report.get(name, "") for report in self.reports)
-            by_report = np.fromiter(
-                (code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32
-            )
-            codes = by_report[self.report_codes]
-        else:
-            values = column_values(self.leaves, name)
-            codes = np.fromiter(
-                (code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32
-            )
+        by_report = name in F.REPORT_FIELDS  # then a code a report, mapped to each paragraph
+        values = (
+            [report.get(name, "") for report in self.reports]
+            if by_report
+            else column_values(self.leaves, name)
+        )
+        codes = np.fromiter((code_of.setdefault(v, len(code_of)) for v in values), dtype=np.uint32)
+        if by_report:
+            codes = codes[self.report_codes]
         live = id_array(self.live).astype(np.uint32)
         live_codes = codes[live]
         grouped = live[np.argsort(live_codes, kind="stable")]  # by value, then docnum

@@ -510,18 +510,20 @@ class SegmentFile:
 
     # --- texts ----------------------------------------------------------------------------
 
-    def units(self, doc: int) -> str:
-        """A paragraph's exact-match form."""
+    def units_bytes(self, doc: int) -> bytes:
+        """A paragraph's exact-match form, UTF-8 encoded."""
         start = self._texts_at + int(self.text_offsets[doc])
         end = self._texts_at + int(self.text_offsets[doc + 1]) - 1
-        return self._map[start:end].decode(*ENCODING)
+        return self._map[start:end]
+
+    def units(self, doc: int) -> str:
+        """A paragraph's exact-match form."""
+        return self.units_bytes(doc).decode(*ENCODING)
 
     def count(self, doc: int, needles: list[bytes]) -> int:
         """Occurrences of UTF-8 encoded exact-match strings in a paragraph's exact-match form
         (counted in the encoded form: UTF-8 never matches inside a character)."""
-        start = self._texts_at + int(self.text_offsets[doc])
-        end = self._texts_at + int(self.text_offsets[doc + 1]) - 1
-        data = self._map[start:end]
+        data = self.units_bytes(doc)
         return sum(data.count(needle) for needle in needles)
 
     def text(self, doc: int) -> str:
