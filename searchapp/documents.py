@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .analysis import without_space
 from .errors import UnreadableFile
 from .metadata import Placement, classify_doc_type, detect_year, place_document
 from .readers import Block, SourceText, is_supported, read_source
@@ -257,7 +258,7 @@ def make_para_ids(texts: list[str]) -> list[str]:
 
 def compact(text: str) -> str:
     """Text without any white space, for comparisons and ids."""
-    return re.sub(r"\s+", "", text)
+    return without_space(text)
 
 
 # --- site junk and compilations -----------------------------------------------------------

@@ -39,7 +39,7 @@ from pathlib import Path, PurePosixPath
 
 import ahocorasick
 
-from .analysis import normalize
+from .analysis import exact_key, normalize
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,6 @@ BODY_TOWN_PATTERNS = (  # the body's own words, as detect_town had them: the see
     re.compile(rf"(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))人民政府"),
 )
 COUNTY_MENTION = re.compile(rf"[{CJK}]{{1,12}}?[县市区旗州盟](?=委|人民政府|政府)")
-SPACE = re.compile(r"\s+")
 PATH_SPLIT = re.compile(r"[_\-\s.·、,，()（）\[\]【】]+")
 
 
@@ -271,7 +270,7 @@ class Context:
 
 def compact(text: str) -> str:
     """Normalised (simplified, half-width) text without white space."""
-    return SPACE.sub("", normalize(text))
+    return exact_key(text)
 
 
 def parse_chain(text: str) -> tuple[str, ...] | None:

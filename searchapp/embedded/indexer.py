@@ -329,6 +329,7 @@ def full_generation(
 ) -> None:
     """Read every file, mine the slogans, and write a fresh generation."""
     report.mode = "full"
+    clock = time.perf_counter()
     sidecar = load_sidecar(corpus_dir)
     paths = iter_corpus_files(corpus_dir)
     loaded: list[tuple[FileReport, list[Document]]] = []
@@ -337,8 +338,10 @@ def full_generation(
         report.bytes_read += path.stat().st_size
         if progress:
             progress(loaded[-1][0].path, n, len(paths) * 2)
+    clock = log_phase("read and placed %d files", len(paths), since=clock)
     mined = mine_slogans(p.text for _, docs in loaded for d in docs for p in d.paragraphs)
     words = dictionary_terms(user_dict, mined)
+    clock = log_phase("mined %d slogans", len(mined), since=clock)
     target = new_generation_dir(index_dir)
     ix = whoosh_index.create_in(str(target), make_schema())
     writer = make_writer(ix, procs)
@@ -347,11 +350,20 @@ def full_generation(
         if progress:
             progress(file_report.path, len(paths) + n, len(paths) * 2)
     writer.commit()
+    clock = log_phase("wrote the Whoosh segments", since=clock)
     dictionary = tuple(sorted(set(words)))
     get_segmenter(dictionary)  # load jieba once; worker processes inherit it
     write_sidecars(target, loaded, dictionary, procs=procs)
+    log_phase("wrote the segment files", since=clock)
     meta = make_meta(corpus_dir, user_dict, words, mined, report)
     publish(target, index_dir, meta, report)
+
+
+def log_phase(message: str, *args: object, since: float) -> float:
+    """Log how long a build phase took; the time it ended."""
+    now = time.perf_counter()
+    log.info(message + " in %.1f s", *args, now - since)
+    return now
 
 
 def update_generation(

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import SPACE, folded_words, normalize
+from ..analysis import folded_words, normalize, without_space
 from ..errors import IndexIncompatible
 from .codec import bitmap_bytes, bits_from_ids, decode_list, encode_lists, ids_from_bits
 
@@ -203,7 +203,7 @@ class SegmentWriter:
             key = json.dumps(report, ensure_ascii=False, sort_keys=True)
             self.report_of.append(self.reports.setdefault(key, len(self.reports)))
         folded = [normalize(t) for t in texts]
-        units = [SPACE.sub("", f) for f in folded]
+        units = [without_space(f) for f in folded]
         for unit in units:
             self.texts += unit.encode(*ENCODING) + SEPARATOR
             self.text_offsets.append(len(self.texts))
@@ -226,12 +226,17 @@ class SegmentWriter:
         )
 
     def add_words(self, folded: list[str]) -> None:
-        ids: list[int] = []
+        tokens: list[str] = []
         counts = []
         for text in folded:
-            tokens = folded_words(text, self.words)
-            ids.extend(self.vocabulary.setdefault(t, len(self.vocabulary)) for t in tokens)
-            counts.append(len(tokens))
+            found = folded_words(text, self.words)
+            tokens += found
+            counts.append(len(found))
+        vocabulary = self.vocabulary
+        for token in dict.fromkeys(tokens):  # distinct, in order of appearance
+            if token not in vocabulary:
+                vocabulary[token] = len(vocabulary)
+        ids = list(map(vocabulary.__getitem__, tokens))
         self.lengths.extend(counts)
         local = np.repeat(np.arange(len(folded), dtype=np.uint64), counts)
         keys, tfs = distinct((np.array(ids, dtype=np.uint64) << CHUNK_BITS) | local)
