@@ -34,6 +34,7 @@ import importlib.util
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -243,6 +244,8 @@ BODY_TOWN_PATTERNS = (  # the body's own words, as detect_town had them: the see
     re.compile(rf"(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))人民政府"),
 )
 COUNTY_MENTION = re.compile(rf"[{CJK}]{{1,12}}?[县市区旗州盟](?=委|人民政府|政府)")
+COUNTY_ANCHOR = re.compile(r"[县市区旗州盟](?=委|人民政府|政府)")  # where COUNTY_MENTION ends
+MENTION_REACH = 12  # the most CJK characters COUNTY_MENTION takes before its anchor
 PATH_SPLIT = re.compile(r"[_\-\s.·、,，()（）\[\]【】]+")
 
 
@@ -561,19 +564,58 @@ def town_placement(town: str, upper: Division | None, context: Context) -> Place
 
 def county_in_text(context: Context) -> Division | None:
     """The first county (else city) the text names as an organ: 中共栾川县委, 栾川县人民政府."""
-    gazetteer = load_gazetteer()
-    found: list[Division] = []
-    for match in COUNTY_MENTION.finditer(context.text):
-        run = match.group()
-        for start in range(len(run) - MIN_CONTEXT_NAME + 1):  # 成县 in 完成县委… is no county
-            options = [d for d in candidates(run[start:], context) if d.level != "province"]
-            if run[start:] in gazetteer.names and options:
-                chosen = settle(options, context)
-                if chosen is not None:
-                    found.append(chosen)
-                break
-    counties = [d for d in found if d.level == "county"]
-    return (counties or found or [None])[0]
+    settled: dict[str, Division | None] = {}  # a name settles the same way all through a text
+    first: Division | None = None
+    for run in county_mentions(context.text):
+        name = mention_name(run, context.year)
+        if not name:
+            continue
+        if name not in settled:
+            settled[name] = settle(list(county_options(name, context.year)), context)
+        chosen = settled[name]
+        if chosen is not None and chosen.level == "county":
+            return chosen
+        first = first or chosen
+    return first
+
+
+def county_mentions(text: str) -> Iterator[str]:
+    """What `COUNTY_MENTION.finditer` matches, in order, found from the anchors back.
+
+    The lazy pattern ends a match at the first anchor (县委, 市人民政府 …) that an all-CJK
+    run of at most MENTION_REACH characters leads to, and starts it as early as it can:
+    back from the anchor over CJK characters, at most MENTION_REACH of them, never before
+    the end of the previous match. An anchor with no CJK character before it starts no
+    match.
+    """
+    floor = 0  # where the previous match ended
+    for anchor in COUNTY_ANCHOR.finditer(text):
+        end = anchor.start()
+        start = end
+        limit = max(floor, end - MENTION_REACH)
+        while start > limit and "\u4e00" <= text[start - 1] <= "\u9fff":
+            start -= 1
+        if start < end:
+            yield text[start : end + 1]
+            floor = end + 1
+
+
+def mention_name(run: str, year: int | None) -> str:
+    """The longest tail of a mention (at least MIN_CONTEXT_NAME characters) that names a
+    city or county: 栾川县 in 中共栾川县; "" when none does (成县 in 完成县委 is too short)."""
+    names = load_gazetteer().names
+    for start in range(len(run) - MIN_CONTEXT_NAME + 1):
+        tail = run[start:]
+        if tail in names and county_options(tail, year):
+            return tail
+    return ""
+
+
+@functools.cache
+def county_options(name: str, year: int | None) -> tuple[Division, ...]:
+    """The cities and counties a name may stand for in a year (`candidates`, no province)."""
+    context = Context(year=year)
+    return tuple(d for d in candidates(name, context) if d.level != "province")
 
 
 def context_divisions(*texts: str) -> list[Division]:
