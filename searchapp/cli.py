@@ -416,11 +416,18 @@ def ensure_index(config: Config) -> None:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--mode", type=click.Choice(MODES), default="phrase", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option(
+    "--best",
+    type=click.IntRange(min=0),
+    default=None,
+    help="JSON: the best paragraph of the first N towns only (default: every town).",
+)
 @engine_options
 def towns_command(
     query: tuple[str, ...],
     mode: str,
     as_json: bool,
+    best: int | None,
     where: dict[str, Any],
 ) -> None:
     """Which towns use a slogan or phrase: paragraphs, occurrences, reports and years.
@@ -431,7 +438,12 @@ def towns_command(
     request = SearchRequest(q=" ".join(query), mode=mode)
     try:
         engine = connect(config)
-        total, usage = town_usage(engine, request, max_query_chars=config.max_query_chars)
+        total, usage = town_usage(
+            engine,
+            request,
+            max_query_chars=config.max_query_chars,
+            best=best if as_json else 0,  # the text lists no paragraphs
+        )
     except SearchAppError as exc:
         raise fail(exc) from exc
     if as_json:

@@ -204,21 +204,29 @@ def load_document(engine: Engine, doc_id: str) -> DocumentView | None:
 
 
 def town_usage(
-    engine: Engine, request: SearchRequest, *, max_query_chars: int = 200
+    engine: Engine, request: SearchRequest, *, max_query_chars: int = 200, best: int | None = None
 ) -> tuple[int, list[TownUsage]]:
     """Which towns use a query: every hit counted by town and report from the engine's
-    columns; a full hit is built for each town's best paragraph only."""
+    columns; a full hit is built for the best paragraph of the first `best` towns (of
+    every town when None), the others' `best` stays None."""
     check_request(request, max_query_chars, 1)
+    if best is not None and best < 0:
+        raise QueryError("best 须为非负整数")
     if request.mode == "fuzzy":
         page = run_search(engine, replace(request, all=True), max_query_chars=max_query_chars)
-        return page.total, usage_by_town(page)
+        usage = usage_by_town(page)
+        for town in usage[best:] if best is not None else []:
+            town.best = None
+        return page.total, usage
     _, plan = plan_request(engine, request)
     if plan.is_empty:
         return 0, []
     counts = engine.town_counts(plan)
-    best = make_hits(engine, [c.best for c in counts], plan)
+    shown = counts[:best] if best is not None else counts
+    hits: list[Hit | None] = [*make_hits(engine, [c.best for c in shown], plan)]
+    hits += [None] * (len(counts) - len(shown))
     usage = []
-    for count, hit in zip(counts, best, strict=True):
+    for count, hit in zip(counts, hits, strict=True):
         reports = {r["doc_id"]: r for r in count.reports}
         usage.append(TownUsage(count.town, count.paragraphs, count.occurrences, reports, hit))
     return sum(c.paragraphs for c in counts), usage

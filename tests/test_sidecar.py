@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -186,3 +187,30 @@ def test_id_lists_round_trip(lists: list[list[int]]):
     for one, start in zip(lists, starts[:-1].tolist(), strict=True):
         if one:  # a list may be read with the bytes after it
             assert codec.decode_list(data[start:], len(one)).tolist() == one
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(st.text(alphabet="哈三清两建a1，", max_size=30), min_size=1, max_size=40),
+    needle=st.sampled_from(["哈", "哈哈", "三清两建", "清两", "a1", "建哈", "两"]),
+    data=st.data(),
+)
+def test_occurrences_are_str_count_in_each_exact_form(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], needle: str, data: st.DataObject
+):
+    """Both ways of counting (one scan of every text, or paragraph by paragraph) give
+    str.count, overlapping needles (哈哈 in 哈哈哈) included."""
+    segment_file = write(tmp_path_factory.mktemp("occ") / "t.sadata", texts)
+    every = list(range(len(texts)))
+    some = sorted(data.draw(st.sets(st.sampled_from(every), max_size=2)))
+    for docs in (every, some):
+        got = segment_file.occurrences(needle, np.array(docs, dtype=np.int64))
+        assert got.tolist() == [exact_key(texts[d]).count(needle) for d in docs]
+
+
+def test_overlapping_occurrences_count_as_str_count_does(tmp_path: Path):
+    texts = ["哈哈哈哈哈", "哈哈哈", "三清两建三清两建", "哈"]
+    segment_file = write(tmp_path / "t.sadata", texts)
+    for needle in ("哈哈", "哈哈哈", "三清两建", "哈"):
+        got = segment_file.occurrences(needle, np.arange(len(texts)))
+        assert got.tolist() == [t.count(needle) for t in texts]

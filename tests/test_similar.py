@@ -52,6 +52,11 @@ def test_cli_towns_and_similar_json(seed_config: Config):
     index = ["--index", str(seed_config.index_dir)]
     data = json.loads(runner.invoke(main, ["towns", "乡村振兴", "--json", *index]).output)
     assert data["total"] == sum(t["paragraphs"] for t in data["towns"])
+    assert len(data["towns"]) > 1 and all(t["best"] for t in data["towns"])
+    args = ["towns", "乡村振兴", "--json", "--best", "1", *index]
+    first = json.loads(runner.invoke(main, args).output)
+    assert first["towns"][0] == data["towns"][0]
+    assert [t["best"] for t in first["towns"][1:]] == [None] * (len(data["towns"]) - 1)
     data = json.loads(runner.invoke(main, ["similar", "持续优化营商环境", "--json", *index]).output)
     assert data["sentences"][0]["similarity"] == 100.0
     assert set(data["by_town"]) == {s["town"] for s in data["sentences"]}

@@ -719,6 +719,21 @@ def test_api_towns(seed_config):
     assert "/api/towns" in spec["paths"]
 
 
+def test_api_towns_best_paragraphs_for_the_first_towns_only(seed_config):
+    client = create_app(seed_config, {"TESTING": True}).test_client()
+    every = client.get("/api/towns?q=发展").get_json()
+    two = client.get("/api/towns?q=发展&best=2").get_json()
+    assert len(every["towns"]) > 2 and all(t["best"] for t in every["towns"])
+    assert two["total"] == every["total"]
+    assert [t["best"] for t in two["towns"][:2]] == [t["best"] for t in every["towns"][:2]]
+    assert all(t["best"] is None for t in two["towns"][2:])
+    for got, want in zip(two["towns"], every["towns"], strict=True):
+        assert {k: v for k, v in got.items() if k != "best"} == {
+            k: v for k, v in want.items() if k != "best"
+        }
+    assert client.get("/api/towns?q=发展&best=x").status_code == 400
+
+
 def test_export_every_hit_of_the_page_search(seed_config):
     import csv
     import io

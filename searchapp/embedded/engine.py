@@ -360,10 +360,10 @@ class EmbeddedEngine:
 
     def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[int, float]]:
         """Every hit as (docnum, score), best first."""
-        hits = self.hit_bits(plan)
-        ranked = self.ranked(plan, hits, hits.bit_count())
-        for i in range(0, len(ranked), batch):
-            yield from ranked[i : i + batch]
+        docs, scores = self.ranked_arrays(plan, self.hit_bits(plan))
+        for i in range(0, len(docs), batch):
+            chunk = slice(i, i + batch)
+            yield from zip(docs[chunk].tolist(), scores[chunk].tolist(), strict=True)
 
     def facet_counts(self, hits: int) -> dict[str, dict[str, int]]:
         """Hits per value of each facet field, most first, then by value; and per
@@ -426,6 +426,18 @@ class EmbeddedEngine:
             out.extend(self.best_in_tier(plan, tier, bonus, need))
         return out
 
+    def ranked_arrays(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every hit as arrays of docnums and scores, best first (`ranked`'s order)."""
+        if plan.sort != "relevance" or plan.scope == "document" or not hits:
+            ranked = self.ranked(plan, hits, hits.bit_count())
+            docs = np.fromiter((d for d, _ in ranked), dtype=np.uint32, count=len(ranked))
+            return docs, np.fromiter((s for _, s in ranked), dtype=np.float64, count=len(ranked))
+        parts = [
+            self.tier_order(plan, tier, EXACT_BOOST * count, tier.bit_count())
+            for count, tier in self.verbatim_tiers(list(plan.positive), hits)
+        ]
+        return np.concatenate([d for d, _ in parts]), np.concatenate([v for _, v in parts])
+
     def verbatim_tiers(self, terms: list[Term], hits: int) -> list[tuple[int, int]]:
         """Hits by how many terms they hold verbatim, most first, as (count, bitset)."""
         at_least = [hits]  # at_least[c]: hits holding at least c of the terms verbatim
@@ -444,6 +456,13 @@ class EmbeddedEngine:
         """The k best of one verbatim tier: bonus + the words' BM25, then document order."""
         if not plan.scoring_words:
             return [(doc, bonus) for doc in self.in_rank_order(tier, k)]
+        docs, values = self.tier_order(plan, tier, bonus, k)
+        return list(zip(docs.tolist(), values.tolist(), strict=True))
+
+    def tier_order(
+        self, plan: QueryPlan, tier: int, bonus: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`best_in_tier` as arrays of docnums and scores."""
         docs = id_array(tier).astype(np.uint32)
         sums = np.zeros(len(docs), dtype=np.float64)
         for word in plan.scoring_words:
@@ -459,7 +478,7 @@ class EmbeddedEngine:
             keep = np.flatnonzero(values >= cut)
             docs, values, ranks = docs[keep], values[keep], ranks[keep]
         order = np.lexsort((ranks, -values))[:k]
-        return [(int(docs[i]), float(values[i])) for i in order.tolist()]
+        return docs[order], values[order]
 
     def by_report(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
         """Hits grouped by report: reports in the order of their best hit, each report's
@@ -543,48 +562,47 @@ class EmbeddedEngine:
 
     def town_counts(self, plan: QueryPlan) -> list[TownCount]:
         """Every hit counted by town and report from the columns, most paragraphs first;
-        a town's best hit is its first in ranking order."""
-        hits = self.hit_bits(plan)
-        ranked = self.ranked(plan, hits, hits.bit_count())
-        if not ranked:
+        a town's best hit is its first in ranking order, its reports in the order of
+        their first hit."""
+        docs, scores = self.ranked_arrays(plan, self.hit_bits(plan))
+        if not len(docs):
             return []
-        docs = np.fromiter((d for d, _ in ranked), dtype=np.uint32, count=len(ranked))
         towns = self.facets[F.TOWN]
-        town_codes = towns.codes[docs]
+        town_codes = towns.codes[docs].astype(np.int64)
         counts = self.occurrences(plan, docs)
-        report_codes = self.report_codes[docs]
+        pairs = town_codes * len(self.reports) + self.report_codes[docs]
+        _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+        paragraphs = np.bincount(inverse)
+        occurrences = np.bincount(inverse, weights=counts).astype(np.int64)
         doc_ids, titles = self.report_names()
         years, types = self.facets[F.YEAR], self.facets[F.DOC_TYPE]
-        reports: dict[int, dict[int, dict[str, Any]]] = {}
-        pairs = zip(town_codes.tolist(), report_codes.tolist(), strict=True)
-        for i, (town, report) in enumerate(pairs):
-            entry = reports.setdefault(town, {}).get(report)
-            if entry is None:
-                doc = int(docs[i])
-                entry = reports[town][report] = {
-                    "doc_id": doc_ids[report],
-                    "title": titles[report],
-                    "year": int(y) if (y := years.values[years.codes[doc]]).isdigit() else None,
+        found: dict[int, list[dict[str, Any]]] = {}
+        best: dict[int, int] = {}  # town code → index of its first hit
+        for pair in np.argsort(first, kind="stable").tolist():
+            at = int(first[pair])
+            doc, town = int(docs[at]), int(town_codes[at])
+            year = years.values[years.codes[doc]]
+            best.setdefault(town, at)
+            found.setdefault(town, []).append(
+                {
+                    "doc_id": doc_ids[self.report_codes[doc]],
+                    "title": titles[self.report_codes[doc]],
+                    "year": int(year) if year.isdigit() else None,
                     "doc_type": types.values[types.codes[doc]],
-                    "paragraphs": 0,
-                    "occurrences": 0,
+                    "paragraphs": int(paragraphs[pair]),
+                    "occurrences": int(occurrences[pair]),
                 }
-            entry["paragraphs"] += 1
-            entry["occurrences"] += int(counts[i])
-        _, first = np.unique(town_codes, return_index=True)
-        out = []
-        for index in first.tolist():
-            code = int(town_codes[index])
-            found = list(reports[code].values())
-            out.append(
-                TownCount(
-                    town=towns.values[code],
-                    paragraphs=sum(r["paragraphs"] for r in found),
-                    occurrences=sum(r["occurrences"] for r in found),
-                    best=(int(docs[index]), ranked[index][1]),
-                    reports=found,
-                )
             )
+        out = [
+            TownCount(
+                town=towns.values[town],
+                paragraphs=sum(r["paragraphs"] for r in reports),
+                occurrences=sum(r["occurrences"] for r in reports),
+                best=(int(docs[best[town]]), float(scores[best[town]])),
+                reports=reports,
+            )
+            for town, reports in found.items()
+        ]
         return sorted(out, key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
 
     def report_names(self) -> tuple[list[str], list[str]]:
@@ -598,20 +616,25 @@ class EmbeddedEngine:
 
     def occurrences(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
         """Verbatim occurrences of the plan's terms in each hit (at least 1 a hit)."""
-        counts = np.ones(len(docs), dtype=np.int64)
-        units = [t.units for t in plan.positive]
-        if not units:
-            return counts
-        verbatim = 0
-        for u in units:
-            verbatim |= self.exact(u)
-        needles = [u.encode("utf-8", "surrogatepass") for u in units]
-        for i, doc in enumerate(docs.tolist()):
-            if (verbatim >> doc) & 1:
-                index = self.leaf_index(doc)
-                found = self.files[index].count(doc - self.leaves[index].offset, needles)
-                counts[i] = max(1, found)
-        return counts
+        counts = np.zeros(len(docs), dtype=np.int64)
+        for units in [t.units for t in plan.positive if t.units]:
+            counts += self.occurrences_of(units)[docs]
+        return np.maximum(counts, 1)
+
+    def occurrences_of(self, units: str) -> np.ndarray:
+        """Every paragraph's verbatim occurrences of an exact-match string (0 where it is
+        not held or deleted); kept in the cache, as the towns and the trend both ask."""
+        key = ("occurrences", units)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        counts = np.zeros(self.size, dtype=np.uint32)
+        holders = id_array(self.exact(units))
+        for segment_file, leaf in zip(self.files, self.leaves, strict=True):
+            end = leaf.offset + segment_file.ndocs
+            docs = holders[(holders >= leaf.offset) & (holders < end)]
+            counts[docs] = segment_file.occurrences(units, (docs - leaf.offset).astype(np.int64))
+        return self.cache.put(key, counts, counts.nbytes)
 
     # --- records --------------------------------------------------------------------------
 

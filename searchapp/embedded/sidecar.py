@@ -179,6 +179,7 @@ def apply_patch(units: str, patch: str) -> str:
 CHUNK = 4096  # paragraphs whose grams and words are gathered together
 CHUNK_BITS = 12  # a paragraph's place in its chunk
 ENCODE_BLOCK = 1 << 22  # postings encoded at a time (bounds the encoder's memory)
+DENSE_SCAN = 8  # occurrences asked for 1/8 of a segment's paragraphs or more: scan them all
 
 
 class SegmentWriter:
@@ -288,6 +289,11 @@ def term_runs(terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(np.concatenate(([True], terms[1:] != terms[:-1])))
     counts = np.diff(np.append(starts, len(terms)))
     return terms[starts], counts
+
+
+def overlaps_itself(text: str) -> bool:
+    """Whether two occurrences of a text can overlap (it starts with one of its ends)."""
+    return any(text[:n] == text[-n:] for n in range(1, len(text)))
 
 
 def write_segment(
@@ -420,6 +426,7 @@ class SegmentFile:
         self._patches_at = self._places["patches"][0]
         self.reports: list[dict[str, str]] = json.loads(self._text("reports"))
         self.report_of = self._array("report_of", np.uint32, self.ndocs)
+        self._byte_counts: np.ndarray | None = None
         complete = (
             len(self.vocabulary) == nwords
             and int(self.tf_starts[-1]) == npostings == self._places["word_tfs"][1]
@@ -525,11 +532,45 @@ class SegmentFile:
         """A paragraph's exact-match form."""
         return self.units_bytes(doc).decode(*ENCODING)
 
-    def count(self, doc: int, needles: list[bytes]) -> int:
-        """Occurrences of UTF-8 encoded exact-match strings in a paragraph's exact-match form
-        (counted in the encoded form: UTF-8 never matches inside a character)."""
-        data = self.units_bytes(doc)
-        return sum(data.count(needle) for needle in needles)
+    def occurrences(self, units: str, docs: np.ndarray) -> np.ndarray:
+        """Occurrences of an exact-match string in each of these paragraphs, as
+        `str.count` counts them (not overlapping), in the UTF-8 encoded form (UTF-8 never
+        matches inside a character).
+
+        Where most paragraphs are asked for, one numpy pass over the segment's texts
+        finds them all; a string that can overlap itself (哈哈 in 哈哈哈) is counted
+        paragraph by paragraph.
+        """
+        needle = units.encode(*ENCODING)
+        if not needle:
+            return np.zeros(len(docs), dtype=np.uint32)
+        if len(docs) * DENSE_SCAN < self.ndocs or overlaps_itself(units):
+            counts = (self.units_bytes(doc).count(needle) for doc in docs.tolist())
+            return np.fromiter(counts, dtype=np.uint32, count=len(docs))
+        return self.scan(needle)[docs]
+
+    def scan(self, needle: bytes) -> np.ndarray:
+        """Every paragraph's occurrences of a needle that cannot overlap itself."""
+        at, size = self._places["texts"]
+        data = np.frombuffer(self._map, dtype=np.uint8, count=size, offset=at)
+        rarity = self.byte_counts()
+        j = min(range(len(needle)), key=lambda i: rarity[needle[i]])
+        found = np.flatnonzero(data == needle[j]) - j
+        found = found[(found >= 0) & (found <= size - len(needle))]
+        for i, byte in enumerate(needle):
+            if i != j:
+                found = found[data[found + i] == byte]
+        docs = np.searchsorted(self.text_offsets, found.astype(np.uint64), side="right") - 1
+        return np.bincount(docs, minlength=self.ndocs).astype(np.uint32)
+
+    def byte_counts(self) -> np.ndarray:
+        """How often each byte value occurs in (a sample of) the texts, to scan for the
+        needle's rarest byte."""
+        if self._byte_counts is None:
+            at, size = self._places["texts"]
+            sample = np.frombuffer(self._map, dtype=np.uint8, count=min(size, 1 << 20), offset=at)
+            self._byte_counts = np.bincount(sample, minlength=256)
+        return self._byte_counts
 
     def text(self, doc: int) -> str:
         """A paragraph as written."""

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from ..results import MODES
 from ..search import run_search, run_trend, town_usage
 from .documents import find_document
-from .params import MAX_PAGE, parse_params
+from .params import MAX_PAGE, parse_int, parse_params
 from .store import get_config, get_engine, index_status
 
 bp = Blueprint("api", __name__)
@@ -35,7 +35,13 @@ def towns() -> Response:
     config = get_config()
     params = parse_params(request.args, config)
     request_ = params.to_request(config.page_size, page=1)
-    total, usage = town_usage(get_engine(), request_, max_query_chars=config.max_query_chars)
+    best = parse_int(request.args, "best", None)
+    total, usage = town_usage(
+        get_engine(),
+        request_,
+        max_query_chars=config.max_query_chars,
+        best=None if best is None else max(best, 0),
+    )
     towns_json = [u.to_json() for u in usage]
     return jsonify({"query": params.q, "mode": params.mode, "total": total, "towns": towns_json})
 
@@ -203,6 +209,11 @@ def openapi_spec() -> dict[str, Any]:
                             "mode",
                             "keyword、phrase、fuzzy",
                             {"type": "string", "enum": list(MODES), "default": "keyword"},
+                        ),
+                        query_param(
+                            "best",
+                            "只为前 N 个镇附上最佳段落（其余 best 为 null；默认全部）",
+                            {"type": "integer", "minimum": 0},
                         ),
                     ],
                     "responses": {
