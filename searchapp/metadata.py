@@ -621,24 +621,54 @@ def county_options(name: str, year: int | None) -> tuple[Division, ...]:
 def context_divisions(*texts: str) -> list[Division]:
     """Provinces and cities named in a few short texts (title page, title, path): the
     longest name at each place, left to right, names not overlapping."""
-    gazetteer = load_gazetteer()
-    automaton = name_automaton()
+    runs = name_scanner().runs
     found: list[Division] = []
     for text in texts:
-        for _, name in automaton.iter_long(text):
-            found.extend(d for d in gazetteer.names[name] if d.level != "county")
+        for run in runs.findall(text):
+            for name in names_in_run(run):
+                found.extend(context_options(name))
     return found
 
 
+@dataclass(frozen=True)
+class NameScanner:
+    """The gazetteer's names (MIN_CONTEXT_NAME characters or more) in an automaton, and
+    the characters they are made of.
+
+    `iter_long` looks each character up among the ~900 first characters of the names, so a
+    text is cheaper scanned without its characters that no name has. Such a character
+    ends every name before it and starts none, whatever stands around it: the automaton
+    finds the same names, in the same order, in a text as in its runs of name characters
+    one after the other.
+    """
+
+    automaton: ahocorasick.Automaton
+    runs: re.Pattern[str]  # a run of MIN_CONTEXT_NAME or more characters found in names
+
+
 @functools.cache
-def name_automaton() -> ahocorasick.Automaton:
-    """An Aho-Corasick automaton over the gazetteer's names (one scan finds them all)."""
+def name_scanner() -> NameScanner:
+    """The scanner over the gazetteer's names (built once)."""
+    names = [name for name in load_gazetteer().names if len(name) >= MIN_CONTEXT_NAME]
     automaton = ahocorasick.Automaton()
-    for name in load_gazetteer().names:
-        if len(name) >= MIN_CONTEXT_NAME:
-            automaton.add_word(name, name)
+    for name in names:
+        automaton.add_word(name, name)
     automaton.make_automaton()
-    return automaton
+    alphabet = "".join(map(re.escape, sorted(set("".join(names)))))
+    return NameScanner(automaton, re.compile(f"[{alphabet}]{{{MIN_CONTEXT_NAME},}}"))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def names_in_run(run: str) -> tuple[str, ...]:
+    """The names `iter_long` finds in a run of name characters (most runs recur and hold
+    none: 年政府工作, 向大会, 同比增长)."""
+    return tuple(name for _, name in name_scanner().automaton.iter_long(run))
+
+
+@functools.cache
+def context_options(name: str) -> tuple[Division, ...]:
+    """The provinces and cities a name may stand for (no county: they settle those)."""
+    return tuple(d for d in load_gazetteer().names[name] if d.level != "county")
 
 
 # --- choosing among clues ------------------------------------------------------------------
