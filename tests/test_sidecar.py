@@ -19,7 +19,8 @@ REPORT = {"doc_id": "d1", "title": "报告\ud800"}  # a lone surrogate survives,
 
 
 def write(path: Path, texts: list[str]) -> grams.SegmentFile:
-    grams.write_segment(path, [(t, REPORT) for t in texts], WORDS)
+    paragraphs = [grams.Paragraph(t, REPORT, f"p{i}", i, i % 3 == 0) for i, t in enumerate(texts)]
+    grams.write_segment(path, paragraphs, WORDS)
     return grams.SegmentFile(path)
 
 
@@ -102,7 +103,7 @@ def test_write_is_atomic(tmp_path: Path):
     path = tmp_path / "x.sadata"
 
     def paragraphs():
-        yield "第一段", REPORT
+        yield grams.Paragraph("第一段", REPORT, "p1", 0, False)
         raise RuntimeError("crash while writing")
 
     with pytest.raises(RuntimeError):

@@ -652,13 +652,14 @@ class EmbeddedEngine:
         out = []
         for doc in docs:
             index = self.leaf_index(doc)
-            leaf = self.leaves[index]
-            with leaf.lock:
-                fields = leaf.reader.stored_fields(doc - leaf.offset)
-            fields.update(self.reports[self.report_codes[doc]])
+            segment_file, local = self.files[index], doc - self.leaves[index].offset
+            fields: dict[str, Any] = dict(self.reports[self.report_codes[doc]])
             section = self.sections.values[self.sections.codes[doc]]
             fields[F.SECTION] = section.split(F.SECTION_SEPARATOR) if section else []
-            fields[F.TEXT] = self.files[index].text(doc - leaf.offset)
+            fields[F.TEXT] = segment_file.text(local)
+            fields[F.PARA_ID] = segment_file.para_id(local)
+            fields[F.ORDINAL] = int(segment_file.ordinals[local])
+            fields[F.HEADING] = bool(segment_file.headings[local])
             out.append(Record.from_fields(fields))
         return out
 

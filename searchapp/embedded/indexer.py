@@ -64,7 +64,7 @@ from ..indexing import (
     sort_key,
 )
 from .schema import WHOOSH_FIELDS, make_schema
-from .sidecar import SegmentFile, file_name, open_segment, write_segment
+from .sidecar import Paragraph, SegmentFile, file_name, open_segment, write_segment
 from .whoosh_io import load_leaves
 
 log = logging.getLogger(__name__)
@@ -192,13 +192,16 @@ def write_sidecars(
     or, for a segment Whoosh merged from older ones, in the previous generation's files.
     Segments are written by up to `procs` processes at a time (jieba runs there).
     """
-    new: dict[str, tuple[str, dict[str, str]]] = {}
+    new: dict[str, Paragraph] = {}
     for file_report, docs in loaded:
         for doc in docs:
             report = report_fields(doc, file_report.content_hash)
-            new.update((sort_key(doc, p), (p.text, report)) for p in doc.paragraphs)
+            new.update(
+                (sort_key(doc, p), Paragraph(p.text, report, p.para_id, p.ordinal, p.is_heading))
+                for p in doc.paragraphs
+            )
     older: dict[str, tuple[SegmentFile, int]] | None = None
-    jobs: list[tuple[Path, list[tuple[str, dict[str, str]]], tuple[str, ...]]] = []
+    jobs: list[tuple[Path, list[Paragraph], tuple[str, ...]]] = []
     ix = whoosh_index.open_dir(str(target))
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
@@ -212,8 +215,7 @@ def write_sidecars(
                     if older is None:
                         older = previous_paragraphs(previous)
                     segment, old_doc = older[key]
-                    report = segment.reports[segment.report_of[old_doc]]
-                    paragraph = (segment.text(old_doc), report)
+                    paragraph = segment.paragraph(old_doc)
                 paragraphs.append(paragraph)
             jobs.append((path, paragraphs, words))
     ix.close()

@@ -9,7 +9,7 @@ format: keep their import paths, and bump `analysis.ANALYSIS_VERSION` when they 
 
 from __future__ import annotations
 
-from whoosh.fields import ID, STORED, Schema
+from whoosh.fields import ID, Schema
 
 from .. import fields as F
 
@@ -28,16 +28,14 @@ def make_schema() -> Schema:
     """The schema: what is small and a paragraph's own.
 
     Indexed (postings): source (deletes a file's paragraphs) and doc_id (a report's
-    paragraphs); stored: para_id, ordinal, heading; columns: document order
-    and the section path. The report's fields (title, town, year …, `fields.REPORT_FIELDS`),
-    the text and the word channel are in the segment's own file beside it (sidecar.py).
+    paragraphs); columns: document order and the section path. Nothing is stored: the
+    paragraph's own fields (para_id, ordinal, heading), the report's fields (title,
+    town, year …, `fields.REPORT_FIELDS`), the text and the word channel are in the
+    segment's own file beside it (sidecar.py).
     """
     return Schema(
         doc_id=ID(),
         source=ID(),
-        para_id=STORED(),
-        ordinal=STORED(),
-        heading=STORED(),
         sort_key=Column(),
         section_key=Column(),
     )
@@ -46,9 +44,6 @@ def make_schema() -> Schema:
 WHOOSH_FIELDS = (
     F.DOC_ID,
     F.SOURCE,
-    F.PARA_ID,
-    F.ORDINAL,
-    F.HEADING,
     F.SORT_KEY,
     F.SECTION_KEY,
 )

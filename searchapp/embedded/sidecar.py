@@ -19,6 +19,8 @@ read through mmap, holding:
   themselves, sorted (the vocabulary).
 * **the reports**: the fields every paragraph of a report shares (title, town, year,
   place …), once a report, and each paragraph's report.
+* **the paragraphs' own fields**: para_id, ordinal in the report and whether it is a
+  heading (Whoosh stores nothing a page reads).
 
 Id lists are delta + varint coded (codec.py); a list that would take more bytes
 than a bitmap of the segment is a bitmap. Layout (little-endian): MAGIC, `COUNTS`
@@ -37,6 +39,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,7 +47,7 @@ from ..analysis import folded_words, normalize, without_space
 from ..errors import IndexIncompatible
 from .codec import bitmap_bytes, bits_from_ids, decode_list, encode_lists, ids_from_bits
 
-MAGIC = b"SASEG002"
+MAGIC = b"SASEG003"
 COUNTS = struct.Struct("<4Q")
 SECTIONS = (
     "gram_codes",  # uint64, sorted
@@ -64,6 +67,10 @@ SECTIONS = (
     "patches",
     "reports",  # JSON: the fields of every report with paragraphs here (fields.REPORT_FIELDS)
     "report_of",  # uint32: each paragraph's report, an index into reports
+    "para_id_offsets",  # uint32, documents + 1
+    "para_ids",  # ASCII, one after another
+    "ordinals",  # uint32: the paragraph's place in its report
+    "headings",  # uint8: 1 for a heading
 )
 PLACES = struct.Struct(f"<{2 * len(SECTIONS)}Q")
 SUFFIX = ".sadata"
@@ -198,11 +205,20 @@ class SegmentWriter:
         self.patch_offsets = array("Q", [0])
         self.reports: dict[str, int] = {}  # JSON of a report's fields → its index
         self.report_of = array("I")
+        self.para_ids = bytearray()
+        self.para_id_offsets = array("I", [0])
+        self.ordinals = array("I")
+        self.headings = array("B")
 
-    def add_chunk(self, texts: list[str], reports: list[dict[str, str]]) -> None:
-        for report in reports:
-            key = json.dumps(report, ensure_ascii=False, sort_keys=True)
+    def add_chunk(self, paragraphs: list[Paragraph]) -> None:
+        texts = [p.text for p in paragraphs]
+        for p in paragraphs:
+            key = json.dumps(p.report, ensure_ascii=False, sort_keys=True)
             self.report_of.append(self.reports.setdefault(key, len(self.reports)))
+            self.para_ids += p.para_id.encode("ascii")
+            self.para_id_offsets.append(len(self.para_ids))
+            self.ordinals.append(p.ordinal)
+            self.headings.append(1 if p.heading else 0)
         folded = [normalize(t) for t in texts]
         units = [without_space(f) for f in folded]
         for unit in units:
@@ -262,6 +278,10 @@ class SegmentWriter:
             "patches": bytes(self.patches),
             "reports": ("[" + ",".join(self.reports) + "]").encode(*ENCODING),
             "report_of": np.asarray(self.report_of, dtype="<u4").tobytes(),
+            "para_id_offsets": np.asarray(self.para_id_offsets, dtype="<u4").tobytes(),
+            "para_ids": bytes(self.para_ids),
+            "ordinals": np.asarray(self.ordinals, dtype="<u4").tobytes(),
+            "headings": bytes(self.headings),
         }
         ngrams = len(grams["gram_dfs"]) // 4
         head = COUNTS.pack(self.ndocs, ngrams, len(self.vocabulary), len(words["word_tfs"]))
@@ -296,23 +316,28 @@ def overlaps_itself(text: str) -> bool:
     return any(text[:n] == text[-n:] for n in range(1, len(text)))
 
 
-def write_segment(
-    path: Path, paragraphs: Iterable[tuple[str, dict[str, str]]], words: tuple[str, ...]
-) -> None:
-    """Write one segment's file from its paragraphs (text, report fields) in docnum
-    order, cutting words with the index's dictionary `words`. Atomic: the file appears
-    whole or not at all."""
+class Paragraph(NamedTuple):
+    """What a segment's file holds of one paragraph."""
+
+    text: str
+    report: dict[str, str]  # the report's fields (fields.REPORT_FIELDS)
+    para_id: str
+    ordinal: int
+    heading: bool
+
+
+def write_segment(path: Path, paragraphs: Iterable[Paragraph], words: tuple[str, ...]) -> None:
+    """Write one segment's file from its paragraphs in docnum order, cutting words with
+    the index's dictionary `words`. Atomic: the file appears whole or not at all."""
     writer = SegmentWriter(words)
-    texts: list[str] = []
-    reports: list[dict[str, str]] = []
-    for text, report in paragraphs:
-        texts.append(text)
-        reports.append(report)
-        if len(texts) == CHUNK:
-            writer.add_chunk(texts, reports)
-            texts, reports = [], []
-    if texts:
-        writer.add_chunk(texts, reports)
+    chunk: list[Paragraph] = []
+    for paragraph in paragraphs:
+        chunk.append(paragraph)
+        if len(chunk) == CHUNK:
+            writer.add_chunk(chunk)
+            chunk = []
+    if chunk:
+        writer.add_chunk(chunk)
     write_file(path, *writer.sections())
 
 
@@ -427,12 +452,17 @@ class SegmentFile:
         self.reports: list[dict[str, str]] = json.loads(self._text("reports"))
         self.report_of = self._array("report_of", np.uint32, self.ndocs)
         self._byte_counts: np.ndarray | None = None
+        self.para_id_offsets = self._array("para_id_offsets", np.uint32, self.ndocs + 1)
+        self.ordinals = self._array("ordinals", np.uint32, self.ndocs)
+        self.headings = self._array("headings", np.uint8, self.ndocs)
+        self._para_ids_at = self._places["para_ids"][0]
         complete = (
             len(self.vocabulary) == nwords
             and int(self.tf_starts[-1]) == npostings == self._places["word_tfs"][1]
             and int(self.text_offsets[-1]) == self._places["texts"][1]
             and int(self.patch_offsets[-1]) == self._places["patches"][1]
             and (not self.ndocs or int(self.report_of.max()) < len(self.reports))
+            and int(self.para_id_offsets[-1]) == self._places["para_ids"][1]
         )
         if not complete:
             raise ValueError(f"{path} is truncated or damaged")
@@ -571,6 +601,21 @@ class SegmentFile:
             sample = np.frombuffer(self._map, dtype=np.uint8, count=min(size, 1 << 20), offset=at)
             self._byte_counts = np.bincount(sample, minlength=256)
         return self._byte_counts
+
+    def para_id(self, doc: int) -> str:
+        start = self._para_ids_at + int(self.para_id_offsets[doc])
+        end = self._para_ids_at + int(self.para_id_offsets[doc + 1])
+        return self._map[start:end].decode("ascii")
+
+    def paragraph(self, doc: int) -> Paragraph:
+        """All the file holds of one paragraph."""
+        return Paragraph(
+            self.text(doc),
+            self.reports[self.report_of[doc]],
+            self.para_id(doc),
+            int(self.ordinals[doc]),
+            bool(self.headings[doc]),
+        )
 
     def text(self, doc: int) -> str:
         """A paragraph as written."""
