@@ -243,9 +243,9 @@ BODY_TOWN_PATTERNS = (  # the body's own words, as detect_town had them: the see
     re.compile(rf"中共(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))委员会"),
     re.compile(rf"(?P<name>[{CJK}]{{1,8}}?(?:镇|乡|街道))人民政府"),
 )
-COUNTY_MENTION = re.compile(rf"[{CJK}]{{1,12}}?[县市区旗州盟](?=委|人民政府|政府)")
+MENTION_REACH = 12  # the most CJK characters a county mention takes before its level word
+COUNTY_MENTION = re.compile(rf"[{CJK}]{{1,{MENTION_REACH}}}?[县市区旗州盟](?=委|人民政府|政府)")
 COUNTY_ANCHOR = re.compile(r"[县市区旗州盟](?=委|人民政府|政府)")  # where COUNTY_MENTION ends
-MENTION_REACH = 12  # the most CJK characters COUNTY_MENTION takes before its anchor
 PATH_SPLIT = re.compile(r"[_\-\s.·、,，()（）\[\]【】]+")
 
 
@@ -593,7 +593,7 @@ def county_mentions(text: str) -> Iterator[str]:
         end = anchor.start()
         start = end
         limit = max(floor, end - MENTION_REACH)
-        while start > limit and "\u4e00" <= text[start - 1] <= "\u9fff":
+        while start > limit and "\u4e00" <= text[start - 1] <= "\u9fff":  # [{CJK}]
             start -= 1
         if start < end:
             yield text[start : end + 1]
@@ -635,11 +635,12 @@ class NameScanner:
     """The gazetteer's names (MIN_CONTEXT_NAME characters or more) in an automaton, and
     the characters they are made of.
 
-    `iter_long` looks each character up among the ~900 first characters of the names, so a
-    text is cheaper scanned without its characters that no name has. Such a character
-    ends every name before it and starts none, whatever stands around it: the automaton
-    finds the same names, in the same order, in a text as in its runs of name characters
-    one after the other.
+    `iter_long` looks each character up among the ~900 first characters of the names, a
+    character that no name has the slowest, so a text is scanned without those. At such a
+    character `iter_long` has reported every name before it and goes on from the root
+    with nothing pending, as at the start of a text: it finds the same names, in the same
+    order, in a text as in each of its runs of name characters in turn (a run shorter than
+    MIN_CONTEXT_NAME holds none).
     """
 
     automaton: ahocorasick.Automaton
@@ -658,10 +659,10 @@ def name_scanner() -> NameScanner:
     return NameScanner(automaton, re.compile(f"[{alphabet}]{{{MIN_CONTEXT_NAME},}}"))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=4096)
 def names_in_run(run: str) -> tuple[str, ...]:
-    """The names `iter_long` finds in a run of name characters (most runs recur and hold
-    none: 年政府工作, 向大会, 同比增长)."""
+    """The names `iter_long` finds in a run of name characters (runs are short, and most
+    recur and hold none: 年政府工作, 向大会, 同比增长)."""
     return tuple(name for _, name in name_scanner().automaton.iter_long(run))
 
 
