@@ -182,13 +182,16 @@ class Segmenter:
     """jieba's `cut(block, HMM=True)` with domain words, its dynamic programming run by
     jieba-rs.
 
-    jieba cuts a block in two steps: the most probable route through its dictionary
-    (a DAG of the dictionary words in the block), then jieba's HMM for each run of
-    single characters that is not itself a word. For a block of Hanzi alone the first
-    step is handed to jieba-rs (`rjieba`, the same algorithm in Rust, ~20x faster) fed
-    the very same words and frequencies; the second stays jieba's own.
-    tests/test_segmenter.py checks the tokens against jieba's on tie-prone random text
-    and on the corpora.
+    jieba cuts a block (a run of Hanzi, letters, digits and +#&._%-) in two steps: the
+    most probable route through its dictionary (a DAG of the dictionary words in the
+    block), then jieba's HMM for each run of single characters that is not itself a
+    word. The first step is handed to jieba-rs (`rjieba`, the same algorithm in Rust,
+    ~20x faster) fed the very same words, frequencies and total; the second stays
+    jieba's own. jieba-rs reports single letters and digits on the route joined
+    (2023), which is undone unless a dictionary word could be meant, where jieba cuts
+    the block itself. Pieces between blocks (punctuation, space) go to jieba too.
+    tests/test_segmenter.py checks the tokens against jieba's on tie-prone random
+    text, mixed text and every block of the corpora.
     """
 
     def __init__(self, words: tuple[str, ...]) -> None:
