@@ -164,6 +164,9 @@ def main() -> None:
     start = time.perf_counter()
     report = build_index(args.corpus, work / "searchapp", procs=args.procs, rebuild=True)
     ours_build = time.perf_counter() - start
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"build peak RSS: this process {build_peak:.0f} MB, largest worker {workers:.0f} MB")
     tutorial_build = build_tutorial(args.corpus, work / "tutorial")
     ours_size = folder_size(work / "searchapp") / 1e6
     tutorial_size = folder_size(work / "tutorial") / 1e6
