@@ -324,7 +324,7 @@ class TownCount:
     paragraphs: int
     occurrences: int
     best: tuple[Any, float]  # the town's best hit: (ref, score)
-    reports: list[dict[str, Any]]  # doc_id, title, year, doc_type, paragraphs, occurrences
+    reports: dict[str, dict[str, Any]]  # by doc_id: title, year, doc_type, paragraphs …
 
 
 @dataclass

@@ -227,8 +227,7 @@ def town_usage(
     hits += [None] * (len(counts) - len(shown))
     usage = []
     for count, hit in zip(counts, hits, strict=True):
-        reports = {r["doc_id"]: r for r in count.reports}
-        usage.append(TownUsage(count.town, count.paragraphs, count.occurrences, reports, hit))
+        usage.append(TownUsage(count.town, count.paragraphs, count.occurrences, count.reports, hit))
     return sum(c.paragraphs for c in counts), usage
 
 

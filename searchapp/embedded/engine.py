@@ -108,6 +108,7 @@ class FacetColumn:
     docs: list[array]
     masks: dict[int, int]
     code_of: dict[str, int]
+    rank: np.ndarray  # each value code's place in the values' sorted order
 
     def bits(self, code: int, nbytes: int) -> int:
         found = self.masks.get(code)
@@ -214,7 +215,9 @@ class EmbeddedEngine:
         docs = [array("I", grouped[a:b].tobytes()) for a, b in zip([0, *ends], ends, strict=False)]
         common = self.size // MASKED_VALUES
         masks = {c: bits_from_ids(d, self.nbytes) for c, d in enumerate(docs) if len(d) > common}
-        return FacetColumn(list(code_of), codes, docs, masks, code_of)
+        rank = np.empty(len(code_of), dtype=np.int64)
+        rank[sorted(range(len(code_of)), key=list(code_of).__getitem__)] = np.arange(len(code_of))
+        return FacetColumn(list(code_of), codes, docs, masks, code_of, rank)
 
     # --- channels -------------------------------------------------------------------------
 
@@ -574,36 +577,51 @@ class EmbeddedEngine:
         _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
         paragraphs = np.bincount(inverse)
         occurrences = np.bincount(inverse, weights=counts).astype(np.int64)
+        order = np.argsort(first, kind="stable")  # (town, report) pairs by their first hit
+        at = first[order]
+        pair_towns = town_codes[at]
+        pair_docs = docs[at]
+        town_order, best = np.unique(pair_towns, return_index=True)  # a town's first pair
+        town_paragraphs = np.bincount(pair_towns, weights=paragraphs[order])
+        town_occurrences = np.bincount(pair_towns, weights=occurrences[order])
         doc_ids, titles = self.report_names()
         years, types = self.facets[F.YEAR], self.facets[F.DOC_TYPE]
-        found: dict[int, list[dict[str, Any]]] = {}
-        best: dict[int, int] = {}  # town code → index of its first hit
-        for pair in np.argsort(first, kind="stable").tolist():
-            at = int(first[pair])
-            doc, town = int(docs[at]), int(town_codes[at])
-            year = years.values[years.codes[doc]]
-            best.setdefault(town, at)
-            found.setdefault(town, []).append(
-                {
-                    "doc_id": doc_ids[self.report_codes[doc]],
-                    "title": titles[self.report_codes[doc]],
-                    "year": int(year) if year.isdigit() else None,
-                    "doc_type": types.values[types.codes[doc]],
-                    "paragraphs": int(paragraphs[pair]),
-                    "occurrences": int(occurrences[pair]),
-                }
-            )
-        out = [
-            TownCount(
-                town=towns.values[town],
-                paragraphs=sum(r["paragraphs"] for r in reports),
-                occurrences=sum(r["occurrences"] for r in reports),
-                best=(int(docs[best[town]]), float(scores[best[town]])),
-                reports=reports,
-            )
-            for town, reports in found.items()
+        year_of = [int(y) if y.isdigit() else None for y in years.values]
+        found: dict[int, dict[str, dict[str, Any]]] = {}
+        columns = zip(
+            pair_towns.tolist(),
+            self.report_codes[pair_docs].tolist(),
+            years.codes[pair_docs].tolist(),
+            types.codes[pair_docs].tolist(),
+            paragraphs[order].tolist(),
+            occurrences[order].tolist(),
+            strict=True,
+        )
+        for town, report, year, doc_type, n, occurring in columns:
+            found.setdefault(town, {})[doc_ids[report]] = {
+                "doc_id": doc_ids[report],
+                "title": titles[report],
+                "year": year_of[year],
+                "doc_type": types.values[doc_type],
+                "paragraphs": n,
+                "occurrences": occurring,
+            }
+        town_paragraphs = town_paragraphs[town_order].astype(np.int64)
+        town_occurrences = town_occurrences[town_order].astype(np.int64)
+        # most paragraphs, then most occurrences, then by name
+        ranked = np.lexsort((towns.rank[town_order], -town_occurrences, -town_paragraphs))
+        columns = zip(
+            town_order[ranked].tolist(),
+            town_paragraphs[ranked].tolist(),
+            town_occurrences[ranked].tolist(),
+            pair_docs[best[ranked]].tolist(),
+            scores[at[best[ranked]]].tolist(),
+            strict=True,
+        )
+        return [
+            TownCount(towns.values[town], n, occurring, (doc, score), found[town])
+            for town, n, occurring, doc, score in columns
         ]
-        return sorted(out, key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
 
     def report_names(self) -> tuple[list[str], list[str]]:
         """Each report's doc_id and title, by report code (read from the columns once)."""

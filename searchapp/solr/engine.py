@@ -450,14 +450,13 @@ class SolrEngine:
             entry["occurrences"] += occurrences.get(row.key, 1)
         out = []
         for town, reports in towns.items():
-            found = list(reports.values())
             out.append(
                 TownCount(
                     town=town,
-                    paragraphs=sum(r["paragraphs"] for r in found),
-                    occurrences=sum(r["occurrences"] for r in found),
+                    paragraphs=sum(r["paragraphs"] for r in reports.values()),
+                    occurrences=sum(r["occurrences"] for r in reports.values()),
                     best=best[town],
-                    reports=found,
+                    reports=reports,
                 )
             )
         return sorted(out, key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
