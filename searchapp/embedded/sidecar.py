@@ -583,7 +583,7 @@ class SegmentFile:
         paragraph by paragraph.
         """
         needle = units.encode(*ENCODING)
-        if not needle:
+        if not needle or not len(docs):
             return np.zeros(len(docs), dtype=np.uint32)
         if len(docs) * DENSE_SCAN < self.ndocs or overlaps_itself(units):
             counts = (self.units_bytes(doc).count(needle) for doc in docs.tolist())
