@@ -18,7 +18,6 @@ offsets in the original text too, and snippets show the document's own character
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import multiprocessing
@@ -154,19 +153,13 @@ _segmenter_lock = threading.Lock()
 
 def dictionary_hash(words: Iterable[str]) -> str:
     """A short hash that identifies a domain dictionary."""
-    if isinstance(words, tuple):
-        return tuple_hash(words)
     return hashlib.sha1("\n".join(sorted(set(words))).encode("utf-8")).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=16)
-def tuple_hash(words: tuple[str, ...]) -> str:
-    return dictionary_hash(list(words))
-
-
-def get_segmenter(words: tuple[str, ...]) -> Segmenter:
-    """jieba with the domain words added, one per dictionary per process."""
-    key = dictionary_hash(words)
+def get_segmenter(words: tuple[str, ...], key: str | None = None) -> Segmenter:
+    """jieba with the domain words added, one per dictionary per process (`key`: the
+    words' `dictionary_hash`, when the caller knows it)."""
+    key = key or dictionary_hash(words)
     with _segmenter_lock:
         segmenter = _segmenters.get(key)
         if segmenter is None:
@@ -311,7 +304,7 @@ HAN_BLOCK = jieba.re_han_default  # jieba cuts each run of these characters on i
 CUT_MEMO_SIZE = 200_000  # blocks remembered per dictionary
 Cut = tuple[tuple[str, ...], tuple[str, ...]]  # a block's jieba tokens, and its words
 _cut_memos: dict[str, dict[str, Cut]] = {}
-_last_memo: tuple[tuple[str, ...] | None, dict[str, Cut]] = (None, {})
+_last_memo: tuple[tuple[str, ...] | None, str, dict[str, Cut]] = (None, "", {})
 
 
 def cut_blocks(folded: str, words: tuple[str, ...]) -> list[Cut]:
@@ -323,27 +316,28 @@ def cut_blocks(folded: str, words: tuple[str, ...]) -> list[Cut]:
     (坚持以习近平新时代中国特色社会主义思想为指导) and punctuation, and a remembered
     piece costs a dict lookup instead of jieba's dynamic programming and HMM.
     """
-    memo = cut_memo(words)
+    key, memo = cut_memo(words)
     cuts = []
     for block in HAN_BLOCK.split(folded):
         if block:
             found = memo.get(block)
-            cuts.append(found if found is not None else remember_cut(block, words, memo))
+            cuts.append(found if found is not None else remember_cut(block, words, key, memo))
     return cuts
 
 
-def cut_memo(words: tuple[str, ...]) -> dict[str, Cut]:
-    """The remembered cuts of a dictionary (the last one asked for is found without
-    hashing the words again)."""
+def cut_memo(words: tuple[str, ...]) -> tuple[str, dict[str, Cut]]:
+    """A dictionary's hash and its remembered cuts; the dictionary asked for last is
+    found without hashing its words again (it is asked for once a paragraph)."""
     global _last_memo
     last = _last_memo
     if last[0] is not words:
-        last = _last_memo = (words, _cut_memos.setdefault(dictionary_hash(words), {}))
-    return last[1]
+        key = dictionary_hash(words)
+        last = _last_memo = (words, key, _cut_memos.setdefault(key, {}))
+    return last[1], last[2]
 
 
-def remember_cut(block: str, words: tuple[str, ...], memo: dict[str, Cut]) -> Cut:
-    tokens = tuple(get_segmenter(words).cut(block))
+def remember_cut(block: str, words: tuple[str, ...], key: str, memo: dict[str, Cut]) -> Cut:
+    tokens = tuple(get_segmenter(words, key).cut(block))
     found = (tokens, tuple(t.strip() for t in tokens if is_word(t)))
     if len(memo) >= CUT_MEMO_SIZE:
         memo.clear()

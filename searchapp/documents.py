@@ -241,7 +241,7 @@ def parse_year(value: object, key: str) -> int | None:
 
 def make_doc_id(rel: str, part_title: str | None) -> str:
     """A short id that depends only on the file's path and, in a compilation, the title."""
-    key = rel if part_title is None else f"{rel}#{compact(part_title)}"
+    key = rel if part_title is None else f"{rel}#{without_space(part_title)}"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
@@ -250,15 +250,10 @@ def make_para_ids(texts: list[str]) -> list[str]:
     seen: Counter[str] = Counter()
     ids = []
     for text in texts:
-        base = "p" + hashlib.sha1(compact(text).encode("utf-8")).hexdigest()[:10]
+        base = "p" + hashlib.sha1(without_space(text).encode("utf-8")).hexdigest()[:10]
         seen[base] += 1
         ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
     return ids
-
-
-def compact(text: str) -> str:
-    """Text without any white space, for comparisons and ids."""
-    return without_space(text)
 
 
 # --- site junk and compilations -----------------------------------------------------------
@@ -320,7 +315,7 @@ def is_junk_line(line: str) -> bool:
 
 def is_toolbar_line(line: str) -> bool:
     """A line that is nothing but a site's button or breadcrumb (打印, 【字号：, 首页 …)."""
-    return bool(SITE_LINE.match(compact(line)))
+    return bool(SITE_LINE.match(without_space(line)))
 
 
 def has_site_mark(line: str) -> bool:
@@ -347,7 +342,7 @@ def strip_site_junk(blocks: list[Block]) -> list[Block]:
             break
         if has_site_mark(text):
             start = i + 1
-    header = [compact(t) for t in texts[:start]]
+    header = [without_space(t) for t in texts[:start]]
     end = len(texts)
     for i in range(len(texts) - 1, start - 1, -1):
         text = texts[i]
@@ -363,7 +358,7 @@ def strip_site_junk(blocks: list[Block]) -> list[Block]:
 
 def repeats_header(line: str, header: list[str]) -> bool:
     """A short footer line that repeats (part of) a line of the dropped header."""
-    key = compact(line)
+    key = without_space(line)
     if not REPEAT_MIN_CHARS <= len(key) <= JUNK_MAX_CHARS:
         return False
     return any(key in h or (len(h) >= REPEAT_MIN_CHARS and h in key) for h in header)
@@ -396,13 +391,13 @@ def split_compilation(blocks: list[Block]) -> list[tuple[str | None, list[Block]
 
 def has_toc(blocks: list[Block]) -> bool:
     """True when a 目录 line opens a table of contents."""
-    return any(TOC_HEADING.match(compact(b.text)) for b in blocks[:200])
+    return any(TOC_HEADING.match(without_space(b.text)) for b in blocks[:200])
 
 
 def toc_titles(blocks: list[Block]) -> tuple[list[str], int]:
     """The titles listed in a table of contents, and the index of the block after it."""
     for i, block in enumerate(blocks[:200]):
-        if TOC_HEADING.match(compact(block.text)):
+        if TOC_HEADING.match(without_space(block.text)):
             titles = []
             j = i + 1
             while j < len(blocks):
@@ -411,7 +406,7 @@ def toc_titles(blocks: list[Block]) -> tuple[list[str], int]:
                 if TOC_NUMBER.match(text):
                     j += 1
                 elif entry:
-                    titles.append(compact(entry.group("title")))
+                    titles.append(without_space(entry.group("title")))
                     j += 1
                 else:
                     break
@@ -423,15 +418,15 @@ def toc_title_positions(blocks: list[Block]) -> list[int]:
     """Where the table of contents' titles stand as lines of the body."""
     titles, after = toc_titles(blocks)
     wanted = set(titles)
-    return [i for i in range(after, len(blocks)) if compact(blocks[i].text) in wanted]
+    return [i for i in range(after, len(blocks)) if without_space(blocks[i].text) in wanted]
 
 
 def salutation_title_positions(blocks: list[Block]) -> list[int]:
     """Report-title lines that are followed within three lines by a salutation."""
     positions = []
     for i, block in enumerate(blocks):
-        if REPORT_TITLE.match(compact(block.text)) and any(
-            SALUTATION.match(compact(b.text)) for b in blocks[i + 1 : i + 4]
+        if REPORT_TITLE.match(without_space(block.text)) and any(
+            SALUTATION.match(without_space(b.text)) for b in blocks[i + 1 : i + 4]
         ):
             positions.append(i)
     return positions
@@ -482,7 +477,7 @@ def front_matter(blocks: list[Block], structured: bool) -> int:
     for i, block in enumerate(blocks[:12]):
         text = block.text
         if (
-            SALUTATION.match(compact(text))
+            SALUTATION.match(without_space(text))
             or (len(text) <= 14 and text.endswith(("：", ":")))
             or (block.heading_level is not None and i > 0)
             or (not structured and heading_level(text) is not None)
@@ -498,7 +493,7 @@ TITLE_END = re.compile(r"(?:报告|讲话|计划|总结|汇报|意见|方案|规
 
 def detect_title(front: list[Block]) -> str | None:
     """The report's title from its title page: lines joined up to the one ending 报告 etc."""
-    lines = [compact(b.text) for b in front if not ISSUER.match(compact(b.text))]
+    lines = [without_space(b.text) for b in front if not ISSUER.match(without_space(b.text))]
     lines = [line for line in lines if not DATE.search(line) and not line.startswith("——")]
     for n in range(len(lines)):
         if TITLE_END.search(lines[n]):
@@ -604,8 +599,8 @@ def choose_cut(text: str) -> int:
 
 def repeats_title(text: str, level: int | None, title: str) -> bool:
     """An unnumbered heading that is (most of) the report's title."""
-    key = compact(text)
-    return level == 0 and len(key) >= 6 and key in compact(title)
+    key = without_space(text)
+    return level == 0 and len(key) >= 6 and key in without_space(title)
 
 
 def block_level(block: Block, in_front: bool, structured: bool) -> int | None:
@@ -645,7 +640,7 @@ def place_above(placement: Placement) -> str:
 def detect_date(blocks: list[Block]) -> str | None:
     """An ISO date from the title page or the signature, where given."""
     for block in blocks:
-        if len(compact(block.text)) > 80:
+        if len(without_space(block.text)) > 80:
             continue
         match = DATE.search(block.text)
         if match:

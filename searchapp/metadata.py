@@ -271,11 +271,6 @@ class Context:
     year: int | None = None
 
 
-def compact(text: str) -> str:
-    """Normalised (simplified, half-width) text without white space."""
-    return exact_key(text)
-
-
 def parse_chain(text: str) -> tuple[str, ...] | None:
     """Split a string made only of place names (呼伦贝尔市海拉尔区) into them, else None."""
     if not text:
@@ -358,7 +353,7 @@ def title_clues(title: str, subject: bool = False) -> list[Clue]:
 
     With `subject`, the place a 关于… title is about instead (关于潭头镇…的报告).
     """
-    text = YEAR_PREFIX.sub("", INNER_TITLE.sub("", compact(title)))
+    text = YEAR_PREFIX.sub("", INNER_TITLE.sub("", exact_key(title)))
     if text.startswith(("国务院", "中华人民共和国")) or "国务院政府工作报告" in text:
         return [Clue((), "国务院", "title", national=True)]
     if text.startswith("关于") != subject:
@@ -439,7 +434,7 @@ def body_clues(text: str) -> list[Clue]:
 def inner_title_clues(title: str) -> list[Clue]:
     """The place a title's inner title is about (关于印发《崇明区…办法》的通知): a last resort."""
     clues = []
-    for inner in INNER_TITLE.findall(compact(title)):
+    for inner in INNER_TITLE.findall(exact_key(title)):
         places, _ = chain_at(YEAR_PREFIX.sub("", inner[1:-1]))
         if places:
             clues.append(Clue(places, "人民政府", "title"))
@@ -732,8 +727,8 @@ def place_clue(clue: Clue, clues: list[Clue], context: Context) -> Placement:
 
 def gather_clues(title: str, head: str, text: str, rel_path: str) -> list[Clue]:
     """Every issuer clue, most trusted first (text already normalised)."""
-    lines = [compact(line) for line in head.splitlines()]
-    tail = [compact(line) for line in text.splitlines()[-8:]]
+    lines = [exact_key(line) for line in head.splitlines()]
+    tail = [exact_key(line) for line in text.splitlines()[-8:]]
     flat = "".join(lines)
     clues = title_clues(title)
     clues += meeting_clues(flat)
@@ -751,11 +746,11 @@ def place_document(title: str, head: str, text: str, rel_path: str) -> Placement
     """Who issued a report and where: the best clue, completed from the others and the dataset."""
     text = normalize(text)
     clues = gather_clues(title, head, text, rel_path)
-    flat_head = compact(head)
+    flat_head = exact_key(head)
     context = Context(
-        divisions=context_divisions(compact(title), flat_head, normalize(rel_path)),
+        divisions=context_divisions(exact_key(title), flat_head, normalize(rel_path)),
         text=text,
-        year=clue_year(compact(title), flat_head),
+        year=clue_year(exact_key(title), flat_head),
     )
     for clue in clues:
         if not clue.bare and not clue.national:
@@ -799,7 +794,7 @@ def detect_year(title: str, date: str | None, head: str, text: str, kind: str = 
     date under its signature, else a 发布日期 line, else its 文号 (〔2020〕19号), then as a report.
     """
     if kind in NOT_REPORTS:
-        issued = issue_year([compact(line) for line in text.splitlines()[-12:]], compact(head))
+        issued = issue_year([exact_key(line) for line in text.splitlines()[-12:]], exact_key(head))
         if issued:
             return issued
     match = YEAR.search(normalize(title))
@@ -807,7 +802,7 @@ def detect_year(title: str, date: str | None, head: str, text: str, kind: str = 
         return int(match.group(1))
     if date:
         return int(date[:4])
-    meeting = MEETING_DATE.search(compact(head))
+    meeting = MEETING_DATE.search(exact_key(head))
     if meeting:
         return int(meeting.group("y"))
     review = REVIEW_YEAR.search(text)
@@ -857,7 +852,7 @@ CONGRESS_REPORT = re.compile(r"向大会(?:作|做)?(?:政府)?(?:工作)?报告
 
 def classify_doc_type(title: str, text: str) -> str:
     """The kind of document, from its title (通知, 实施方案, 政府工作报告 …), else its opening."""
-    outer = TITLE_TAIL.sub("", INNER_TITLE.sub("", compact(title)))
+    outer = TITLE_TAIL.sub("", INNER_TITLE.sub("", exact_key(title)))
     form = next((name for name, p in FORM_TYPES if p.search(outer[-4:])), None)
     if form:
         return form

@@ -18,6 +18,7 @@ the engine's caches go when the engine is dropped (`close`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -108,11 +109,17 @@ class FacetColumn:
     docs: list[array]
     masks: dict[int, int]
     code_of: dict[str, int]
-    rank: np.ndarray  # each value code's place in the values' sorted order
 
     def bits(self, code: int, nbytes: int) -> int:
         found = self.masks.get(code)
         return found if found is not None else bits_from_ids(self.docs[code], nbytes)
+
+    @functools.cached_property
+    def rank(self) -> np.ndarray:
+        """Each value code's place in the values' sorted order (worked out on first use)."""
+        rank = np.empty(len(self.values), dtype=np.int64)
+        rank[sorted(range(len(self.values)), key=self.values.__getitem__)] = np.arange(len(rank))
+        return rank
 
 
 class EmbeddedEngine:
@@ -215,9 +222,7 @@ class EmbeddedEngine:
         docs = [array("I", grouped[a:b].tobytes()) for a, b in zip([0, *ends], ends, strict=False)]
         common = self.size // MASKED_VALUES
         masks = {c: bits_from_ids(d, self.nbytes) for c, d in enumerate(docs) if len(d) > common}
-        rank = np.empty(len(code_of), dtype=np.int64)
-        rank[sorted(range(len(code_of)), key=list(code_of).__getitem__)] = np.arange(len(code_of))
-        return FacetColumn(list(code_of), codes, docs, masks, code_of, rank)
+        return FacetColumn(list(code_of), codes, docs, masks, code_of)
 
     # --- channels -------------------------------------------------------------------------
 
@@ -670,14 +675,16 @@ class EmbeddedEngine:
         out = []
         for doc in docs:
             index = self.leaf_index(doc)
-            segment_file, local = self.files[index], doc - self.leaves[index].offset
-            fields: dict[str, Any] = dict(self.reports[self.report_codes[doc]])
+            paragraph = self.files[index].paragraph(doc - self.leaves[index].offset)
             section = self.sections.values[self.sections.codes[doc]]
-            fields[F.SECTION] = section.split(F.SECTION_SEPARATOR) if section else []
-            fields[F.TEXT] = segment_file.text(local)
-            fields[F.PARA_ID] = segment_file.para_id(local)
-            fields[F.ORDINAL] = int(segment_file.ordinals[local])
-            fields[F.HEADING] = bool(segment_file.headings[local])
+            fields: dict[str, Any] = {
+                **self.reports[self.report_codes[doc]],
+                F.SECTION: section.split(F.SECTION_SEPARATOR) if section else [],
+                F.TEXT: paragraph.text,
+                F.PARA_ID: paragraph.para_id,
+                F.ORDINAL: paragraph.ordinal,
+                F.HEADING: paragraph.heading,
+            }
             out.append(Record.from_fields(fields))
         return out
 

@@ -463,6 +463,7 @@ class SegmentFile:
         self.reports: list[dict[str, str]] = json.loads(self._text("reports"))
         self.report_of = self._array("report_of", np.uint32, self.ndocs)
         self._byte_counts: np.ndarray | None = None
+        self.text_bytes = self._array("texts", np.uint8, self._places["texts"][1])
         self.para_id_offsets = self._array("para_id_offsets", np.uint32, self.ndocs + 1)
         self.ordinals = self._array("ordinals", np.uint32, self.ndocs)
         self.headings = self._array("headings", np.uint8, self.ndocs)
@@ -592,8 +593,7 @@ class SegmentFile:
 
     def scan(self, needle: bytes) -> np.ndarray:
         """Every paragraph's occurrences of a needle that cannot overlap itself."""
-        at, size = self._places["texts"]
-        data = np.frombuffer(self._map, dtype=np.uint8, count=size, offset=at)
+        data, size = self.text_bytes, len(self.text_bytes)
         rarity = self.byte_counts()
         j = min(range(len(needle)), key=lambda i: rarity[needle[i]])
         found = np.flatnonzero(data == needle[j]) - j
@@ -608,9 +608,7 @@ class SegmentFile:
         """How often each byte value occurs in (a sample of) the texts, to scan for the
         needle's rarest byte."""
         if self._byte_counts is None:
-            at, size = self._places["texts"]
-            sample = np.frombuffer(self._map, dtype=np.uint8, count=min(size, 1 << 20), offset=at)
-            self._byte_counts = np.bincount(sample, minlength=256)
+            self._byte_counts = np.bincount(self.text_bytes[: 1 << 20], minlength=256)
         return self._byte_counts
 
     def para_id(self, doc: int) -> str:
