@@ -240,11 +240,14 @@ def test_a_worker_killed_before_its_first_document_exits_too(tmp_path: Path):
         """Stop a worker that has only its first thread (it has not analysed anything)."""
         for pid, threads in group_threads(proc.pid).items():
             if pid != proc.pid and threads == 1:
-                os.kill(pid, signal.SIGSTOP)
-                if group_threads(proc.pid).get(pid) == 1:
-                    fresh.append(pid)
-                    return True
-                os.kill(pid, signal.SIGCONT)
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                    if group_threads(proc.pid).get(pid) == 1:
+                        fresh.append(pid)
+                        return True
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:  # it ended between the listing and the signal
+                    continue
         return proc.poll() is not None
 
     try:
