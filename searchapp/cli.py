@@ -454,7 +454,7 @@ def towns_command(
     lines = [f"“{request.q}”：{len(usage)} 个镇，{total} 段"]
     for u in usage:
         lines.append(f"{u.town}：{u.paragraphs} 段，{u.occurrences} 处")
-        for r in u.reports.values():
+        for r in u.reports:
             counts = f"{r['paragraphs']} 段 {r['occurrences']} 处"
             lines.append(f"    {r['year'] or '—'} 《{r['title']}》 {counts}")
     click.echo("\n".join(lines))

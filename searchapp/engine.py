@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from .config import Config
 from .embedded import open_live
 from .plan import QueryPlan
-from .results import Matches, Record, TownCount, Trend
+from .results import Matches, Record, TownTable, Trend
 from .solr import open_solr_engine
 
 
@@ -53,9 +53,9 @@ class Engine(Protocol):
         counted from every hit without building hits."""
         ...
 
-    def town_counts(self, plan: QueryPlan) -> list[TownCount]:
-        """Every hit counted by town and report (most paragraphs first), with each
-        town's best hit, without building hits."""
+    def town_table(self, plan: QueryPlan) -> TownTable:
+        """Every hit counted by town and report (most paragraphs first), each town's
+        best hit named in `best_refs`, without building hits."""
         ...
 
     def count_exact(self, text: str) -> int:

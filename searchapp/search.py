@@ -27,6 +27,7 @@ from .results import (
     Record,
     SearchPage,
     SearchRequest,
+    TownTable,
     TownUsage,
     Trend,
     empty_facets,
@@ -203,42 +204,46 @@ def load_document(engine: Engine, doc_id: str) -> DocumentView | None:
     return DocumentView.from_records(engine.document(doc_id))
 
 
-def town_usage(
+def town_table(
     engine: Engine, request: SearchRequest, *, max_query_chars: int = 200, best: int | None = None
-) -> tuple[int, list[TownUsage]]:
+) -> TownTable:
     """Which towns use a query: every hit counted by town and report from the engine's
     columns; a full hit is built for the best paragraph of the first `best` towns (of
-    every town when None), the others' `best` stays None."""
+    every town when None), the others' stays None."""
     check_request(request, max_query_chars, 1)
     if best is not None and best < 0:
         raise QueryError("best 须为非负整数")
     if request.mode == "fuzzy":
         page = run_search(engine, replace(request, all=True), max_query_chars=max_query_chars)
-        usage = usage_by_town(page)
-        for town in usage[best:] if best is not None else []:
-            town.best = None
-        return page.total, usage
+        table = TownTable.from_usages(usage_by_town(page))
+        if best is not None:
+            del table.best[best:]
+        return table
     _, plan = plan_request(engine, request)
     if plan.is_empty:
-        return 0, []
-    counts = engine.town_counts(plan)
-    shown = counts[:best] if best is not None else counts
-    hits: list[Hit | None] = [*make_hits(engine, [c.best for c in shown], plan)]
-    hits += [None] * (len(counts) - len(shown))
-    usage = []
-    for count, hit in zip(counts, hits, strict=True):
-        usage.append(TownUsage(count.town, count.paragraphs, count.occurrences, count.reports, hit))
-    return sum(c.paragraphs for c in counts), usage
+        return TownTable.from_usages([])
+    table = engine.town_table(plan)
+    table.best = list(make_hits(engine, table.best_refs[:best], plan))
+    return table
+
+
+def town_usage(
+    engine: Engine, request: SearchRequest, *, max_query_chars: int = 200, best: int | None = None
+) -> tuple[int, list[TownUsage]]:
+    """`town_table` as one TownUsage a town: (total paragraphs, towns)."""
+    table = town_table(engine, request, max_query_chars=max_query_chars, best=best)
+    return table.total, table.usages()
 
 
 def usage_by_town(page: SearchPage) -> list[TownUsage]:
     """Group every hit of a search (run with all=True) by town, most paragraphs first."""
     towns: dict[str, TownUsage] = {}
+    reports: dict[str, dict[str, dict[str, Any]]] = {}  # a town's reports by doc_id
     for hit in page.hits:  # hits come best first, so a town's first hit is its best
         usage = towns.setdefault(hit.town, TownUsage(hit.town, best=hit))
         usage.paragraphs += 1
         usage.occurrences += max(1, len(hit.spans))
-        report = usage.reports.setdefault(
+        report = reports.setdefault(hit.town, {}).setdefault(
             hit.doc_id,
             {
                 "doc_id": hit.doc_id,
@@ -251,4 +256,6 @@ def usage_by_town(page: SearchPage) -> list[TownUsage]:
         )
         report["paragraphs"] += 1
         report["occurrences"] += max(1, len(hit.spans))
+    for town, usage in towns.items():
+        usage.reports = list(reports[town].values())
     return sorted(towns.values(), key=lambda u: (-u.paragraphs, -u.occurrences, u.town))

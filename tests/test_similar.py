@@ -44,7 +44,7 @@ def test_usage_by_town(seed_engine: Engine):
     page = run_search(seed_engine, SearchRequest(q="三清两建", mode="phrase", all=True))
     (usage,) = usage_by_town(page)
     assert (usage.town, usage.paragraphs, usage.occurrences) == ("潭头镇", 5, 7)
-    assert sorted(r["year"] for r in usage.reports.values()) == [2022, 2023]
+    assert sorted(r["year"] for r in usage.reports) == [2022, 2023]
 
 
 def test_cli_towns_and_similar_json(seed_config: Config):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
+import orjson
 import pytest
 
 from searchapp.analysis import exact_key
 from searchapp.engine import Engine, open_engine
 from searchapp.errors import QueryError
-from searchapp.results import SearchRequest
-from searchapp.search import run_search, run_trend, town_usage, usage_by_town
+from searchapp.results import SearchRequest, TownTable, TownUsage
+from searchapp.search import run_search, run_trend, town_table, town_usage, usage_by_town
 
 
 @pytest.mark.parametrize(
@@ -79,9 +81,10 @@ def test_town_usage_from_columns_equals_grouping_every_hit(seed_engine: Engine, 
     for got, want in zip(usage, expected, strict=True):
         assert got.best is not None and want.best is not None
         assert (got.best.para_id, got.best.score) == (want.best.para_id, want.best.score)
-        assert {k: r["paragraphs"] for k, r in got.reports.items()} == {
-            k: r["paragraphs"] for k, r in want.reports.items()
-        }
+        # the same reports, in the order of their first hit, with the same fields
+        assert [{**r, "occurrences": 0} for r in got.reports] == [
+            {**r, "occurrences": 0} for r in want.reports
+        ]
         if mode != "fuzzy":
             keys = [exact_key(t) for t in q.split() if not t.startswith("-")]
             hits = [h for h in page.hits if h.town == got.town]
@@ -111,3 +114,54 @@ def test_recurring_headings_are_a_section_facet(make_index):
         narrowed = run_search(engine, SearchRequest(q="乡村振兴", section=[heading], all=True))
         assert narrowed.total == count
         assert all(any(heading in s for s in h.section_path) for h in narrowed.hits)
+
+
+@pytest.mark.parametrize(
+    ("q", "mode", "best"),
+    [
+        ("三清两建", "phrase", None),
+        ("发展", "keyword", 3),
+        ("发展 -疫情", "keyword", 0),
+        ("三清两见", "fuzzy", 2),
+        ("没有这个词语吧", "phrase", None),
+    ],
+)
+def test_towns_json_is_the_json_of_the_usages(seed_engine: Engine, q: str, mode: str, best):
+    """/api/towns writes its towns column by column; they must read back as the
+    TownUsage objects' own JSON, field for field and in order."""
+    table = town_table(seed_engine, SearchRequest(q=q, mode=mode), best=best)
+    usages = table.usages()
+    assert orjson.loads(table.towns_json()) == json.loads(
+        json.dumps([u.to_json() for u in usages], default=str)
+    )
+    shown = [u for u in usages if u.best is not None]
+    assert len(shown) == (len(usages) if best is None else min(best, len(usages)))
+
+
+def test_towns_json_escapes_and_counts_beyond_the_lookup_table():
+    """Names and titles with quotes, backslashes, control characters and markup, and
+    counts past the table of small numbers, come out as JSON that reads back."""
+    odd = ['引号"镇', "反斜杠\\乡", "换行\n街道", "<script>alert(1)</script>镇"]
+    usages = [
+        TownUsage(
+            town,
+            paragraphs=5000 + i,
+            occurrences=123456789 + i,
+            reports=[
+                {
+                    "doc_id": f"d{i}",
+                    "title": f"{town}《报告》\t{i}",
+                    "year": None if i % 2 else 2023,
+                    "doc_type": "",
+                    "paragraphs": 5000 + i,
+                    "occurrences": 4095 + i,
+                }
+            ]
+            * (i + 1),
+        )
+        for i, town in enumerate(odd)
+    ]
+    usages.append(TownUsage("没有报告的镇", 0, 0, [], None))
+    table = TownTable.from_usages(usages)
+    assert orjson.loads(table.towns_json()) == [u.to_json() for u in usages]
+    assert table.usages() == usages

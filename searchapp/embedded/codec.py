@@ -39,8 +39,13 @@ def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
 
 def id_array(bits: int) -> np.ndarray:
     """The set bits of a bitset, ascending, as an int64 array."""
-    raw = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-    return np.flatnonzero(np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little"))
+    return np.flatnonzero(bit_flags(bits, (bits.bit_length() + 7) >> 3))
+
+
+def bit_flags(bits: int, nbytes: int) -> np.ndarray:
+    """A bitset as one 0/1 byte a bit (`nbytes` × 8 of them)."""
+    raw = bits.to_bytes(nbytes, "little")
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
 
 
 def ids_from_bits(bits: int) -> list[int]:

@@ -36,8 +36,8 @@ from .. import fields as F
 from ..analysis import exact_key, segment
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
-from ..results import Matches, Record, TownCount, Trend, YearCount
-from .codec import bits_from_ids, id_array, ids_from_bits
+from ..results import Matches, Record, ReportRows, Shared, TownTable, Trend, YearCount
+from .codec import bit_flags, bits_from_ids, id_array, ids_from_bits
 from .indexer import open_generation
 from .sidecar import SegmentFile, open_segment, query_grams
 from .whoosh_io import Leaf, check_reader, column_values, term_docs
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 TERM_CACHE_BYTES = 64 * 2**20  # decoded postings kept per engine
 FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
 MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
+DENSE_LOOKUP = 8  # scores for over 1/8 of all documents: looked up in a dense array
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the index holds
 
 
@@ -97,6 +98,18 @@ class WordPostings:
         self.df = df
         self.bits = bits_from_ids(array("I", ids.tobytes()), nbytes)
         self.cost = nbytes + 12 * len(ids) + 200
+
+    def scores_at(self, docs: np.ndarray, size: int) -> np.ndarray:
+        """The word's BM25 in each of `docs` (ascending docnums below `size`), 0 where
+        it is absent: through a dense array when `docs` are many, else by binary search."""
+        if not len(self.ids):
+            return np.zeros(len(docs), dtype=np.float64)
+        if len(docs) * DENSE_LOOKUP >= size:
+            dense = np.zeros(size, dtype=np.float64)
+            dense[self.ids] = self.scores
+            return dense[docs]
+        at = np.minimum(np.searchsorted(self.ids, docs), len(self.ids) - 1)
+        return np.where(self.ids[at] == docs, self.scores[at], 0.0)
 
 
 @dataclass(frozen=True)
@@ -163,7 +176,6 @@ class EmbeddedEngine:
         self.avg_length = float(self.lengths.sum() / self.size) if self.size else 1.0
         self.avg_length = self.avg_length or 1.0
         self.cache = LruCache(term_budget)
-        self._reports: tuple[list[str], list[str]] | None = None  # doc_id, title a report
         self._vocabulary: list[str] | None = None
         self._vocabulary_lock = threading.Lock()
 
@@ -472,14 +484,7 @@ class EmbeddedEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """`best_in_tier` as arrays of docnums and scores."""
         docs = id_array(tier).astype(np.uint32)
-        sums = np.zeros(len(docs), dtype=np.float64)
-        for word in plan.scoring_words:
-            postings = self.word(word)
-            if not len(postings.ids):
-                continue
-            at = np.minimum(np.searchsorted(postings.ids, docs), len(postings.ids) - 1)
-            sums += np.where(postings.ids[at] == docs, postings.scores[at], 0.0)
-        values = bonus + sums
+        values = bonus + self.word_sums(plan, docs)
         ranks = self.rank_array[docs]
         if k < len(docs):
             cut = np.partition(values, len(values) - k)[len(values) - k]
@@ -568,74 +573,98 @@ class EmbeddedEngine:
         trend.first_year = {town: min(row) for town, row in trend.table.items()}
         return trend
 
-    def town_counts(self, plan: QueryPlan) -> list[TownCount]:
+    def scored_hits(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every hit in docnum order with its ranking value: a hit ranks before another
+        when its value is higher, then when its `rank_array` is lower (`ranked`'s order,
+        without sorting every hit)."""
+        if plan.sort != "relevance" or plan.scope == "document" or not hits:
+            docs, _ = self.ranked_arrays(plan, hits)
+            order = np.argsort(docs, kind="stable")
+            return docs[order], -order.astype(np.float64)  # the ranked place as the value
+        docs = id_array(hits).astype(np.uint32)
+        held = np.zeros(len(docs), dtype=np.int64)  # terms held verbatim
+        for term in plan.positive:
+            held += bit_flags(self.exact(term.units), self.nbytes)[docs]
+        return docs, EXACT_BOOST * held + self.word_sums(plan, docs)
+
+    def word_sums(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
+        """Each of `docs`' BM25 over the plan's words (ascending docnums)."""
+        sums = np.zeros(len(docs), dtype=np.float64)
+        for word in plan.scoring_words:
+            sums += self.word(word).scores_at(docs, self.size)
+        return sums
+
+    def town_table(self, plan: QueryPlan) -> TownTable:
         """Every hit counted by town and report from the columns, most paragraphs first;
         a town's best hit is its first in ranking order, its reports in the order of
         their first hit."""
-        docs, scores = self.ranked_arrays(plan, self.hit_bits(plan))
-        if not len(docs):
-            return []
-        towns = self.facets[F.TOWN]
-        town_codes = towns.codes[docs].astype(np.int64)
-        counts = self.occurrences(plan, docs)
-        pairs = town_codes * len(self.reports) + self.report_codes[docs]
-        _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
-        paragraphs = np.bincount(inverse)
-        occurrences = np.bincount(inverse, weights=counts).astype(np.int64)
-        order = np.argsort(first, kind="stable")  # (town, report) pairs by their first hit
-        at = first[order]
-        pair_towns = town_codes[at]
-        pair_docs = docs[at]
-        town_order, best = np.unique(pair_towns, return_index=True)  # a town's first pair
-        town_paragraphs = np.bincount(pair_towns, weights=paragraphs[order])
-        town_occurrences = np.bincount(pair_towns, weights=occurrences[order])
-        doc_ids, titles = self.report_names()
-        years, types = self.facets[F.YEAR], self.facets[F.DOC_TYPE]
-        year_of = [int(y) if y.isdigit() else None for y in years.values]
-        found: dict[int, dict[str, dict[str, Any]]] = {}
-        columns = zip(
-            pair_towns.tolist(),
-            self.report_codes[pair_docs].tolist(),
-            years.codes[pair_docs].tolist(),
-            types.codes[pair_docs].tolist(),
-            paragraphs[order].tolist(),
-            occurrences[order].tolist(),
-            strict=True,
-        )
-        for town, report, year, doc_type, n, occurring in columns:
-            found.setdefault(town, {})[doc_ids[report]] = {
-                "doc_id": doc_ids[report],
-                "title": titles[report],
-                "year": year_of[year],
-                "doc_type": types.values[doc_type],
-                "paragraphs": n,
-                "occurrences": occurring,
-            }
-        town_paragraphs = town_paragraphs[town_order].astype(np.int64)
-        town_occurrences = town_occurrences[town_order].astype(np.int64)
+        docs, values = self.scored_hits(plan, self.hit_bits(plan))
+        pair_of, pair_towns, pair_reports = self.pairs
+        pairs = pair_of[docs]
+        ranks = self.rank_array[docs]
+        paragraphs = np.bincount(pairs, minlength=len(pair_towns))
+        occurrences = np.bincount(
+            pairs, weights=self.occurrences(plan, docs), minlength=len(pair_towns)
+        ).astype(np.int64)
+        held = np.flatnonzero(paragraphs)  # the (town, report) pairs with hits
+        best = best_in_groups(pairs, values, ranks, len(pair_towns))[held]
+        by_rank = np.lexsort((ranks[best], -values[best]))  # pairs in order of their best hit
+        held, best = held[by_rank], best[by_rank]
+        towns, first, town_of = np.unique(
+            pair_towns[held], return_index=True, return_inverse=True
+        )  # each town's first pair
+        town_paragraphs = np.bincount(town_of, weights=paragraphs[held]).astype(np.int64)
+        town_occurrences = np.bincount(town_of, weights=occurrences[held]).astype(np.int64)
         # most paragraphs, then most occurrences, then by name
-        ranked = np.lexsort((towns.rank[town_order], -town_occurrences, -town_paragraphs))
-        columns = zip(
-            town_order[ranked].tolist(),
-            town_paragraphs[ranked].tolist(),
-            town_occurrences[ranked].tolist(),
-            pair_docs[best[ranked]].tolist(),
-            scores[at[best[ranked]]].tolist(),
-            strict=True,
+        column = self.facets[F.TOWN]
+        shown = np.lexsort((column.rank[towns], -town_occurrences, -town_paragraphs))
+        place = np.empty(len(shown), dtype=np.int64)
+        place[shown] = np.arange(len(shown))
+        # the rows: each town's pairs together, towns as shown, pairs by their best hit
+        grouped = held[np.argsort(place[town_of], kind="stable")]
+        rows = ReportRows(
+            self.report_entries, pair_reports[grouped], paragraphs[grouped], occurrences[grouped]
         )
-        return [
-            TownCount(towns.values[town], n, occurring, (doc, score), found[town])
-            for town, n, occurring, doc, score in columns
-        ]
+        chosen = best[first[shown]]
+        return TownTable(
+            names=self.town_names,
+            codes=towns[shown],
+            paragraphs=town_paragraphs[shown],
+            occurrences=town_occurrences[shown],
+            bounds=np.cumsum(np.append(0, np.bincount(town_of)[shown])),
+            rows=rows,
+            best_refs=list(zip(docs[chosen].tolist(), values[chosen].tolist(), strict=True)),
+        )
 
-    def report_names(self) -> tuple[list[str], list[str]]:
-        """Each report's doc_id and title, by report code (read from the columns once)."""
-        with self._vocabulary_lock:
-            if self._reports is None:
-                doc_ids = [report[F.DOC_ID] for report in self.reports]
-                titles = [report.get(F.TITLE, "") for report in self.reports]
-                self._reports = (doc_ids, titles)
-            return self._reports
+    @functools.cached_property
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each paragraph's (town, report) pair code, and each pair's town and report
+        codes (worked out on first use)."""
+        width = max(1, len(self.reports))
+        keys = self.facets[F.TOWN].codes.astype(np.int64) * width + self.report_codes
+        unique, codes = np.unique(keys, return_inverse=True)
+        return codes.astype(np.int32), unique // width, unique % width
+
+    @functools.cached_property
+    def town_names(self) -> Shared:
+        """The town facet's values, rendered as JSON once."""
+        return Shared(self.facets[F.TOWN].values)
+
+    @functools.cached_property
+    def report_entries(self) -> Shared:
+        """Each report's doc_id, title, year and type as the towns view lists them."""
+        entries = []
+        for report in self.reports:
+            year = report.get(F.YEAR, "")
+            entries.append(
+                {
+                    "doc_id": report[F.DOC_ID],
+                    "title": report.get(F.TITLE, ""),
+                    "year": int(year) if year.isdigit() else None,
+                    "doc_type": report.get(F.DOC_TYPE, ""),
+                }
+            )
+        return Shared(entries)
 
     def occurrences(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
         """Verbatim occurrences of the plan's terms in each hit (at least 1 a hit)."""
@@ -747,3 +776,17 @@ def close_reader(reader: Any) -> None:
 
 def plan_text(plan: QueryPlan) -> str:
     return " ".join(term.text for term in plan.positive)
+
+
+def best_in_groups(groups: np.ndarray, values: np.ndarray, ranks: np.ndarray, n: int) -> np.ndarray:
+    """For each of `n` groups, the index of its best element: the highest value, then the
+    lowest rank (ranks are distinct); -1 for a group with no element."""
+    top = np.full(n, -np.inf)
+    np.maximum.at(top, groups, values)
+    tied = np.flatnonzero(values == top[groups])
+    first = np.full(n, np.iinfo(ranks.dtype).max, dtype=ranks.dtype)
+    np.minimum.at(first, groups[tied], ranks[tied])
+    chosen = tied[ranks[tied] == first[groups[tied]]]
+    best = np.full(n, -1, dtype=np.int64)
+    best[groups[chosen]] = chosen
+    return best

@@ -43,7 +43,7 @@ from ..cluster import redact_url
 from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence
-from ..results import Matches, Record, TownCount, Trend, YearCount
+from ..results import Matches, Record, TownTable, TownUsage, Trend, YearCount
 from .client import SolrClient, is_partial
 from .queries import PARAGRAPHS, Request, Stats
 from .tokens import META_JSON, META_KEY, word_tokens
@@ -423,7 +423,7 @@ class SolrEngine:
                 out[doc[F.KEY]] = str(doc.get(F.YEAR, ""))
         return out
 
-    def town_counts(self, plan: QueryPlan) -> list[TownCount]:
+    def town_table(self, plan: QueryPlan) -> TownTable:
         """Every hit counted by town and report, most paragraphs first; a town's best hit is
         its first in ranking order."""
         names = [F.TOWN, F.DOC_ID, F.TITLE, F.YEAR, F.DOC_TYPE]
@@ -451,15 +451,15 @@ class SolrEngine:
         out = []
         for town, reports in towns.items():
             out.append(
-                TownCount(
+                TownUsage(
                     town=town,
                     paragraphs=sum(r["paragraphs"] for r in reports.values()),
                     occurrences=sum(r["occurrences"] for r in reports.values()),
-                    best=best[town],
-                    reports=reports,
+                    reports=list(reports.values()),
                 )
             )
-        return sorted(out, key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
+        out.sort(key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
+        return TownTable.from_usages(out, [best[u.town] for u in out])
 
     # --- records --------------------------------------------------------------------------
 
