@@ -4,11 +4,17 @@ Prints figures, asserts nothing:
 
 * build time, MB/s and index size for both engines on the same corpus;
 * query latency p50/p95 for a fixed query set, as the top 10 with total and town
-  facets (what a user waits for) and as every hit (what an export needs);
+  facets (what a user waits for) and as every hit (what an export needs); /api/towns
+  through the Flask app (JSON included), its first request for each word on a fresh
+  app as well as repeated ones (every other row is timed after one unmeasured call);
 * phrase recall of both engines against a brute-force substring scan.
 
     python benchmarks/generate_corpus.py --size-mb 20 --out /tmp/corpus20
     python benchmarks/run.py --corpus /tmp/corpus20 [--work /tmp/bench20] [--repeat 5]
+
+`--reuse-tutorial` keeps a tutorial index already in WORK (built from the same corpus by an
+earlier run) instead of building it again (~35 min at 200 MB); its build time is then not
+measured.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import QueryParser
 
 from searchapp.analysis import exact_key
+from searchapp.config import Config
 from searchapp.documents import load_corpus
 from searchapp.embedded import build_index
 from searchapp.engine import open_engine
@@ -45,6 +52,7 @@ from searchapp.search import (
     run_trend,
     town_usage,
 )
+from searchapp.web import create_app
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -77,6 +85,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def timed(func: Callable[[], object], repeat: int) -> list[float]:
+    if repeat == 0:  # the first call alone
+        start = time.perf_counter()
+        func()
+        return [(time.perf_counter() - start) * 1000]
     func()  # warm
     times = []
     for _ in range(repeat):
@@ -131,9 +143,15 @@ def all_queries() -> Iterable[tuple[str, str]]:
             yield kind, q
 
 
-def report_latency(name: str, func: Callable[[str], object], repeat: int) -> dict[str, float]:
+def report_latency(
+    name: str, func: Callable[[str], object], repeat: int, only: list[str] | None = None
+) -> dict[str, float]:
+    """p50/p95 of each kind of query, each timed `repeat` times after one unmeasured call
+    (repeat 0: the first call alone is timed)."""
     rows = {}
     for kind, queries in QUERIES.items():
+        if only and kind not in only:
+            continue
         times: list[float] = []
         for q in queries:
             times += timed(lambda q=q: func(q), repeat)
@@ -151,10 +169,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="where to build the indexes")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--reuse-tutorial", action="store_true")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-bench-"))
     shutil.rmtree(work / "searchapp", ignore_errors=True)
-    shutil.rmtree(work / "tutorial", ignore_errors=True)
+    reuse = args.reuse_tutorial and (work / "tutorial").is_dir()
+    if not reuse:
+        shutil.rmtree(work / "tutorial", ignore_errors=True)
     size_mb = corpus_bytes(args.corpus) / 1e6
     print(f"corpus {args.corpus}: {size_mb:.1f} MB")
 
@@ -167,7 +188,7 @@ def main() -> None:
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"build peak RSS: this process {build_peak:.0f} MB, largest worker {workers:.0f} MB")
-    tutorial_build = build_tutorial(args.corpus, work / "tutorial")
+    tutorial_build = 0.0 if reuse else build_tutorial(args.corpus, work / "tutorial")
     ours_size = folder_size(work / "searchapp") / 1e6
     tutorial_size = folder_size(work / "tutorial") / 1e6
     print(f"paragraphs: {report.paragraphs}  documents: {report.documents}")
@@ -176,13 +197,19 @@ def main() -> None:
         f"  searchapp ({args.procs} procs)  {ours_build:8.1f} {size_mb / ours_build:8.2f}"
         f" {ours_size:9.1f}"
     )
-    print(
-        f"  tutorial (1 proc)     {tutorial_build:8.1f} {size_mb / tutorial_build:8.2f}"
-        f" {tutorial_size:9.1f}"
-    )
-    print(f"  build time ratio searchapp/tutorial: {ours_build / tutorial_build:.2f}")
+    if reuse:
+        print(f"  tutorial (1 proc)     (index of an earlier run reused) {tutorial_size:9.1f}")
+    else:
+        print(
+            f"  tutorial (1 proc)     {tutorial_build:8.1f} {size_mb / tutorial_build:8.2f}"
+            f" {tutorial_size:9.1f}"
+        )
+        print(f"  build time ratio searchapp/tutorial: {ours_build / tutorial_build:.2f}")
 
     engine = open_engine(work / "searchapp")
+    app = create_app(Config(corpus_dir=args.corpus, index_dir=work / "searchapp"))
+    client = app.test_client()  # its own engine: the first /api/towns calls find it fresh
+    client.get("/api/search?q=测试")  # opened, and jieba loaded, before anything is timed
     tix = whoosh_index.open_dir(str(work / "tutorial"))
     with tix.searcher() as tsearcher:
         print("\nquery latency")
@@ -201,10 +228,15 @@ def main() -> None:
             _, plan = plan_request(engine, SearchRequest(q=q))
             return sum(1 for _ in iter_hits(engine, plan))
 
-        def ours_towns(q: str) -> object:
-            return town_usage(engine, SearchRequest(q=q))
+        def api_towns(suffix: str) -> Callable[[str], object]:
+            def get(q: str) -> object:
+                answer = client.get(f"/api/towns?q={q}{suffix}")
+                assert answer.status_code == 200, answer.status_code
+                return answer.data
 
-        def ours_towns_best(q: str) -> object:
+            return get
+
+        def ours_towns_objects(q: str) -> object:
             return town_usage(engine, SearchRequest(q=q), best=20)
 
         def ours_trend(q: str) -> object:
@@ -221,8 +253,12 @@ def main() -> None:
         report_latency("searchapp every hit (ids, ranked)", ours_ids, max(1, args.repeat // 2))
         report_latency("searchapp every hit", ours_all, max(1, args.repeat // 2))
         report_latency("searchapp every hit streamed", ours_stream, max(1, args.repeat // 2))
-        report_latency("searchapp towns (/api/towns)", ours_towns, max(1, args.repeat // 2))
-        report_latency("searchapp towns, best=20", ours_towns_best, max(1, args.repeat // 2))
+        report_latency(
+            "/api/towns?best=20, 1st call", api_towns("&best=20"), 0, only=["2-char word"]
+        )
+        report_latency("/api/towns?best=20", api_towns("&best=20"), args.repeat)
+        report_latency("/api/towns (every best)", api_towns(""), max(1, args.repeat // 2))
+        report_latency("town_usage objects, best=20", ours_towns_objects, max(1, args.repeat // 2))
         report_latency("searchapp trend (/api/trend)", ours_trend, max(1, args.repeat // 2))
         report_latency("searchapp export CSV (every hit)", ours_export, max(1, args.repeat // 2))
         report_latency(
