@@ -45,8 +45,9 @@ jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at IN
 # tokenizer moved to searchapp.embedded.schema, which changes the pickled schema; 8:
 # facet and sort fields are columns only, no postings; 9: texts and both channels in
 # one file per segment, exact BM25 lengths; 10: routes through the dictionary found
-# by jieba-rs; 11: para_id, ordinal and heading in the segment files, not Whoosh).
-ANALYSIS_VERSION = 11
+# by jieba-rs; 11: para_id, ordinal and heading in the segment files, not Whoosh;
+# 12: the paragraphs holding a pair more than once, in the segment files).
+ANALYSIS_VERSION = 12
 SEGMENTER = f"jieba {jieba.__version__} HMM, routes by rjieba {metadata.version('rjieba')}"
 
 

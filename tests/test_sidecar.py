@@ -199,8 +199,9 @@ def test_id_lists_round_trip(lists: list[list[int]]):
 def test_occurrences_are_str_count_in_each_exact_form(
     tmp_path_factory: pytest.TempPathFactory, texts: list[str], needle: str, data: st.DataObject
 ):
-    """Both ways of counting (one scan of every text, or paragraph by paragraph) give
-    str.count, overlapping needles (哈哈 in 哈哈哈) included."""
+    """Every way of counting (read from a pair's lists for two characters, one
+    scan of every text, or paragraph by paragraph) gives str.count, overlapping needles
+    (哈哈 in 哈哈哈) included."""
     segment_file = write(tmp_path_factory.mktemp("occ") / "t.sadata", texts)
     every = list(range(len(texts)))
     some = sorted(data.draw(st.sets(st.sampled_from(every), max_size=2)))
@@ -215,3 +216,18 @@ def test_overlapping_occurrences_count_as_str_count_does(tmp_path: Path):
     for needle in ("哈哈", "哈哈哈", "三清两建", "哈"):
         got = segment_file.occurrences(needle, np.arange(len(texts)))
         assert got.tolist() == [t.count(needle) for t in texts]
+
+
+def test_gram_occurrences_past_the_stored_cap(tmp_path: Path):
+    """A paragraph holding a pair more often than the stored count can say (255) is
+    counted in its text; the others are read from the repeats, across chunks."""
+    texts = ["清两" * 300, "清两清两，两", "无", "两" * 256 + "清两"] * (grams.CHUNK // 2 + 1)
+    segment_file = write(tmp_path / "t.sadata", texts)
+    every = np.arange(len(texts))
+    for needle in ("清两", "两", "清", "两两", "无", "有"):
+        got = segment_file.occurrences(needle, every)
+        assert got.tolist() == [t.count(needle) for t in texts]
+    docs, tfs = segment_file.repeats("两两")
+    assert tfs.max() == grams.MAX_TF and len(docs) == grams.CHUNK // 2 + 1
+    docs, tfs = segment_file.repeats("清两")
+    assert tfs.max() == grams.MAX_TF and len(docs) == 2 * (grams.CHUNK // 2 + 1)

@@ -13,7 +13,9 @@ read through mmap, holding:
   the exact-match forms, the paragraphs (segment docnums) holding it. A string of one
   or two characters is one list; a longer one is the intersection of its pairs'
   lists, verified by a substring search in each candidate's text, so the answer is
-  exactly the substring test (tests compare it with a brute-force scan).
+  exactly the substring test (tests compare it with a brute-force scan). Beside them,
+  the paragraphs holding a pair more than once and how often, so the occurrences of
+  a two-character string are read, not counted in the texts.
 * **the word channel**: for every jieba word, the paragraphs holding it and how
   often (one byte, capped at 255); each paragraph's length in words; the words
   themselves, sorted (the vocabulary).
@@ -45,9 +47,16 @@ import numpy as np
 
 from ..analysis import folded_words, normalize, without_space
 from ..errors import IndexIncompatible
-from .codec import bitmap_bytes, bits_from_ids, decode_list, encode_lists, ids_from_bits
+from .codec import (
+    bit_flags,
+    bitmap_bytes,
+    bits_from_ids,
+    decode_list,
+    encode_lists,
+    ids_from_bits,
+)
 
-MAGIC = b"SASEG003"
+MAGIC = b"SASEG004"
 COUNTS = struct.Struct("<4Q")
 SECTIONS = (
     "gram_codes",  # uint64, sorted
@@ -55,6 +64,11 @@ SECTIONS = (
     "gram_starts",  # uint64: where each list starts (in gram_lists, or gram_maps for bitmaps)
     "gram_lists",
     "gram_maps",
+    "repeat_codes",  # uint64, sorted: the pairs that some paragraph holds more than once
+    "repeat_counts",  # uint32: how many paragraphs hold each of them more than once
+    "repeat_starts",  # uint64: where each one's list starts in repeat_lists
+    "repeat_lists",  # those paragraphs
+    "repeat_tfs",  # uint8: how often each holds it (capped at MAX_TF), in list order
     "vocabulary",  # UTF-8 words joined by "\n", sorted
     "word_dfs",  # uint32
     "word_starts",  # uint64, in word_lists
@@ -84,6 +98,9 @@ def file_name(segment_id: str) -> str:
 
 
 # --- grams ----------------------------------------------------------------------------------
+
+
+PAIR_BITS = np.uint64((1 << 21) - 1)  # a gram code's second character (0: a character alone)
 
 
 def gram_code(gram: str) -> int:
@@ -196,6 +213,7 @@ class SegmentWriter:
         self.words = words
         self.ndocs = 0
         self.gram_parts: list[tuple[np.ndarray, np.ndarray]] = []  # (codes, docs) a chunk
+        self.repeat_parts: list[tuple[np.ndarray, ...]] = []  # (codes, docs, tfs), tf > 1
         self.word_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (ids, docs, tfs)
         self.vocabulary: dict[str, int] = {}
         self.lengths: list[int] = []
@@ -237,9 +255,12 @@ class SegmentWriter:
         same = local[1:] == local[:-1]  # pairs never span two paragraphs
         codes = np.concatenate([chars << 21, ((chars[:-1] << 21) | (chars[1:] + 1))[same]])
         docs = np.concatenate([local, local[:-1][same]])
-        keys, _ = distinct((codes << CHUNK_BITS) | docs)
-        self.gram_parts.append(
-            (keys >> CHUNK_BITS, (keys & (CHUNK - 1)).astype(np.uint32) + self.ndocs)
+        keys, tfs = distinct((codes << CHUNK_BITS) | docs)
+        codes, docs = keys >> CHUNK_BITS, (keys & (CHUNK - 1)).astype(np.uint32) + self.ndocs
+        self.gram_parts.append((codes, docs))
+        again = (tfs > 1) & (codes & PAIR_BITS != 0)  # pairs only: characters repeat a lot
+        self.repeat_parts.append(
+            (codes[again], docs[again], np.minimum(tfs[again], MAX_TF).astype(np.uint8))
         )
 
     def add_words(self, folded: list[str]) -> None:
@@ -267,9 +288,11 @@ class SegmentWriter:
 
     def sections(self) -> tuple[bytes, list[bytes]]:
         grams = gram_sections(*merged(self.gram_parts), self.ndocs)
+        repeats = repeat_sections(*merged(self.repeat_parts, width=3))
         words = word_sections(self.vocabulary, self.word_parts)
         sections = {
             **grams,
+            **repeats,
             **words,
             "lengths": np.array(self.lengths, dtype="<u4").tobytes(),
             "text_offsets": self.text_offsets.tobytes(),
@@ -293,14 +316,14 @@ def distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return term_runs(np.sort(keys))
 
 
-def merged(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+def merged(parts: list[tuple[np.ndarray, ...]], width: int = 2) -> tuple[np.ndarray, ...]:
     """Chunks' (term, doc, ...) arrays as one, by term then doc (chunks come in doc order).
 
     Empties `parts` as it goes: a 100 MB segment has ~50 million (gram, paragraph)
     pairs, so each copy that is not dropped at once costs hundreds of MB.
     """
     if not parts:
-        return tuple(np.zeros(0, dtype=np.uint64) for _ in range(2))
+        return tuple(np.zeros(0, dtype=np.uint64) for _ in range(width))
     width = len(parts[0])
     columns = []
     for i in range(width):
@@ -389,6 +412,19 @@ def gram_sections(codes: np.ndarray, docs: np.ndarray, ndocs: int) -> dict[str, 
     }
 
 
+def repeat_sections(codes: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> dict[str, bytes]:
+    """The grams some paragraph holds more than once: which paragraphs, how often."""
+    terms, counts = term_runs(codes)
+    lists, starts = encode_blocks(docs, counts)
+    return {
+        "repeat_codes": terms.astype("<u8").tobytes(),
+        "repeat_counts": counts.astype("<u4").tobytes(),
+        "repeat_starts": starts[:-1].astype("<u8").tobytes(),
+        "repeat_lists": lists,
+        "repeat_tfs": np.asarray(tfs, dtype=np.uint8).tobytes(),
+    }
+
+
 def word_sections(
     vocabulary: dict[str, int], parts: list[tuple[np.ndarray, ...]]
 ) -> dict[str, bytes]:
@@ -450,6 +486,12 @@ class SegmentFile:
         self.codes = self._array("gram_codes", np.uint64, ngrams)
         self.gram_dfs = self._array("gram_dfs", np.uint32, ngrams)
         self.gram_starts = self._array("gram_starts", np.uint64, ngrams)
+        nrepeated = self._places["repeat_codes"][1] // 8
+        self.repeat_codes = self._array("repeat_codes", np.uint64, nrepeated)
+        self.repeat_counts = self._array("repeat_counts", np.uint32, nrepeated)
+        self.repeat_starts = self._array("repeat_starts", np.uint64, nrepeated)
+        self.repeat_at = np.concatenate(([0], np.cumsum(self.repeat_counts, dtype=np.int64)))
+        self.repeat_tfs = self._array("repeat_tfs", np.uint8, int(self.repeat_at[-1]))
         self.vocabulary = self._text("vocabulary").split("\n") if nwords else []
         self.word_dfs = self._array("word_dfs", np.uint32, nwords)
         self.word_starts = self._array("word_starts", np.uint64, nwords)
@@ -586,10 +628,37 @@ class SegmentFile:
         needle = units.encode(*ENCODING)
         if not needle or not len(docs):
             return np.zeros(len(docs), dtype=np.uint32)
+        if len(units) == 2 and not overlaps_itself(units):
+            return self.gram_occurrences(units, docs)
         if len(docs) * DENSE_SCAN < self.ndocs or overlaps_itself(units):
             counts = (self.units_bytes(doc).count(needle) for doc in docs.tolist())
             return np.fromiter(counts, dtype=np.uint32, count=len(docs))
         return self.scan(needle)[docs]
+
+    def gram_occurrences(self, gram: str, docs: np.ndarray) -> np.ndarray:
+        """`occurrences` of a pair of characters that cannot overlap itself, read from
+        the pair's lists: once where it is held, more where the repeats say so (a count
+        at the cap is counted in the text)."""
+        counts = bit_flags(self.bits(gram), self.nbytes)[docs].astype(np.uint32)
+        again, tfs = self.repeats(gram)
+        at = np.minimum(np.searchsorted(docs, again), max(len(docs) - 1, 0))
+        asked = docs[at] == again if len(docs) else np.zeros(0, dtype=bool)
+        counts[at[asked]] = tfs[asked]
+        needle = gram.encode(*ENCODING)
+        for i in at[asked & (tfs >= MAX_TF)].tolist():
+            counts[i] = self.units_bytes(int(docs[i])).count(needle)
+        return counts
+
+    def repeats(self, gram: str) -> tuple[np.ndarray, np.ndarray]:
+        """The paragraphs holding a pair more than once, and how often (capped at MAX_TF)."""
+        code = gram_code(gram)
+        i = int(np.searchsorted(self.repeat_codes, np.uint64(code)))
+        if i == len(self.repeat_codes) or int(self.repeat_codes[i]) != code:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+        count = int(self.repeat_counts[i])
+        docs = self._list("repeat_lists", int(self.repeat_starts[i]), count)
+        first = int(self.repeat_at[i])
+        return docs, self.repeat_tfs[first : first + count]
 
     def scan(self, needle: bytes) -> np.ndarray:
         """Every paragraph's occurrences of a needle that cannot overlap itself."""
