@@ -7,10 +7,11 @@ characters the document shows. Everything else is escaped.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .analysis import exact_units
 
@@ -28,7 +29,7 @@ def spans_in(exact: tuple[str, Sequence[int]], needles: Iterable[str]) -> list[S
     """find_spans over a text already in exact-match form (`analysis.exact_units`)."""
     units, offsets = exact
     spans: list[Span] = []
-    for needle in {exact_units(n)[0] for n in needles}:
+    for needle in {needle_units(n) for n in needles}:
         if not needle:
             continue
         start = units.find(needle)
@@ -37,6 +38,24 @@ def spans_in(exact: tuple[str, Sequence[int]], needles: Iterable[str]) -> list[S
             spans.append((offsets[start], offsets[end - 1] + 1))
             start = units.find(needle, start + 1)
     return merge_spans(spans)
+
+
+@functools.lru_cache(maxsize=4096)
+def needle_units(needle: str) -> str:
+    """A needle in exact-match form (the same few needles are looked for in every hit)."""
+    return exact_units(needle)[0]
+
+
+def escape(text: str) -> str:
+    """`markupsafe.escape` as a plain string, with the same entities, without a Markup
+    object a piece (hit pages render thousands of pieces)."""
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
 
 
 def term_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
@@ -70,12 +89,12 @@ def render(text: str, spans: list[Span], open_tag: str, close_tag: str, esc: boo
         start, end = max(start, pos), min(end, len(text))
         if start >= end:
             continue
-        out.append(str(escape(text[pos:start])) if esc else text[pos:start])
+        out.append(escape(text[pos:start]) if esc else text[pos:start])
         out.append(open_tag)
-        out.append(str(escape(text[start:end])) if esc else text[start:end])
+        out.append(escape(text[start:end]) if esc else text[start:end])
         out.append(close_tag)
         pos = end
-    out.append(str(escape(text[pos:])) if esc else text[pos:])
+    out.append(escape(text[pos:]) if esc else text[pos:])
     return "".join(out)
 
 
@@ -127,10 +146,10 @@ def window_and_spans(text: str, spans: list[Span], width: int) -> tuple[int, int
 def make_snippet(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> Markup:
     """An escaped snippet with <mark>ed matches and … where text was cut."""
     start, end, inner = window_and_spans(text, spans, width)
-    body = highlight(text[start:end], inner)
+    body = render(text[start:end], inner, "<mark>", "</mark>", esc=True)
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    return Markup(prefix) + body + Markup(suffix)
+    return Markup(prefix + body + suffix)
 
 
 def snippet_plain(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from searchapp.analysis import exact_key, normalize
 from searchapp.engine import Engine
 from searchapp.errors import QueryError
-from searchapp.highlight import find_spans, make_snippet
+from searchapp.highlight import find_spans, make_snippet, merge_spans
 from searchapp.querylang import Atom, parse_query
 from searchapp.results import SearchRequest
 from searchapp.search import run_search
@@ -250,3 +251,27 @@ def test_exact_key_is_idempotent(text: str):
     assert exact_key("薴") == exact_key("苧") == "苎"  # a chain in OpenCC's table
     assert exact_key(exact_key(text)) == exact_key(text)
     assert len(normalize(text)) == len(text)  # one character to one: offsets carry over
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet="<>&'\"三清两建 。a", max_size=60),
+    cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=6),
+)
+def test_snippet_escapes_as_markupsafe_does(text: str, cuts: list[int]):
+    """Snippets escape every piece between the marks exactly as markupsafe.escape would,
+    so no character of a document can open a tag."""
+    edges = sorted(min(c, len(text)) for c in cuts)
+    spans = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=False) if a < b]
+    snippet = str(make_snippet(text, spans, width=len(text) + 1))
+    expected, pos = [], 0
+    for start, end in merge_spans(spans):
+        expected += [
+            str(escape(text[pos:start])),
+            "<mark>",
+            str(escape(text[start:end])),
+            "</mark>",
+        ]
+        pos = end
+    assert snippet == "".join(expected) + str(escape(text[pos:]))
+    assert "<" not in snippet.replace("<mark>", "").replace("</mark>", "")
