@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from searchapp.embedded import indexer
 from searchapp.embedded.indexer import (
     META_NAME,
     build_index,
@@ -25,7 +26,7 @@ from searchapp.embedded.indexer import (
 from searchapp.engine import open_engine
 from searchapp.errors import IndexIncompatible, IndexLocked, IndexMissing
 from searchapp.results import SearchRequest
-from searchapp.search import run_search
+from searchapp.search import run_search, town_usage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 SEEDS = PROJECT_ROOT / "seeds"
@@ -312,6 +313,33 @@ def test_two_processes_build_the_same_index(tmp_path: Path):
         assert len(reader.leaf_readers()) >= 2
     for q, mode in [("三清两建", "phrase"), ("清两", "phrase"), ("乡村振兴 治理", "keyword")]:
         assert hit_keys(tmp_path / "one", q, mode) == hit_keys(tmp_path / "two", q, mode)
+
+
+def test_segments_are_capped_and_answer_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A build commits a segment whenever a writer holds SEGMENT_PARAGRAPHS (a segment's
+    size bounds the memory of writing its file); many small segments answer as one."""
+    corpus = copy_seeds(tmp_path)
+    build_index(corpus, tmp_path / "one", procs=1)
+    monkeypatch.setattr(indexer, "SEGMENT_PARAGRAPHS", 40)
+    for procs in (1, 2):
+        target = tmp_path / f"capped{procs}"
+        report = build_index(corpus, target, procs=procs)
+        ix, _ = open_index(target)
+        with ix.reader() as reader:
+            sizes = [leaf.doc_count_all() for leaf, _ in reader.leaf_readers()]
+        assert len(sizes) >= 3  # seeds: 404 paragraphs, one file of 283 (files are not split)
+        assert sum(sizes) == report.paragraphs
+        for q, mode in [("三清两建", "phrase"), ("清两", "phrase"), ("乡村振兴 治理", "keyword")]:
+            assert hit_keys(tmp_path / "one", q, mode) == hit_keys(target, q, mode)
+        one, capped = open_engine(tmp_path / "one"), open_engine(target)
+        for q in ("发展", "三清两建"):
+            ours = town_usage(capped, SearchRequest(q=q))[1]
+            assert [(u.town, u.paragraphs, u.occurrences) for u in ours] == [
+                (u.town, u.paragraphs, u.occurrences)
+                for u in town_usage(one, SearchRequest(q=q))[1]
+            ]
+        one.close()
+        capped.close()
 
 
 def _fail(code: int) -> None:

@@ -74,6 +74,10 @@ CURRENT = "CURRENT"
 LOCK = "lock"
 
 SMALL_UPDATE = 8 * 2**20  # changed bytes below which an update uses one process
+# paragraphs a Whoosh writer process puts in one segment: writing a segment's file holds
+# all its (gram, paragraph) pairs in memory (~10 KB a paragraph at its peak), so a
+# segment's size, not the corpus's, bounds a build's memory (~0.7 GB a worker)
+SEGMENT_PARAGRAPHS = 64_000
 
 # --- locations ------------------------------------------------------------------------------
 
@@ -248,31 +252,31 @@ def load_one(path: Path) -> tuple[FileReport, list[Document]]:
     return load_file(path, _loading["corpus_dir"], _loading["sidecar"])
 
 
-def in_worker(func: Callable[..., None], *args: Any) -> None:
+def in_worker(func: Callable[..., None], jobs: list[tuple[Any, ...]]) -> None:
     exit_with_parent()  # a killed indexer leaves no worker behind
-    func(*args)
+    for job in jobs:
+        func(*job)
 
 
 def run_parallel(func: Callable[..., None], jobs: list[tuple[Any, ...]], procs: int) -> None:
-    """func(*job) for every job, in up to `procs` forked processes (their arguments are
-    inherited, not pickled); the first failure is raised once all have ended."""
+    """func(*job) for every job, in up to `procs` forked processes that each take every
+    procs-th job in turn (their arguments are inherited, not pickled, and what a worker
+    learns, such as jieba's cut memo, serves its later jobs); the first failure is
+    raised once all have ended."""
     if procs <= 1 or len(jobs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for job in jobs:
             func(*job)
         return
     context = multiprocessing.get_context("fork")
-    failed = []
-    pending = list(jobs)
-    running: list[multiprocessing.process.BaseProcess] = []
-    while pending or running:
-        while pending and len(running) < procs:
-            process = context.Process(target=in_worker, args=(func, *pending.pop(0)), daemon=True)
-            process.start()
-            running.append(process)
-        running[0].join()
-        done = running.pop(0)
-        if done.exitcode != 0:
-            failed.append(done.exitcode)
+    workers = [
+        context.Process(target=in_worker, args=(func, jobs[k::procs]), daemon=True)
+        for k in range(min(procs, len(jobs)))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    failed = [w.exitcode for w in workers if w.exitcode != 0]
     if failed:
         raise RuntimeError(f"writing the segment files failed in {len(failed)} worker(s)")
 
@@ -346,12 +350,8 @@ def full_generation(
     clock = log_phase("mined %d slogans", len(mined), since=clock)
     target = new_generation_dir(index_dir)
     ix = whoosh_index.create_in(str(target), make_schema())
-    writer = make_writer(ix, procs)
-    for n, (file_report, docs) in enumerate(loaded, start=1):
-        add_file(writer, file_report, docs, report)
-        if progress:
-            progress(file_report.path, len(paths) + n, len(paths) * 2)
-    writer.commit()
+    writer = add_files(ix, make_writer(ix, procs), loaded, report, procs, progress, len(paths))
+    writer.commit(merge=False)
     clock = log_phase("wrote the Whoosh segments", since=clock)
     dictionary = tuple(sorted(set(words)))
     get_segmenter(dictionary)  # load jieba once; worker processes inherit it
@@ -411,12 +411,12 @@ def update_generation(
     ix = whoosh_index.open_dir(str(target))
     words = tuple(meta["words"])
     get_segmenter(words)
-    writer = make_writer(ix, procs if report.bytes_read > SMALL_UPDATE else 1)
+    procs = procs if report.bytes_read > SMALL_UPDATE else 1
+    writer = make_writer(ix, procs)
     for rel in report.removed + report.updated:
         writer.delete_by_term(F.SOURCE, rel)
-    for file_report, docs in changed:
-        add_file(writer, file_report, docs, report)
-    writer.commit()
+    writer = add_files(ix, writer, changed, report, procs)
+    writer.commit()  # Whoosh merges the small segments it finds
     write_sidecars(target, changed, words, live, procs)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
@@ -425,6 +425,30 @@ def update_generation(
     new_meta = make_meta(corpus_dir, None, list(words), meta.get("mined", []), report)
     new_meta["base_dictionary"] = meta["base_dictionary"]
     publish(target, index_dir, new_meta, report)
+
+
+def add_files(
+    ix: whoosh_index.Index,
+    writer: IndexWriter,
+    loaded: list[tuple[FileReport, list[Document]]],
+    report: IndexReport,
+    procs: int,
+    progress: Progress | None = None,
+    done: int = 0,
+) -> IndexWriter:
+    """Add the files' paragraphs through `writer`, committing its segments (unmerged) and
+    going on with a new writer whenever each writer process holds SEGMENT_PARAGRAPHS;
+    the writer to commit last."""
+    held = report.paragraphs
+    for n, (file_report, docs) in enumerate(loaded, start=1):
+        add_file(writer, file_report, docs, report)
+        if progress:
+            progress(file_report.path, done + n, done + len(loaded))
+        if report.paragraphs - held >= SEGMENT_PARAGRAPHS * max(1, procs) and n < len(loaded):
+            writer.commit(merge=False)
+            writer = make_writer(ix, procs)
+            held = report.paragraphs
+    return writer
 
 
 def make_writer(ix: whoosh_index.Index, procs: int) -> IndexWriter:
