@@ -62,19 +62,24 @@ def test_trend_json_and_refusals(seed_engine: Engine):
 
 
 @pytest.mark.parametrize(
-    ("q", "mode"),
+    ("q", "mode", "options"),
     [
-        ("三清两建", "phrase"),
-        ("乡村振兴", "keyword"),
-        ("发展 -疫情", "keyword"),
-        ("三清两见", "fuzzy"),
+        ("三清两建", "phrase", {}),
+        ("乡村振兴", "keyword", {}),
+        ("发展 -疫情", "keyword", {}),
+        ("三清两见", "fuzzy", {}),
+        ("发展 乡村", "keyword", {"sort": "newest"}),
+        ("发展 乡村", "keyword", {"scope": "document"}),
     ],
 )
-def test_town_usage_from_columns_equals_grouping_every_hit(seed_engine: Engine, q: str, mode: str):
-    """Towns, paragraphs, reports and best paragraphs as grouping every hit gives them;
-    occurrences are the terms' verbatim occurrences (at least one a paragraph)."""
-    total, usage = town_usage(seed_engine, SearchRequest(q=q, mode=mode))
-    page = run_search(seed_engine, SearchRequest(q=q, mode=mode, all=True))
+def test_town_usage_from_columns_equals_grouping_every_hit(
+    seed_engine: Engine, q: str, mode: str, options: dict[str, str]
+):
+    """Towns, paragraphs, reports and best paragraphs (and their scores) as grouping every
+    hit gives them, whatever the order; occurrences are the terms' verbatim occurrences
+    (at least one a paragraph)."""
+    total, usage = town_usage(seed_engine, SearchRequest(q=q, mode=mode, **options))
+    page = run_search(seed_engine, SearchRequest(q=q, mode=mode, all=True, **options))
     expected = usage_by_town(page)
     assert total == page.total > 0
     assert [(u.town, u.paragraphs) for u in usage] == [(u.town, u.paragraphs) for u in expected]

@@ -573,19 +573,20 @@ class EmbeddedEngine:
         trend.first_year = {town: min(row) for town, row in trend.table.items()}
         return trend
 
-    def scored_hits(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every hit in docnum order with its ranking value: a hit ranks before another
-        when its value is higher, then when its `rank_array` is lower (`ranked`'s order,
-        without sorting every hit)."""
+    def scored_hits(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every hit in docnum order, with its ranking value and its score: a hit ranks
+        before another when its value is higher, then when its `rank_array` is lower
+        (`ranked`'s order, without sorting every hit where relevance ranks)."""
         if plan.sort != "relevance" or plan.scope == "document" or not hits:
-            docs, _ = self.ranked_arrays(plan, hits)
+            docs, scores = self.ranked_arrays(plan, hits)
             order = np.argsort(docs, kind="stable")
-            return docs[order], -order.astype(np.float64)  # the ranked place as the value
+            return docs[order], -order.astype(np.float64), scores[order]  # value: the place
         docs = id_array(hits).astype(np.uint32)
         held = np.zeros(len(docs), dtype=np.int64)  # terms held verbatim
         for term in plan.positive:
             held += bit_flags(self.exact(term.units), self.nbytes)[docs]
-        return docs, EXACT_BOOST * held + self.word_sums(plan, docs)
+        scores = EXACT_BOOST * held + self.word_sums(plan, docs)
+        return docs, scores, scores
 
     def word_sums(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
         """Each of `docs`' BM25 over the plan's words (ascending docnums)."""
@@ -598,7 +599,7 @@ class EmbeddedEngine:
         """Every hit counted by town and report from the columns, most paragraphs first;
         a town's best hit is its first in ranking order, its reports in the order of
         their first hit."""
-        docs, values = self.scored_hits(plan, self.hit_bits(plan))
+        docs, values, scores = self.scored_hits(plan, self.hit_bits(plan))
         pair_of, pair_towns, pair_reports = self.pairs
         pairs = pair_of[docs]
         ranks = self.rank_array[docs]
@@ -633,7 +634,7 @@ class EmbeddedEngine:
             occurrences=town_occurrences[shown],
             bounds=np.cumsum(np.append(0, np.bincount(town_of)[shown])),
             rows=rows,
-            best_refs=list(zip(docs[chosen].tolist(), values[chosen].tolist(), strict=True)),
+            best_refs=list(zip(docs[chosen].tolist(), scores[chosen].tolist(), strict=True)),
         )
 
     @functools.cached_property
