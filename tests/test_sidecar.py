@@ -143,6 +143,20 @@ def test_bitsets_round_trip_small_and_large(count: int):
         assert codec.ids_from_bits(codec.bits_from_ids(form, nbytes)) == ids
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.one_of(
+        st.sets(st.integers(min_value=0, max_value=5000), max_size=40),  # sparse
+        st.sets(st.integers(min_value=0, max_value=300), max_size=300),  # dense
+    )
+)
+def test_id_array_is_every_set_bit(ids: set[int]):
+    """Sparse bitsets unpack only their non-zero bytes, dense ones all: both give every
+    set bit in order."""
+    bits = sum(1 << i for i in ids)
+    assert codec.id_array(bits).tolist() == sorted(ids)
+
+
 WRITTEN = st.text(
     alphabet="三清两建乡村振兴发展，。、 \u3000\t\nＡa“”鄉二〇一年\ud800x", max_size=40
 )

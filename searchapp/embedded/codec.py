@@ -21,6 +21,9 @@ SMALL_LIST = 1024  # fewer ids than this: set bits in Python (numpy's set-up cos
 MAX_VARINT_BYTES = 5  # a uint32 gap takes at most five 7-bit groups
 
 
+SPARSE_BYTES = 16  # a bitset with set bits in under 1/16 of its bytes: unpack those alone
+
+
 def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
     """A bitset (bit i = document i) with the given bits set."""
     if not isinstance(ids, (list, array, np.ndarray)):
@@ -38,8 +41,14 @@ def bits_from_ids(ids: Iterable[int], nbytes: int) -> int:
 
 
 def id_array(bits: int) -> np.ndarray:
-    """The set bits of a bitset, ascending, as an int64 array."""
-    return np.flatnonzero(bit_flags(bits, (bits.bit_length() + 7) >> 3))
+    """The set bits of a bitset, ascending, as an int64 array (for a sparse one, only
+    its non-zero bytes are unpacked)."""
+    raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
+    held = np.flatnonzero(raw)
+    if len(held) * SPARSE_BYTES > len(raw):
+        return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
+    rows, columns = np.nonzero(np.unpackbits(raw[held, None], axis=1, bitorder="little"))
+    return held[rows] * 8 + columns
 
 
 def bit_flags(bits: int, nbytes: int) -> np.ndarray:

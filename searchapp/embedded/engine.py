@@ -391,8 +391,10 @@ class EmbeddedEngine:
         docs = id_array(hits)
         counts = {}
         for name, column in self.facets.items():
-            per_code = np.bincount(column.codes[docs], minlength=len(column.values)).tolist()
-            items = [(column.values[c], n) for c, n in enumerate(per_code) if n]
+            per_code = np.bincount(column.codes[docs], minlength=len(column.values))
+            held = np.flatnonzero(per_code)
+            pairs = zip(held.tolist(), per_code[held].tolist(), strict=True)
+            items = [(column.values[c], n) for c, n in pairs]
             counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
         sections = [(h, (self.heading_bits(h) & hits).bit_count()) for h in self.headings()]
         counts[F.SECTION] = dict(sorted(((h, n) for h, n in sections if n), key=lambda kv: -kv[1]))
