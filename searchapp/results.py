@@ -7,7 +7,8 @@ JSON API) show `Hit`s, `SearchPage`s and `DocumentView`s built from them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,6 +342,19 @@ class TownUsage:
         }
 
 
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def json_bytes(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """A value's JSON through orjson (UTF-8, keys as made, compact); where a string holds
+    a lone surrogate, which orjson refuses, the standard library's with it escaped."""
+    try:
+        return orjson.dumps(value, default=default, option=JSON_OPTIONS)
+    except TypeError:
+        text = json.dumps(value, default=default, ensure_ascii=True, separators=(",", ":"))
+        return text.encode("ascii")
+
+
 SMALL_NUMBERS = np.arange(4096).astype("S")  # their digits, looked up (astype: ~0.2 µs each)
 
 
@@ -362,12 +376,12 @@ class Shared:
     @functools.cached_property
     def json(self) -> np.ndarray:
         """Each value's JSON (bytes)."""
-        return np.array([orjson.dumps(v) for v in self.values] or [b"null"])
+        return np.array([json_bytes(v) for v in self.values] or [b"null"])
 
     @functools.cached_property
     def open_json(self) -> np.ndarray:
         """Each (dict) value's JSON without its closing brace, a comma after: b'{"a":1,'."""
-        return np.array([orjson.dumps(v)[:-1] + b"," for v in self.values] or [b"{"])
+        return np.array([json_bytes(v)[:-1] + b"," for v in self.values] or [b"{"])
 
 
 @dataclass
@@ -479,7 +493,7 @@ class TownTable:
         tails = [b'],"best":null},'] * count
         for i, hit in enumerate(self.best):
             if hit is not None:
-                tails[i] = b'],"best":%s},' % orjson.dumps(hit.to_json())
+                tails[i] = b'],"best":%s},' % json_bytes(hit.to_json())
         tails[-1] = tails[-1][:-1]
         sizes = np.diff(self.bounds)
         last = np.zeros(self.bounds[-1], dtype=bool)

@@ -144,9 +144,10 @@ def test_towns_json_is_the_json_of_the_usages(seed_engine: Engine, q: str, mode:
 
 
 def test_towns_json_escapes_and_counts_beyond_the_lookup_table():
-    """Names and titles with quotes, backslashes, control characters and markup, and
-    counts past the table of small numbers, come out as JSON that reads back."""
-    odd = ['引号"镇', "反斜杠\\乡", "换行\n街道", "<script>alert(1)</script>镇"]
+    """Names and titles with quotes, backslashes, control characters, markup and a lone
+    surrogate (orjson refuses those: the standard library escapes them), and counts past
+    the table of small numbers, come out as JSON that reads back."""
+    odd = ['引号"镇', "反斜杠\\乡", "换行\n街道", "<script>alert(1)</script>镇", "孤立\ud800镇"]
     usages = [
         TownUsage(
             town,
@@ -168,5 +169,5 @@ def test_towns_json_escapes_and_counts_beyond_the_lookup_table():
     ]
     usages.append(TownUsage("没有报告的镇", 0, 0, [], None))
     table = TownTable.from_usages(usages)
-    assert orjson.loads(table.towns_json()) == [u.to_json() for u in usages]
+    assert json.loads(table.towns_json()) == [u.to_json() for u in usages]
     assert table.usages() == usages

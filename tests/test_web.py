@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import shutil
 from html import escape
@@ -772,3 +773,13 @@ def test_trend_page_chart_and_tables(seed_config):
     hostile = get_html(client, "/trend?q=<script>alert(1)</script>")
     assert "<script>alert(1)" not in hostile and "&lt;script&gt;" in hostile
     assert "没有找到" in hostile
+
+
+def test_api_json_survives_a_lone_surrogate(seed_config):
+    """orjson refuses a lone surrogate (a title from a metadata sidecar may hold one): the
+    answer falls back to escaped JSON instead of a 500."""
+    app = create_app(seed_config)
+    with app.test_request_context():
+        answer = app.json.response({"title": "报告\ud800", "n": [1, 2]})
+    assert json.loads(answer.get_data()) == {"title": "报告\ud800", "n": [1, 2]}
+    assert app.json.loads(app.json.dumps({"a": "镇"})) == {"a": "镇"}

@@ -2,8 +2,10 @@
 
 Flask's own provider goes through the standard `json` module, ~10× slower on the large
 answers of /api/towns and /api/search?all (megabytes of UTF-8). Output is the same JSON:
-UTF-8 (no \\u escapes), keys in the order they were made, compact. Values the standard
-provider knows beyond JSON's own (dates, dataclasses, `Markup`) are converted the same way.
+UTF-8 (no \\u escapes but for a lone surrogate, which orjson refuses and the standard
+library escapes: `results.json_bytes`), keys in the order they were made, compact. Values
+the standard provider knows beyond JSON's own (dates, dataclasses, `Markup`) are
+converted the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask import Response
 from flask.json.provider import JSONProvider
 from werkzeug.http import http_date
 
-OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+from ..results import json_bytes
 
 
 def encode_other(value: Any) -> Any:
@@ -39,13 +41,11 @@ class OrjsonProvider(JSONProvider):
     mimetype = "application/json"
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return orjson.dumps(obj, default=encode_other, option=OPTIONS).decode()
+        return json_bytes(obj, default=encode_other).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        data = orjson.dumps(
-            self._prepare_response_obj(args, kwargs), default=encode_other, option=OPTIONS
-        )
+        data = json_bytes(self._prepare_response_obj(args, kwargs), default=encode_other)
         return self._app.response_class(data, mimetype=self.mimetype)
