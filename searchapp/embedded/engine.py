@@ -549,28 +549,35 @@ class EmbeddedEngine:
         trend = Trend(plan_text(plan), len(docs))
         if not len(docs):
             return trend
-        years = self.facets[F.YEAR]
-        towns = self.facets[F.TOWN]
-        year_of = np.array([int(v) if v.isdigit() else 0 for v in years.values], dtype=np.int64)
-        doc_years = year_of[years.codes[docs]]
-        doc_towns = towns.codes[docs]
-        counts = self.occurrences(plan, docs)
-        trend.undated = int(np.count_nonzero(doc_years == 0))
-        for year in sorted(set(doc_years.tolist()) - {0}):
-            mask = doc_years == year
+        years, towns = self.facets[F.YEAR], self.facets[F.TOWN]
+        number_of = np.array([int(v) if v.isdigit() else 0 for v in years.values], dtype=np.int64)
+        numbers = np.unique(number_of)  # the years, ascending (0: undated)
+        year_at = np.searchsorted(numbers, number_of)[years.codes[docs]]  # each hit's year
+        town_codes = towns.codes[docs].astype(np.int64)
+        paragraphs = np.bincount(year_at, minlength=len(numbers))
+        occurrences = np.bincount(
+            year_at, weights=self.occurrences(plan, docs), minlength=len(numbers)
+        )
+        reports = distinct_per(year_at, self.report_codes[docs], len(numbers))
+        town_count = distinct_per(year_at, town_codes, len(numbers))
+        for i in np.flatnonzero(paragraphs).tolist():
+            if not numbers[i]:
+                trend.undated = int(paragraphs[i])
+                continue
             trend.years.append(
                 YearCount(
-                    year=int(year),
-                    reports=len(np.unique(self.report_codes[docs[mask]])),
-                    towns=len(np.unique(doc_towns[mask])),
-                    paragraphs=int(np.count_nonzero(mask)),
-                    occurrences=int(counts[mask].sum()),
+                    year=int(numbers[i]),
+                    reports=int(reports[i]),
+                    towns=int(town_count[i]),
+                    paragraphs=int(paragraphs[i]),
+                    occurrences=int(occurrences[i]),
                 )
             )
-        pairs = np.unique(np.stack([doc_towns, doc_years]), axis=1, return_counts=True)
-        for (town_code, year), n in zip(pairs[0].T.tolist(), pairs[1].tolist(), strict=True):
-            if year:
-                trend.table.setdefault(towns.values[town_code], {})[int(year)] = int(n)
+        cells, n = np.unique(town_codes * len(numbers) + year_at, return_counts=True)
+        for cell, count in zip(cells.tolist(), n.tolist(), strict=True):
+            town, year = divmod(cell, len(numbers))
+            if numbers[year]:
+                trend.table.setdefault(towns.values[town], {})[int(numbers[year])] = count
         trend.table = dict(sorted(trend.table.items(), key=lambda kv: (min(kv[1]), kv[0])))
         trend.first_year = {town: min(row) for town, row in trend.table.items()}
         return trend
@@ -793,3 +800,10 @@ def best_in_groups(groups: np.ndarray, values: np.ndarray, ranks: np.ndarray, n:
     best = np.full(n, -1, dtype=np.int64)
     best[groups[chosen]] = chosen
     return best
+
+
+def distinct_per(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct values each of `n` groups holds."""
+    width = int(values.max()) + 1 if len(values) else 1
+    pairs = np.unique(groups.astype(np.int64) * width + values)
+    return np.bincount(pairs // width, minlength=n)
