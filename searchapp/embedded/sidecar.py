@@ -413,7 +413,7 @@ def gram_sections(codes: np.ndarray, docs: np.ndarray, ndocs: int) -> dict[str, 
 
 
 def repeat_sections(codes: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> dict[str, bytes]:
-    """The grams some paragraph holds more than once: which paragraphs, how often."""
+    """The pairs some paragraph holds more than once: which paragraphs, how often."""
     terms, counts = term_runs(codes)
     lists, starts = encode_blocks(docs, counts)
     return {
