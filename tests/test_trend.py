@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import numpy as np
 import orjson
 import pytest
 
 from searchapp.analysis import exact_key
+from searchapp.embedded.engine import best_in_groups
 from searchapp.engine import Engine, open_engine
 from searchapp.errors import QueryError
 from searchapp.results import SearchRequest, TownTable, TownUsage
@@ -171,3 +173,13 @@ def test_towns_json_escapes_and_counts_beyond_the_lookup_table():
     table = TownTable.from_usages(usages)
     assert json.loads(table.towns_json()) == [u.to_json() for u in usages]
     assert table.usages() == usages
+
+
+def test_best_in_groups_takes_the_keys_in_turn():
+    """A group's best is the highest first key (a verbatim tier), then the highest second
+    (a score, however large), then the last; an empty group has none."""
+    groups = np.array([0, 0, 0, 2, 2])
+    tiers = np.array([1, 2, 2, 0, 0])
+    scores = np.array([5000.0, 1.0, 1.0, 3.0, 4.0])  # the tier wins over any score
+    last = -np.array([7, 9, 8, 1, 2])  # lower rank first
+    assert best_in_groups(groups, (tiers, scores, last), 3).tolist() == [2, -1, 4]

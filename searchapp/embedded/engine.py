@@ -454,11 +454,19 @@ class EmbeddedEngine:
             ranked = self.ranked(plan, hits, hits.bit_count())
             docs = np.fromiter((d for d, _ in ranked), dtype=np.uint32, count=len(ranked))
             return docs, np.fromiter((s for _, s in ranked), dtype=np.float64, count=len(ranked))
-        parts = [
-            self.tier_order(plan, tier, EXACT_BOOST * count, tier.bit_count())
-            for count, tier in self.verbatim_tiers(list(plan.positive), hits)
-        ]
-        return np.concatenate([d for d, _ in parts]), np.concatenate([v for _, v in parts])
+        docs, tiers, scores = self.relevance(plan, hits)
+        order = np.lexsort((self.rank_array[docs], -scores, -tiers))
+        return docs[order], scores[order]
+
+    def relevance(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every hit in docnum order with its verbatim tier (how many terms it holds
+        verbatim) and its score (EXACT_BOOST a tier + the words' BM25): relevance ranks
+        by tier, then score, then document order."""
+        docs = id_array(hits).astype(np.uint32)
+        tiers = np.zeros(len(docs), dtype=np.int64)
+        for term in plan.positive:
+            tiers += bit_flags(self.exact(term.units), self.nbytes)[docs]
+        return docs, tiers, EXACT_BOOST * tiers + self.word_sums(plan, docs)
 
     def verbatim_tiers(self, terms: list[Term], hits: int) -> list[tuple[int, int]]:
         """Hits by how many terms they hold verbatim, most first, as (count, bitset)."""
@@ -582,20 +590,15 @@ class EmbeddedEngine:
         trend.first_year = {town: min(row) for town, row in trend.table.items()}
         return trend
 
-    def scored_hits(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every hit in docnum order, with its ranking value and its score: a hit ranks
-        before another when its value is higher, then when its `rank_array` is lower
-        (`ranked`'s order, without sorting every hit where relevance ranks)."""
-        if plan.sort != "relevance" or plan.scope == "document" or not hits:
-            docs, scores = self.ranked_arrays(plan, hits)
-            order = np.argsort(docs, kind="stable")
-            return docs[order], -order.astype(np.float64), scores[order]  # value: the place
-        docs = id_array(hits).astype(np.uint32)
-        held = np.zeros(len(docs), dtype=np.int64)  # terms held verbatim
-        for term in plan.positive:
-            held += bit_flags(self.exact(term.units), self.nbytes)[docs]
-        scores = EXACT_BOOST * held + self.word_sums(plan, docs)
-        return docs, scores, scores
+    def ranking_keys(self, plan: QueryPlan, hits: int) -> tuple[np.ndarray, ...]:
+        """Every hit in docnum order with keys that give `ranked`'s order without sorting
+        every hit: (docs, tiers, scores); higher tier first, then higher score, then lower
+        `rank_array`. Where relevance does not rank, the tier is the negated place."""
+        if plan.sort == "relevance" and plan.scope != "document" and hits:
+            return self.relevance(plan, hits)
+        docs, scores = self.ranked_arrays(plan, hits)
+        order = np.argsort(docs, kind="stable")
+        return docs[order], -order, scores[order]
 
     def word_sums(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
         """Each of `docs`' BM25 over the plan's words (ascending docnums)."""
@@ -608,7 +611,7 @@ class EmbeddedEngine:
         """Every hit counted by town and report from the columns, most paragraphs first;
         a town's best hit is its first in ranking order, its reports in the order of
         their first hit."""
-        docs, values, scores = self.scored_hits(plan, self.hit_bits(plan))
+        docs, tiers, scores = self.ranking_keys(plan, self.hit_bits(plan))
         pair_of, pair_towns, pair_reports = self.pairs
         pairs = pair_of[docs]
         ranks = self.rank_array[docs]
@@ -617,8 +620,9 @@ class EmbeddedEngine:
             pairs, weights=self.occurrences(plan, docs), minlength=len(pair_towns)
         ).astype(np.int64)
         held = np.flatnonzero(paragraphs)  # the (town, report) pairs with hits
-        best = best_in_groups(pairs, values, ranks, len(pair_towns))[held]
-        by_rank = np.lexsort((ranks[best], -values[best]))  # pairs in order of their best hit
+        keys = (tiers, scores, -ranks.astype(np.int64))  # the highest of each, in turn
+        best = best_in_groups(pairs, keys, len(pair_towns))[held]
+        by_rank = np.lexsort((ranks[best], -scores[best], -tiers[best]))  # by their best hit
         held, best = held[by_rank], best[by_rank]
         towns, first, town_of = np.unique(
             pair_towns[held], return_index=True, return_inverse=True
@@ -788,17 +792,17 @@ def plan_text(plan: QueryPlan) -> str:
     return " ".join(term.text for term in plan.positive)
 
 
-def best_in_groups(groups: np.ndarray, values: np.ndarray, ranks: np.ndarray, n: int) -> np.ndarray:
-    """For each of `n` groups, the index of its best element: the highest value, then the
-    lowest rank (ranks are distinct); -1 for a group with no element."""
-    top = np.full(n, -np.inf)
-    np.maximum.at(top, groups, values)
-    tied = np.flatnonzero(values == top[groups])
-    first = np.full(n, np.iinfo(ranks.dtype).max, dtype=ranks.dtype)
-    np.minimum.at(first, groups[tied], ranks[tied])
-    chosen = tied[ranks[tied] == first[groups[tied]]]
+def best_in_groups(groups: np.ndarray, keys: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """For each of `n` groups, the index of its best element: the highest first key,
+    among those the highest second key, and so on (the last key is distinct); -1 for a
+    group with no element."""
+    candidates = np.arange(len(groups))
+    for key in keys:
+        top = np.full(n, -np.inf)
+        np.maximum.at(top, groups[candidates], key[candidates])
+        candidates = candidates[key[candidates] == top[groups[candidates]]]
     best = np.full(n, -1, dtype=np.int64)
-    best[groups[chosen]] = chosen
+    best[groups[candidates]] = candidates
     return best
 
 
