@@ -1,6 +1,6 @@
 """The JSON of every API response, through orjson.
 
-Flask's own provider goes through the standard `json` module, ~10× slower on the large
+Flask's own provider goes through the standard `json` module, 3–4× slower on the large
 answers of /api/towns and /api/search?all (megabytes of UTF-8). Output is the same JSON:
 UTF-8 (no \\u escapes but for a lone surrogate, which orjson refuses and the standard
 library escapes: `results.json_bytes`), keys in the order they were made, compact. Values
