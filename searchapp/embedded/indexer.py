@@ -75,8 +75,9 @@ LOCK = "lock"
 
 SMALL_UPDATE = 8 * 2**20  # changed bytes below which an update uses one process
 # paragraphs a Whoosh writer process puts in one segment: writing a segment's file holds
-# all its (gram, paragraph) pairs in memory (~10 KB a paragraph at its peak), so a
-# segment's size, not the corpus's, bounds a build's memory (~0.7 GB a worker)
+# all its (gram, paragraph) pairs in memory, so a segment's size, not the corpus's,
+# bounds a segment worker's memory (200 MB corpus: 1.65 GB at the largest, with what
+# the worker inherits from the parent; 3.47 GB with two uncapped segments)
 SEGMENT_PARAGRAPHS = 64_000
 
 # --- locations ------------------------------------------------------------------------------
@@ -411,11 +412,11 @@ def update_generation(
     ix = whoosh_index.open_dir(str(target))
     words = tuple(meta["words"])
     get_segmenter(words)
-    procs = procs if report.bytes_read > SMALL_UPDATE else 1
-    writer = make_writer(ix, procs)
+    writers = procs if report.bytes_read > SMALL_UPDATE else 1
+    writer = make_writer(ix, writers)
     for rel in report.removed + report.updated:
         writer.delete_by_term(F.SOURCE, rel)
-    writer = add_files(ix, writer, changed, report, procs)
+    writer = add_files(ix, writer, changed, report, writers)
     writer.commit()  # Whoosh merges the small segments it finds
     write_sidecars(target, changed, words, live, procs)
     report.files.extend(kept)
