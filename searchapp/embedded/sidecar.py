@@ -641,8 +641,8 @@ class SegmentFile:
         at the cap is counted in the text)."""
         counts = bit_flags(self.bits(gram), self.nbytes)[docs].astype(np.uint32)
         again, tfs = self.repeats(gram)
-        at = np.minimum(np.searchsorted(docs, again), max(len(docs) - 1, 0))
-        asked = docs[at] == again if len(docs) else np.zeros(0, dtype=bool)
+        at = np.minimum(np.searchsorted(docs, again), len(docs) - 1)  # docs: never empty here
+        asked = docs[at] == again
         counts[at[asked]] = tfs[asked]
         needle = gram.encode(*ENCODING)
         for i in at[asked & (tfs >= MAX_TF)].tolist():
