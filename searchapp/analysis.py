@@ -157,15 +157,31 @@ def dictionary_hash(words: Iterable[str]) -> str:
     return hashlib.sha1("\n".join(sorted(set(words))).encode("utf-8")).hexdigest()[:16]
 
 
-def get_segmenter(words: tuple[str, ...], key: str | None = None) -> Segmenter:
+def get_segmenter(
+    words: tuple[str, ...], key: str | None = None, tokenizer: jieba.Tokenizer | None = None
+) -> Segmenter:
     """jieba with the domain words added, one per dictionary per process (`key`: the
-    words' `dictionary_hash`, when the caller knows it)."""
+    words' `dictionary_hash`, when the caller knows it; `tokenizer`: one from
+    `load_tokenizer` to build on, when the segmenter is not made yet)."""
     key = key or dictionary_hash(words)
     with _segmenter_lock:
         segmenter = _segmenters.get(key)
         if segmenter is None:
-            segmenter = _segmenters[key] = Segmenter(words)
+            segmenter = _segmenters[key] = Segmenter(words, tokenizer)
     return segmenter
+
+
+def segmenter_loaded() -> bool:
+    """Whether this process has made a segmenter (jieba's dictionary is in memory)."""
+    return bool(_segmenters)
+
+
+def load_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer with its dictionary loaded (~2 s), for `get_segmenter`: a build
+    loads it while its files are read, before it knows the domain words."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
 
 
 UNSEEN_WORD = "\x00"  # never inside a block of Hanzi
@@ -188,9 +204,8 @@ class Segmenter:
     text, mixed text and every block of the corpora.
     """
 
-    def __init__(self, words: tuple[str, ...]) -> None:
-        tokenizer = jieba.Tokenizer()
-        tokenizer.initialize()
+    def __init__(self, words: tuple[str, ...], tokenizer: jieba.Tokenizer | None = None) -> None:
+        tokenizer = tokenizer or load_tokenizer()  # the words are added to it
         for word in words:
             tokenizer.add_word(normalize(word))
         self.jieba = tokenizer

@@ -570,3 +570,33 @@ def test_a_notice_is_dated_by_its_issue_not_by_a_period_in_its_title():
     text = "---\n文号: 青农委〔2024〕80号\n---\n4．本细则自2023年4月7日起参照实施。"
     assert detect_year("关于印发《细则》的通知", None, text, text, "通知") == 2024
     assert detect_year("2025年工作计划", None, text, text, "工作计划") == 2025  # a report
+
+
+def test_gazetteer_cache_gives_the_dataset_divisions(tmp_path: Path, monkeypatch) -> None:
+    """The divisions kept in the user's cache are those read from the dataset; a damaged
+    or foreign cache file is read past, and an unwritable cache folder only costs time."""
+    from searchapp import metadata
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    truth = metadata.read_divisions(metadata.dataset_path())
+    metadata.load_gazetteer.cache_clear()
+    try:
+        fresh = metadata.load_gazetteer()
+        cache = metadata.gazetteer_cache(metadata.dataset_path())
+        assert cache is not None and cache.parent == tmp_path / "cache" / "searchapp"
+        assert metadata.read_cached_divisions(cache) == truth
+        metadata.load_gazetteer.cache_clear()
+        assert metadata.load_gazetteer() == fresh  # now read from the cache
+        for damage in ("[[1, 2]]", "{", "[]", '[["a", "county", "1", "p", "", "", "x", 3]]'):
+            cache.write_text(damage, encoding="utf-8")
+            assert metadata.read_cached_divisions(cache) is None
+            metadata.load_gazetteer.cache_clear()
+            assert metadata.load_gazetteer() == fresh
+            assert metadata.read_cached_divisions(cache) == truth  # written again
+        blocked = tmp_path / "file"
+        blocked.write_text("", encoding="utf-8")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file where a folder should be
+        metadata.load_gazetteer.cache_clear()
+        assert metadata.load_gazetteer() == fresh
+    finally:
+        metadata.load_gazetteer.cache_clear()

@@ -28,6 +28,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ from ..analysis import (
     SEGMENTER,
     exit_with_parent,
     get_segmenter,
+    load_tokenizer,
     mine_slogans,
+    segmenter_loaded,
 )
 from ..documents import (
     Document,
@@ -340,11 +343,14 @@ def full_generation(
     sidecar = load_sidecar(corpus_dir)
     paths = iter_corpus_files(corpus_dir)
     loaded: list[tuple[FileReport, list[Document]]] = []
-    for n, (path, file_loaded) in enumerate(load_files(paths, corpus_dir, sidecar, procs), 1):
-        loaded.append(file_loaded)
-        report.bytes_read += path.stat().st_size
-        if progress:
-            progress(loaded[-1][0].path, n, len(paths) * 2)
+    with ThreadPoolExecutor(1) as background:
+        # a first build in this process loads jieba's dictionary while workers read files
+        tokenizer = None if segmenter_loaded() else background.submit(load_tokenizer)
+        for n, (path, file_loaded) in enumerate(load_files(paths, corpus_dir, sidecar, procs), 1):
+            loaded.append(file_loaded)
+            report.bytes_read += path.stat().st_size
+            if progress:
+                progress(loaded[-1][0].path, n, len(paths) * 2)
     clock = log_phase("read and placed %d files", len(paths), since=clock)
     mined = mine_slogans(p.text for _, docs in loaded for d in docs for p in d.paragraphs)
     words = dictionary_terms(user_dict, mined)
@@ -355,7 +361,8 @@ def full_generation(
     writer.commit(merge=False)
     clock = log_phase("wrote the Whoosh segments", since=clock)
     dictionary = tuple(sorted(set(words)))
-    get_segmenter(dictionary)  # load jieba once; worker processes inherit it
+    # made here once, and inherited by the worker processes
+    get_segmenter(dictionary, tokenizer=tokenizer.result() if tokenizer else None)
     write_sidecars(target, loaded, dictionary, procs=procs)
     log_phase("wrote the segment files", since=clock)
     meta = make_meta(corpus_dir, user_dict, words, mined, report)
