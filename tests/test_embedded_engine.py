@@ -23,7 +23,7 @@ from searchapp.errors import IndexIncompatible
 from searchapp.plan import make_plan
 from searchapp.querylang import parse_query
 from searchapp.results import SearchRequest
-from searchapp.search import merged_filters, run_search
+from searchapp.search import merged_filters, plan_request, run_search
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT_ROOT / "seeds"
@@ -129,6 +129,7 @@ def test_hits_totals_facets_and_pages_equal_a_scan(
     if which == "deleted":
         assert any(leaf.deleted for leaf in engine.leaves)
     rows = live_paragraphs(index_dir)
+    assert engine.headings()  # the section facet has values to count
     scan = BruteForce(rows, engine.words)
     by_key = {(r[F.DOC_ID], r[F.PARA_ID]): r for r in rows}
 
@@ -145,6 +146,13 @@ def test_hits_totals_facets_and_pages_equal_a_scan(
         for name in F.FACET_FIELDS:
             counts = Counter(by_key[k][name] for k in keys)
             assert everything.facets[name] == {v: n for v, n in counts.items()}, (q, name)
+            most_first = sorted(counts, key=lambda v: (-counts[v], str(v)))
+            assert list(everything.facets[name]) == most_first, (q, name)
+        # the section facet counts the hits the section filter would keep, most first
+        hits = engine.hit_bits(plan_request(engine, SearchRequest(q=q))[1])
+        under = [(h, (engine.heading_bits(h) & hits).bit_count()) for h in engine.headings()]
+        under.sort(key=lambda hn: -hn[1])
+        assert list(everything.facets[F.SECTION].items()) == [(h, n) for h, n in under if n], q
         one = run_search(engine, SearchRequest(q=q, page=page, page_size=4), max_query_chars=500)
         assert [(h.doc_id, h.para_id) for h in one.hits] == keys[(page - 1) * 4 : page * 4]
 

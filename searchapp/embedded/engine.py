@@ -128,6 +128,13 @@ class FacetColumn:
         return found if found is not None else bits_from_ids(self.docs[code], nbytes)
 
     @functools.cached_property
+    def value_array(self) -> np.ndarray:
+        """The values as a numpy array of objects (picked many at a time)."""
+        values = np.empty(len(self.values), dtype=object)
+        values[:] = self.values
+        return values
+
+    @functools.cached_property
     def rank(self) -> np.ndarray:
         """Each value code's place in the values' sorted order (worked out on first use)."""
         rank = np.empty(len(self.values), dtype=np.int64)
@@ -393,12 +400,36 @@ class EmbeddedEngine:
         for name, column in self.facets.items():
             per_code = np.bincount(column.codes[docs], minlength=len(column.values))
             held = np.flatnonzero(per_code)
-            pairs = zip(held.tolist(), per_code[held].tolist(), strict=True)
-            items = [(column.values[c], n) for c, n in pairs]
-            counts[name] = dict(sorted(items, key=lambda kv: (-kv[1], str(kv[0]))))
-        sections = [(h, (self.heading_bits(h) & hits).bit_count()) for h in self.headings()]
-        counts[F.SECTION] = dict(sorted(((h, n) for h, n in sections if n), key=lambda kv: -kv[1]))
+            held = held[np.lexsort((column.rank[held], -per_code[held]))]
+            values = column.value_array[held].tolist()
+            counts[name] = dict(zip(values, per_code[held].tolist(), strict=True))
+        counts[F.SECTION] = self.section_counts(docs)
         return counts
+
+    def section_counts(self, docs: np.ndarray) -> dict[str, int]:
+        """Live hits under each recurring heading (`heading_bits`), most first, counted
+        over the hits' section paths."""
+        headings, heads, codes = self.heading_members
+        per_code = np.bincount(self.sections.codes[docs], minlength=len(self.sections.values))
+        per_heading = np.bincount(heads, weights=per_code[codes], minlength=len(headings))
+        order = np.argsort(-per_heading, kind="stable")
+        return {headings[i]: int(per_heading[i]) for i in order.tolist() if per_heading[i]}
+
+    @functools.cached_property
+    def heading_members(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The recurring headings, and each (heading, section path) pair where the path
+        holds the heading, as two arrays (heading index, path code)."""
+        headings = self.headings()
+        keys = [exact_key(value) for value in self.sections.values]
+        pairs = [
+            (i, code)
+            for i, heading in enumerate(map(exact_key, headings))
+            for code, key in enumerate(keys)
+            if heading in key
+        ]
+        heads = np.array([i for i, _ in pairs], dtype=np.int64)
+        codes = np.array([c for _, c in pairs], dtype=np.int64)
+        return headings, heads, codes
 
     def headings(self) -> list[str]:
         """The section facet's values, worked out on first use (not when the engine opens)."""
