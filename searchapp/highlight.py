@@ -58,10 +58,12 @@ def escape(text: str) -> str:
     )
 
 
-def term_spans(text: str, needles: list[tuple[str, list[str]]]) -> list[Span]:
-    """Each (term, words) needle: the term verbatim, else its words when all of them occur."""
+def term_spans(text: str, needles: list[tuple[str, list[str]]], units: str = "") -> list[Span]:
+    """Each (term, words) needle: the term verbatim, else its words when all of them occur
+    (`units`: the text's exact-match form when known, one unit a character)."""
     spans: list[Span] = []
-    exact = exact_units(text)  # once per text: folding is most of the cost
+    # once per text: folding is most of the cost
+    exact = (units, range(len(units))) if units else exact_units(text)
     for verbatim, parts in needles:
         found = spans_in(exact, [verbatim])
         if not found and parts:

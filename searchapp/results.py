@@ -64,6 +64,9 @@ class Record:
     province: str = ""
     city: str = ""
     county: str = ""
+    # the text's exact-match form (`analysis.exact_units`) when the engine holds it and it
+    # has a character for each of the text's (no white space dropped), else ""
+    units: str = field(default="", repr=False, compare=False)
 
     @property
     def year_number(self) -> int | None:

@@ -127,7 +127,7 @@ def make_hits(engine: Engine, ranked: Sequence[tuple[Any, float]], plan: QueryPl
     needles = plan.needles()
     records = engine.records([ref for ref, _ in ranked])
     return [
-        Hit.from_record(record, term_spans(record.text, needles), score)
+        Hit.from_record(record, term_spans(record.text, needles, record.units), score)
         for record, (_, score) in zip(records, ranked, strict=True)
     ]
 

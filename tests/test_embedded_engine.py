@@ -15,14 +15,15 @@ from hypothesis import strategies as st
 from oracle import corpus_paragraphs
 
 from searchapp import fields as F
-from searchapp.analysis import exact_key, segment
+from searchapp.analysis import exact_key, exact_units, segment
 from searchapp.embedded import EmbeddedEngine, build_index, whoosh_io
+from searchapp.embedded.codec import ids_from_bits
 from searchapp.embedded.engine import LruCache
 from searchapp.embedded.indexer import open_index
 from searchapp.errors import IndexIncompatible
 from searchapp.plan import make_plan
 from searchapp.querylang import parse_query
-from searchapp.results import SearchRequest
+from searchapp.results import Record, SearchRequest
 from searchapp.search import merged_filters, plan_request, run_search
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -231,3 +232,30 @@ def test_documents_and_records_by_reference(seed_engine: Any):
     assert records[0] in report
     assert [r.ordinal for r in sorted(report, key=lambda r: r.ordinal)] == list(range(len(report)))
     assert seed_engine.document("no-such-report") == []
+
+
+@pytest.mark.parametrize("which", ["multi", "deleted"])
+def test_records_equal_the_paragraphs_and_carry_their_exact_form(
+    which: str, multi_segment_index: Path, deleted_docs_index: Path
+):
+    """Records read straight from the columns and segment files are the corpus's
+    paragraphs with their reports' fields; where a record brings its exact-match form
+    (highlighting then skips folding the text), it is the text's own."""
+    index_dir = multi_segment_index if which == "multi" else deleted_docs_index
+    engine = EmbeddedEngine(Path(open_index(index_dir)[0].storage.folder))
+    rows = {(r[F.DOC_ID], r[F.PARA_ID]): r for r in live_paragraphs(index_dir)}
+    records = engine.records(ids_from_bits(engine.live))
+    assert len(records) == len(rows)
+    with_units = 0
+    for record in records:
+        row = rows[(record.doc_id, record.para_id)]
+        expected = Record.from_fields({**row, F.SECTION: record.section})
+        assert record == expected  # `units` is not compared
+        assert record.section == tuple(row.get(F.SECTION) or ())
+        if record.units:
+            with_units += 1
+            assert (record.units, range(len(record.text))) == exact_units(record.text)
+        else:
+            assert len(exact_units(record.text)[0]) != len(record.text)
+    assert 0 < with_units < len(records)  # both kinds are there
+    engine.close()

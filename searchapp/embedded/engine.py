@@ -746,21 +746,41 @@ class EmbeddedEngine:
 
     def records(self, docs: Sequence[int]) -> list[Record]:
         """The stored paragraphs of these document numbers, in the same order."""
+        reports, paths = self.report_records, self.section_paths
         out = []
         for doc in docs:
             index = self.leaf_index(doc)
-            paragraph = self.files[index].paragraph(doc - self.leaves[index].offset)
-            section = self.sections.values[self.sections.codes[doc]]
-            fields: dict[str, Any] = {
-                **self.reports[self.report_codes[doc]],
-                F.SECTION: section.split(F.SECTION_SEPARATOR) if section else [],
-                F.TEXT: paragraph.text,
-                F.PARA_ID: paragraph.para_id,
-                F.ORDINAL: paragraph.ordinal,
-                F.HEADING: paragraph.heading,
-            }
-            out.append(Record.from_fields(fields))
+            segment, local = self.files[index], doc - self.leaves[index].offset
+            text, units = segment.text_and_units(local)
+            record = Record(
+                **reports[self.report_codes[doc]],
+                para_id=segment.para_id(local),
+                text=text,
+                ordinal=int(segment.ordinals[local]),
+                section=paths[self.sections.codes[doc]],
+                heading=bool(segment.headings[local]),
+                units=units if len(units) == len(text) else "",
+            )
+            out.append(record)
         return out
+
+    @functools.cached_property
+    def report_records(self) -> list[dict[str, Any]]:
+        """Each report's part of a Record, as `Record.from_fields` reads it."""
+        own = {F.PARA_ID, F.TEXT, F.ORDINAL, F.SECTION, F.HEADING, "units"}
+        return [
+            {
+                name: value
+                for name, value in vars(Record.from_fields({**r, F.PARA_ID: ""})).items()
+                if name not in own
+            }
+            for r in self.reports
+        ]
+
+    @functools.cached_property
+    def section_paths(self) -> list[tuple[str, ...]]:
+        """Each section code's path of headings."""
+        return [tuple(v.split(F.SECTION_SEPARATOR)) if v else () for v in self.sections.values]
 
     def document(self, doc_id: str) -> list[Record]:
         """Every paragraph of one report, in any order ([] when there is no such report)."""

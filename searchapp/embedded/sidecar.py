@@ -697,9 +697,14 @@ class SegmentFile:
 
     def text(self, doc: int) -> str:
         """A paragraph as written."""
+        return self.text_and_units(doc)[0]
+
+    def text_and_units(self, doc: int) -> tuple[str, str]:
+        """A paragraph as written, and its exact-match form."""
         start = self._patches_at + int(self.patch_offsets[doc])
         end = self._patches_at + int(self.patch_offsets[doc + 1])
-        return apply_patch(self.units(doc), self._map[start:end].decode(*ENCODING))
+        units = self.units(doc)
+        return apply_patch(units, self._map[start:end].decode(*ENCODING)), units
 
     # --- the word channel -----------------------------------------------------------------
 
