@@ -45,9 +45,11 @@ def id_array(bits: int) -> np.ndarray:
     its non-zero bytes are unpacked)."""
     raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
     held = np.flatnonzero(raw)
+    # (numpy finds the set entries of a bool array ~4x faster than of a uint8 one)
     if len(held) * SPARSE_BYTES > len(raw):
-        return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
-    rows, columns = np.nonzero(np.unpackbits(raw[held, None], axis=1, bitorder="little"))
+        return np.nonzero(np.unpackbits(raw, bitorder="little").view(bool))[0]
+    flags = np.unpackbits(raw[held, None], axis=1, bitorder="little").view(bool)
+    rows, columns = np.nonzero(flags)
     return held[rows] * 8 + columns
 
 

@@ -127,6 +127,21 @@ class FacetColumn:
         found = self.masks.get(code)
         return found if found is not None else bits_from_ids(self.docs[code], nbytes)
 
+    def per_code(self, hits: int, docs: np.ndarray, nbytes: int) -> np.ndarray:
+        """How many of the hits (a bitset, and its ids) hold each value code: with a
+        bitset AND a value when every value but one has a bitset and the hits are many
+        (gathering their codes then costs more), else by counting their codes."""
+        unmasked = len(self.values) - len(self.masks)
+        if unmasked > 1 or len(docs) * 4 <= nbytes * len(self.masks):
+            return np.bincount(self.codes[docs], minlength=len(self.values))
+        counts = np.zeros(len(self.values), dtype=np.int64)
+        for code, mask in self.masks.items():
+            counts[code] = (mask & hits).bit_count()
+        if unmasked:  # every document holds one value: the last one holds the rest
+            rest = next(c for c in range(len(self.values)) if c not in self.masks)
+            counts[rest] = len(docs) - int(counts.sum())
+        return counts
+
     @functools.cached_property
     def value_array(self) -> np.ndarray:
         """The values as a numpy array of objects (picked many at a time)."""
@@ -398,7 +413,7 @@ class EmbeddedEngine:
         docs = id_array(hits)
         counts = {}
         for name, column in self.facets.items():
-            per_code = np.bincount(column.codes[docs], minlength=len(column.values))
+            per_code = column.per_code(hits, docs, self.nbytes)
             held = np.flatnonzero(per_code)
             held = held[np.lexsort((column.rank[held], -per_code[held]))]
             values = column.value_array[held].tolist()
