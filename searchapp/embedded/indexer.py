@@ -43,7 +43,7 @@ from ..analysis import (
     SEGMENTER,
     exit_with_parent,
     get_segmenter,
-    load_tokenizer,
+    load_dictionary,
     mine_slogans,
     segmenter_loaded,
 )
@@ -345,7 +345,7 @@ def full_generation(
     loaded: list[tuple[FileReport, list[Document]]] = []
     with ThreadPoolExecutor(1) as background:
         # a first build in this process loads jieba's dictionary while workers read files
-        tokenizer = None if segmenter_loaded() else background.submit(load_tokenizer)
+        base = None if segmenter_loaded() else background.submit(load_dictionary)
         for n, (path, file_loaded) in enumerate(load_files(paths, corpus_dir, sidecar, procs), 1):
             loaded.append(file_loaded)
             report.bytes_read += path.stat().st_size
@@ -362,7 +362,7 @@ def full_generation(
     clock = log_phase("wrote the Whoosh segments", since=clock)
     dictionary = tuple(sorted(set(words)))
     # made here once, and inherited by the worker processes
-    get_segmenter(dictionary, tokenizer=tokenizer.result() if tokenizer else None)
+    get_segmenter(dictionary, base=base.result() if base else None)
     write_sidecars(target, loaded, dictionary, procs=procs)
     log_phase("wrote the segment files", since=clock)
     meta = make_meta(corpus_dir, user_dict, words, mined, report)
