@@ -164,7 +164,7 @@ def get_segmenter(
 ) -> Segmenter:
     """jieba with the domain words added, one per dictionary per process (`key`: the
     words' `dictionary_hash`, when the caller knows it; `base`: one from
-    `load_dictionary` to build on, when the segmenter is not made yet)."""
+    `load_dictionary` for the segmenter to take over, when it is not made yet)."""
     key = key or dictionary_hash(words)
     with _segmenter_lock:
         segmenter = _segmenters.get(key)

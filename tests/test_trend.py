@@ -8,6 +8,8 @@ from collections import Counter
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchapp.analysis import exact_key
 from searchapp.embedded.engine import best_in_groups
@@ -183,3 +185,25 @@ def test_best_in_groups_takes_the_keys_in_turn():
     scores = np.array([5000.0, 1.0, 1.0, 3.0, 4.0])  # the tier wins over any score
     last = -np.array([7, 9, 8, 1, 2])  # lower rank first
     assert best_in_groups(groups, (tiers, scores, last), 3).tolist() == [2, -1, 4]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 2), st.sampled_from([0.5, 1.0, 2.0])),
+        max_size=40,
+    ),
+)
+def test_best_in_groups_equals_a_sort_of_each_group(rows: list[tuple[int, int, float]]):
+    """Against sorting each group's elements by the keys: whatever the keys share, and
+    however few candidates are left after a key."""
+    groups = np.array([g for g, _, _ in rows], dtype=np.int64)
+    tiers = np.array([t for _, t, _ in rows], dtype=np.int64)
+    scores = np.array([s for _, _, s in rows], dtype=np.float64)
+    last = -np.arange(len(rows), dtype=np.int64)  # distinct: earlier first
+    expected = [-1] * 6
+    for group in range(6):
+        members = [i for i, (g, _, _) in enumerate(rows) if g == group]
+        if members:
+            expected[group] = max(members, key=lambda i: (tiers[i], scores[i], last[i]))
+    assert best_in_groups(groups, (tiers, scores, last), 6).tolist() == expected

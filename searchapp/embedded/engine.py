@@ -863,10 +863,16 @@ def best_in_groups(groups: np.ndarray, keys: Sequence[np.ndarray], n: int) -> np
     among those the highest second key, and so on (the last key is distinct); -1 for a
     group with no element."""
     candidates = np.arange(len(groups))
+    held = np.count_nonzero(np.bincount(groups, minlength=n)) if len(groups) else 0
     for key in keys:
+        if len(candidates) == held:  # one element a group is left: it is the best
+            break
+        values = key[candidates]
+        if values.min() == values.max():  # a key all elements share decides nothing
+            continue
         top = np.full(n, -np.inf)
-        np.maximum.at(top, groups[candidates], key[candidates])
-        candidates = candidates[key[candidates] == top[groups[candidates]]]
+        np.maximum.at(top, groups[candidates], values)
+        candidates = candidates[values == top[groups[candidates]]]
     best = np.full(n, -1, dtype=np.int64)
     best[groups[candidates]] = candidates
     return best
