@@ -123,13 +123,18 @@ def run_indexed(
 
 
 def make_hits(engine: Engine, ranked: Sequence[tuple[Any, float]], plan: QueryPlan) -> list[Hit]:
-    """Full hits (text, snippet, marked spans) for ranked refs."""
+    """Full hits (text, snippet, marked spans) for ranked refs, their records read a
+    batch at a time (a record also holds the text's exact-match form)."""
     needles = plan.needles()
-    records = engine.records([ref for ref, _ in ranked])
-    return [
-        Hit.from_record(record, term_spans(record.text, needles, record.units), score)
-        for record, (_, score) in zip(records, ranked, strict=True)
-    ]
+    hits: list[Hit] = []
+    for start in range(0, len(ranked), RECORD_BATCH):
+        batch = ranked[start : start + RECORD_BATCH]
+        records = engine.records([ref for ref, _ in batch])
+        hits += (
+            Hit.from_record(record, term_spans(record.text, needles, record.units), score)
+            for record, (_, score) in zip(records, batch, strict=True)
+        )
+    return hits
 
 
 def iter_hits(engine: Engine, plan: QueryPlan) -> Iterator[Hit]:
