@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 TERM_CACHE_BYTES = 64 * 2**20  # decoded postings kept per engine
 FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
+# a Record's fields that are the paragraph's own, not its report's
+PARAGRAPH_OWN = frozenset({F.PARA_ID, F.TEXT, F.ORDINAL, F.SECTION, F.HEADING, "units"})
 MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
 DENSE_LOOKUP = 8  # scores for over 1/8 of all documents: looked up in a dense array
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the index holds
@@ -179,6 +181,7 @@ class EmbeddedEngine:
         )
         keys = column_values(self.leaves, F.SORT_KEY)
         self.reports, self.report_codes = self.load_reports()
+        self._report_records: list[dict[str, Any] | None] = [None] * len(self.reports)
         self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
         self.rank_array = np.empty(self.size, dtype=np.uint32)
         self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
@@ -186,6 +189,7 @@ class EmbeddedEngine:
         )
         self.facets = {name: self.load_facet(name) for name in F.COLUMNS}
         self.sections = self.load_facet(F.SECTION_KEY)
+        self._section_paths: list[tuple[str, ...] | None] = [None] * len(self.sections.values)
         self._headings: list[str] | None = None  # the section facet's values, on first use
         self._heading_bits: dict[str, int] = {}
         self.dates = self.load_facet(F.SORT_DATE)
@@ -761,41 +765,42 @@ class EmbeddedEngine:
 
     def records(self, docs: Sequence[int]) -> list[Record]:
         """The stored paragraphs of these document numbers, in the same order."""
-        reports, paths = self.report_records, self.section_paths
         out = []
         for doc in docs:
             index = self.leaf_index(doc)
             segment, local = self.files[index], doc - self.leaves[index].offset
             text, units = segment.text_and_units(local)
             record = Record(
-                **reports[self.report_codes[doc]],
+                **self.report_record(int(self.report_codes[doc])),
                 para_id=segment.para_id(local),
                 text=text,
                 ordinal=int(segment.ordinals[local]),
-                section=paths[self.sections.codes[doc]],
+                section=self.section_path(int(self.sections.codes[doc])),
                 heading=bool(segment.headings[local]),
                 units=units if len(units) == len(text) else "",
             )
             out.append(record)
         return out
 
-    @functools.cached_property
-    def report_records(self) -> list[dict[str, Any]]:
-        """Each report's part of a Record, as `Record.from_fields` reads it."""
-        own = {F.PARA_ID, F.TEXT, F.ORDINAL, F.SECTION, F.HEADING, "units"}
-        return [
-            {
-                name: value
-                for name, value in vars(Record.from_fields({**r, F.PARA_ID: ""})).items()
-                if name not in own
-            }
-            for r in self.reports
-        ]
+    def report_record(self, code: int) -> dict[str, Any]:
+        """A report's part of a Record, as `Record.from_fields` reads it (made when the
+        report is first shown: threads racing make the same)."""
+        found = self._report_records[code]
+        if found is None:
+            record = Record.from_fields({**self.reports[code], F.PARA_ID: ""})
+            found = {k: v for k, v in vars(record).items() if k not in PARAGRAPH_OWN}
+            self._report_records[code] = found
+        return found
 
-    @functools.cached_property
-    def section_paths(self) -> list[tuple[str, ...]]:
-        """Each section code's path of headings."""
-        return [tuple(v.split(F.SECTION_SEPARATOR)) if v else () for v in self.sections.values]
+    def section_path(self, code: int) -> tuple[str, ...]:
+        """A section code's path of headings (made on first use, like `report_record`)."""
+        found = self._section_paths[code]
+        if found is None:
+            value = self.sections.values[code]
+            found = self._section_paths[code] = (
+                tuple(value.split(F.SECTION_SEPARATOR)) if value else ()
+            )
+        return found
 
     def document(self, doc_id: str) -> list[Record]:
         """Every paragraph of one report, in any order ([] when there is no such report)."""
