@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -131,9 +131,9 @@ class Matches:
     notices: list[str] = field(default_factory=list)  # e.g. a shard that did not answer
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
-    """One matching paragraph, ready to show."""
+    """One matching paragraph, ready to show (slots: every-hit answers hold 100,000s)."""
 
     doc_id: str
     para_id: str
@@ -182,11 +182,14 @@ class Hit:
         )
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in {"spans"}}
+        data = {name: getattr(self, name) for name in HIT_FIELDS}
         data["spans"] = [list(s) for s in self.spans]
         if self.similarity is None:
             del data["similarity"]
         return data
+
+
+HIT_FIELDS = tuple(f.name for f in fields(Hit) if f.name != "spans")  # to_json's order
 
 
 def empty_facets() -> dict[str, dict[str, int]]:

@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 
 TERM_CACHE_BYTES = 64 * 2**20  # decoded postings kept per engine
 FEW_HITS = 32  # fewer than 1/FEW_HITS of all documents: work on document lists
-# a Record's fields that are the paragraph's own, not its report's
-PARAGRAPH_OWN = frozenset({F.PARA_ID, F.TEXT, F.ORDINAL, F.SECTION, F.HEADING, "units"})
 MASKED_VALUES = 64  # a facet value gets a bitset when it holds over 1/64 of the documents
 DENSE_LOOKUP = 8  # scores for over 1/8 of all documents: looked up in a dense array
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the index holds
@@ -181,7 +179,9 @@ class EmbeddedEngine:
         )
         keys = column_values(self.leaves, F.SORT_KEY)
         self.reports, self.report_codes = self.load_reports()
-        self._report_records: list[dict[str, Any] | None] = [None] * len(self.reports)
+        # made when the engine opens: made during queries, these long-lived objects
+        # would sit among the short-lived hits and keep their memory from being freed
+        self._report_records = [report_part(report) for report in self.reports]
         self.order = array("I", sorted(range(self.size), key=keys.__getitem__))  # stable
         self.rank_array = np.empty(self.size, dtype=np.uint32)
         self.rank_array[np.frombuffer(self.order, dtype=np.uint32)] = np.arange(
@@ -189,7 +189,9 @@ class EmbeddedEngine:
         )
         self.facets = {name: self.load_facet(name) for name in F.COLUMNS}
         self.sections = self.load_facet(F.SECTION_KEY)
-        self._section_paths: list[tuple[str, ...] | None] = [None] * len(self.sections.values)
+        self._section_paths = [
+            tuple(v.split(F.SECTION_SEPARATOR)) if v else () for v in self.sections.values
+        ]
         self._headings: list[str] | None = None  # the section facet's values, on first use
         self._heading_bits: dict[str, int] = {}
         self.dates = self.load_facet(F.SORT_DATE)
@@ -783,24 +785,12 @@ class EmbeddedEngine:
         return out
 
     def report_record(self, code: int) -> dict[str, Any]:
-        """A report's part of a Record, as `Record.from_fields` reads it (made when the
-        report is first shown: threads racing make the same)."""
-        found = self._report_records[code]
-        if found is None:
-            record = Record.from_fields({**self.reports[code], F.PARA_ID: ""})
-            found = {k: v for k, v in vars(record).items() if k not in PARAGRAPH_OWN}
-            self._report_records[code] = found
-        return found
+        """A report's part of a Record."""
+        return self._report_records[code]
 
     def section_path(self, code: int) -> tuple[str, ...]:
-        """A section code's path of headings (made on first use, like `report_record`)."""
-        found = self._section_paths[code]
-        if found is None:
-            value = self.sections.values[code]
-            found = self._section_paths[code] = (
-                tuple(value.split(F.SECTION_SEPARATOR)) if value else ()
-            )
-        return found
+        """A section code's path of headings."""
+        return self._section_paths[code]
 
     def document(self, doc_id: str) -> list[Record]:
         """Every paragraph of one report, in any order ([] when there is no such report)."""
@@ -861,6 +851,19 @@ def close_reader(reader: Any) -> None:
 
 def plan_text(plan: QueryPlan) -> str:
     return " ".join(term.text for term in plan.positive)
+
+
+REPORT_TEXTS = (F.TITLE, F.TOWN, F.PLACE, F.DOC_TYPE, F.DATE, F.SOURCE, F.ISSUER, F.LEVEL)
+REPORT_TEXTS += (F.PROVINCE, F.CITY, F.COUNTY)
+
+
+def report_part(report: dict[str, Any]) -> dict[str, Any]:
+    """A report's fields as a Record holds them (`Record.from_fields`: missing ones
+    empty, the year as text)."""
+    part = {name: report.get(name) or "" for name in REPORT_TEXTS}
+    part[F.DOC_ID] = report[F.DOC_ID]
+    part[F.YEAR] = str(report.get(F.YEAR) or "")
+    return part
 
 
 def best_in_groups(groups: np.ndarray, keys: Sequence[np.ndarray], n: int) -> np.ndarray:
