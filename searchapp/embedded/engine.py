@@ -441,16 +441,20 @@ class EmbeddedEngine:
         """The recurring headings, and each (heading, section path) pair where the path
         holds the heading, as two arrays (heading index, path code)."""
         headings = self.headings()
-        keys = [exact_key(value) for value in self.sections.values]
-        pairs = [
-            (i, code)
-            for i, heading in enumerate(map(exact_key, headings))
-            for code, key in enumerate(keys)
-            if heading in key
-        ]
+        pairs = [(i, c) for i, heading in enumerate(headings) for c in self.paths_under(heading)]
         heads = np.array([i for i, _ in pairs], dtype=np.int64)
         codes = np.array([c for _, c in pairs], dtype=np.int64)
         return headings, heads, codes
+
+    @functools.cached_property
+    def section_keys(self) -> list[str]:
+        """Each section path in exact-match form."""
+        return [exact_key(value) for value in self.sections.values]
+
+    def paths_under(self, heading: str) -> list[int]:
+        """The section codes whose path holds a heading (compared in exact-match form)."""
+        key = exact_key(heading)
+        return [code for code, path in enumerate(self.section_keys) if key in path]
 
     def headings(self) -> list[str]:
         """The section facet's values, worked out on first use (not when the engine opens)."""
@@ -474,11 +478,9 @@ class EmbeddedEngine:
         """Paragraphs under a heading that contains `heading` (cached per heading)."""
         found = self._heading_bits.get(heading)
         if found is None:
-            key = exact_key(heading)
             bits = 0
-            for code, value in enumerate(self.sections.values):
-                if key in exact_key(value):
-                    bits |= self.sections.bits(code, self.nbytes)
+            for code in self.paths_under(heading):
+                bits |= self.sections.bits(code, self.nbytes)
             found = self._heading_bits[heading] = bits & self.live
         return found
 
@@ -773,24 +775,16 @@ class EmbeddedEngine:
             segment, local = self.files[index], doc - self.leaves[index].offset
             text, units = segment.text_and_units(local)
             record = Record(
-                **self.report_record(int(self.report_codes[doc])),
+                **self._report_records[self.report_codes[doc]],
                 para_id=segment.para_id(local),
                 text=text,
                 ordinal=int(segment.ordinals[local]),
-                section=self.section_path(int(self.sections.codes[doc])),
+                section=self._section_paths[self.sections.codes[doc]],
                 heading=bool(segment.headings[local]),
                 units=units if len(units) == len(text) else "",
             )
             out.append(record)
         return out
-
-    def report_record(self, code: int) -> dict[str, Any]:
-        """A report's part of a Record."""
-        return self._report_records[code]
-
-    def section_path(self, code: int) -> tuple[str, ...]:
-        """A section code's path of headings."""
-        return self._section_paths[code]
 
     def document(self, doc_id: str) -> list[Record]:
         """Every paragraph of one report, in any order ([] when there is no such report)."""
