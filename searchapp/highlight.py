@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from markupsafe import Markup
@@ -27,17 +28,24 @@ def find_spans(text: str, needles: Iterable[str]) -> list[Span]:
 
 def spans_in(exact: tuple[str, Sequence[int]], needles: Iterable[str]) -> list[Span]:
     """find_spans over a text already in exact-match form (`analysis.exact_units`)."""
-    units, offsets = exact
     spans: list[Span] = []
     for needle in {needle_units(n) for n in needles}:
-        if not needle:
-            continue
-        start = units.find(needle)
-        while start >= 0:
-            end = start + len(needle)
-            spans.append((offsets[start], offsets[end - 1] + 1))
-            start = units.find(needle, start + 1)
+        spans += needle_spans(exact, needle)
     return merge_spans(spans)
+
+
+def needle_spans(exact: tuple[str, Sequence[int]], needle: str) -> list[Span]:
+    """Every occurrence of one needle in exact-match form, in order (overlaps kept)."""
+    units, offsets = exact
+    spans: list[Span] = []
+    if not needle:
+        return spans
+    last = len(needle) - 1
+    start = units.find(needle)
+    while start >= 0:
+        spans.append((offsets[start], offsets[start + last] + 1))
+        start = units.find(needle, start + 1)
+    return spans
 
 
 @functools.lru_cache(maxsize=4096)
@@ -65,12 +73,12 @@ def term_spans(text: str, needles: list[tuple[str, list[str]]], units: str = "")
     # once per text: folding is most of the cost
     exact = (units, range(len(units))) if units else exact_units(text)
     for verbatim, parts in needles:
-        found = spans_in(exact, [verbatim])
+        found = needle_spans(exact, needle_units(verbatim))
         if not found and parts:
             per_part = [spans_in(exact, [part]) for part in parts]
             if all(per_part):
                 found = [span for part_spans in per_part for span in part_spans]
-        spans.extend(found)
+        spans += found
     return merge_spans(spans)
 
 
@@ -84,20 +92,28 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
+MARKS = "\ufdd0\ufdd1"  # Unicode noncharacters: where tags go while a text is escaped
+NOT_MARKS = str.maketrans(MARKS, "\ufffd\ufffd")  # a text's own noncharacters (same length)
+
+
 def render(text: str, spans: list[Span], open_tag: str, close_tag: str, esc: bool) -> str:
+    """The text with open/close tags around each span (merged, sorted), escaped when
+    `esc`: marks go in first and the whole is escaped once (hit pages make thousands)."""
+    if esc and (MARKS[0] in text or MARKS[1] in text):
+        text = text.translate(NOT_MARKS)
+    opening, closing = (MARKS[0], MARKS[1]) if esc else (open_tag, close_tag)
     out = []
     pos = 0
     for start, end in spans:
         start, end = max(start, pos), min(end, len(text))
         if start >= end:
             continue
-        out.append(escape(text[pos:start]) if esc else text[pos:start])
-        out.append(open_tag)
-        out.append(escape(text[start:end]) if esc else text[start:end])
-        out.append(close_tag)
+        out += (text[pos:start], opening, text[start:end], closing)
         pos = end
-    out.append(escape(text[pos:]) if esc else text[pos:])
-    return "".join(out)
+    out.append(text[pos:])
+    if not esc:
+        return "".join(out)
+    return escape("".join(out)).replace(MARKS[0], open_tag).replace(MARKS[1], close_tag)
 
 
 def highlight(text: str, spans: list[Span]) -> Markup:
@@ -109,14 +125,10 @@ def snippet_window(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> 
     """A window of whole sentences around the best match, about `width` characters."""
     if len(text) <= width * 1.4:
         return 0, len(text)
-    sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.end() > m.start()]
+    sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text)]  # cover the text
     if not sentences:
         sentences = [(0, len(text))]
-
-    def hits(s: Span) -> int:
-        return sum(1 for a, b in spans if a < s[1] and b > s[0])
-
-    best = max(range(len(sentences)), key=lambda i: (hits(sentences[i]), -i)) if spans else 0
+    best = busiest(sentences, spans)
     lo, hi = best, best
     while True:
         grown = False
@@ -134,6 +146,18 @@ def snippet_window(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> 
         start = max(start, first - width // 3)
         end = min(end, start + width)
     return start, end
+
+
+def busiest(sentences: list[Span], spans: list[Span]) -> int:
+    """The first of the sentences (in order, adjoining) that most spans overlap."""
+    counts = [0] * len(sentences)
+    ends = [end for _, end in sentences]
+    for start, end in spans:
+        i = bisect_right(ends, start)  # the sentence holding the span's first character
+        while i < len(sentences) and sentences[i][0] < end:
+            counts[i] += 1
+            i += 1
+    return counts.index(max(counts))
 
 
 def window_and_spans(text: str, spans: list[Span], width: int) -> tuple[int, int, list[Span]]:

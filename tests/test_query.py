@@ -10,7 +10,14 @@ from markupsafe import escape
 from searchapp.analysis import exact_key, normalize
 from searchapp.engine import Engine
 from searchapp.errors import QueryError
-from searchapp.highlight import find_spans, make_snippet, merge_spans
+from searchapp.highlight import (
+    SENTENCE,
+    Span,
+    find_spans,
+    make_snippet,
+    merge_spans,
+    snippet_window,
+)
 from searchapp.querylang import Atom, parse_query
 from searchapp.results import SearchRequest
 from searchapp.search import run_search
@@ -255,12 +262,13 @@ def test_exact_key_is_idempotent(text: str):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    text=st.text(alphabet="<>&'\"三清两建 。a", max_size=60),
+    text=st.text(alphabet="<>&'\"三清两建 。a\ufdd0\ufdd1", max_size=60),
     cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=6),
 )
 def test_snippet_escapes_as_markupsafe_does(text: str, cuts: list[int]):
     """Snippets escape every piece between the marks exactly as markupsafe.escape would,
-    so no character of a document can open a tag."""
+    so no character of a document can open a tag (the noncharacters that stand for the
+    marks while a snippet is escaped show as U+FFFD when a document holds them)."""
     edges = sorted(min(c, len(text)) for c in cuts)
     spans = merge_spans((a, b) for a, b in zip(edges[::2], edges[1::2], strict=False) if a < b)
     snippet = str(make_snippet(text, spans, width=len(text) + 1))  # hits pass merged spans
@@ -273,5 +281,52 @@ def test_snippet_escapes_as_markupsafe_does(text: str, cuts: list[int]):
             "</mark>",
         ]
         pos = end
-    assert snippet == "".join(expected) + str(escape(text[pos:]))
+    expected.append(str(escape(text[pos:])))
+    shown = "".join(expected).replace("\ufdd0", "\ufffd").replace("\ufdd1", "\ufffd")
+    assert snippet == shown
     assert "<" not in snippet.replace("<mark>", "").replace("</mark>", "")
+
+
+def window_by_scan(text: str, spans: list[Span], width: int) -> Span:
+    """snippet_window as first written: each sentence's spans counted by a scan."""
+    if len(text) <= width * 1.4:
+        return 0, len(text)
+    sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.end() > m.start()]
+    if not sentences:
+        sentences = [(0, len(text))]
+
+    def hits(s: Span) -> int:
+        return sum(1 for a, b in spans if a < s[1] and b > s[0])
+
+    best = max(range(len(sentences)), key=lambda i: (hits(sentences[i]), -i)) if spans else 0
+    lo, hi = best, best
+    while True:
+        grown = False
+        if hi + 1 < len(sentences) and sentences[hi + 1][1] - sentences[lo][0] <= width:
+            hi += 1
+            grown = True
+        if lo > 0 and sentences[hi][1] - sentences[lo - 1][0] <= width:
+            lo -= 1
+            grown = True
+        if not grown:
+            break
+    start, end = sentences[lo][0], sentences[hi][1]
+    if end - start > width * 2:
+        first = next((a for a, b in spans if a >= start and a < end), start)
+        start = max(start, first - width // 3)
+        end = min(end, start + width)
+    return start, end
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="三清两建发展。！？；!?;”）)\n a", max_size=120),
+    cuts=st.lists(st.integers(min_value=0, max_value=120), max_size=10),
+    width=st.integers(min_value=1, max_value=40),
+)
+def test_snippet_window_as_a_scan_of_every_sentence(text: str, cuts: list[int], width: int):
+    """The window around the sentence most matches fall in (found by bisection) is the one
+    a scan of every sentence against every match finds."""
+    edges = sorted(min(c, len(text)) for c in cuts)
+    spans = merge_spans((a, b) for a, b in zip(edges[::2], edges[1::2], strict=False) if a < b)
+    assert snippet_window(text, spans, width) == window_by_scan(text, spans, width)
