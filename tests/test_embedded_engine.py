@@ -16,7 +16,7 @@ from oracle import corpus_paragraphs
 
 from searchapp import fields as F
 from searchapp.analysis import exact_key, exact_units, segment
-from searchapp.embedded import EmbeddedEngine, build_index, whoosh_io
+from searchapp.embedded import EmbeddedEngine, build_index, open_live, whoosh_io
 from searchapp.embedded.codec import ids_from_bits
 from searchapp.embedded.engine import LruCache
 from searchapp.embedded.indexer import open_index
@@ -24,7 +24,7 @@ from searchapp.errors import IndexIncompatible
 from searchapp.plan import make_plan
 from searchapp.querylang import parse_query
 from searchapp.results import Record, SearchRequest
-from searchapp.search import merged_filters, plan_request, run_search
+from searchapp.search import merged_filters, plan_request, run_search, run_trend, town_table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT_ROOT / "seeds"
@@ -259,3 +259,25 @@ def test_records_equal_the_paragraphs_and_carry_their_exact_form(
             assert len(exact_units(record.text)[0]) != len(record.text)
     assert 0 < with_units < len(records)  # both kinds are there
     engine.close()
+
+
+@pytest.mark.parametrize("which", ["multi", "deleted"])
+def test_a_warmed_engine_answers_as_a_cold_one(
+    which: str, multi_segment_index: Path, deleted_docs_index: Path
+):
+    """`warm` makes the towns', trend's and facets' tables ahead of time; the answers do
+    not change (towns JSON, trend, facets, section facet)."""
+    index = multi_segment_index if which == "multi" else deleted_docs_index
+    cold, warmed = open_live(index), open_live(index)
+    warmed.warm()
+    assert "pairs" in vars(warmed) and "pairs" not in vars(cold)
+    for q in ["发展", "乡村振兴", "三清两建", "工作 -项目"]:
+        request = SearchRequest(q=q)
+        answers = []
+        for engine in (cold, warmed):
+            table = town_table(engine, request)
+            page = run_search(engine, request)
+            answers.append((table.towns_json(), run_trend(engine, request).to_json(), page.facets))
+        assert answers[0] == answers[1]
+    cold.close()
+    warmed.close()

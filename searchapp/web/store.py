@@ -38,7 +38,9 @@ class Slot:
     def open(self) -> EmbeddedEngine:
         with self.lock:
             if self.engine is None:
-                self.engine = EmbeddedEngine(self.path)
+                engine = EmbeddedEngine(self.path)
+                engine.warm()  # meanwhile the previous generation answers (EngineStore)
+                self.engine = engine
             return self.engine
 
 
