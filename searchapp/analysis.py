@@ -48,8 +48,9 @@ jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at IN
 # facet and sort fields are columns only, no postings; 9: texts and both channels in
 # one file per segment, exact BM25 lengths; 10: routes through the dictionary found
 # by jieba-rs; 11: para_id, ordinal and heading in the segment files, not Whoosh;
-# 12: the paragraphs holding a pair more than once, in the segment files).
-ANALYSIS_VERSION = 12
+# 12: the paragraphs holding a pair more than once, in the segment files; 13: each
+# paragraph's place among the pieces of its author paragraph).
+ANALYSIS_VERSION = 13
 SEGMENTER = f"jieba {jieba.__version__} HMM, routes by rjieba {metadata.version('rjieba')}"
 
 

@@ -41,6 +41,10 @@ class Paragraph:
     text: str
     section: tuple[str, ...] = ()
     is_heading: bool = False
+    # an author's paragraph over MAX_PARAGRAPH is cut into pieces (`split_long_paragraph`):
+    # this one's 0-based place among them, and how many there are (1: not cut)
+    piece: int = 0
+    pieces: int = 1
 
 
 @dataclass
@@ -518,19 +522,20 @@ def build_paragraphs(
                 merged[-1] = (joined, 0)  # a heading wrapped over two lines
                 continue
         merged.append((block.text, level))
-    merged = split_long_paragraphs(merged)
-    merged = [
-        (text, None if repeats_title(text, level, title) else level) for text, level in merged
-    ]
-    ids = make_para_ids([text for text, _ in merged])
+    cut = split_long_paragraphs(merged)
+    ids = make_para_ids([text for text, *_ in cut])
     paragraphs = []
     stack: list[tuple[int, str]] = []
-    for ordinal, ((text, level), para_id) in enumerate(zip(merged, ids, strict=True)):
+    for ordinal, ((text, level, piece, pieces), para_id) in enumerate(zip(cut, ids, strict=True)):
+        if repeats_title(text, level, title):
+            level = None
         if level is not None:
             stack = [(lv, t) for lv, t in stack if lv < level]
             stack.append((level, section_label(text)))
         section = tuple(t for _, t in stack)
-        paragraphs.append(Paragraph(para_id, ordinal, text, section, level is not None))
+        paragraphs.append(
+            Paragraph(para_id, ordinal, text, section, level is not None, piece, pieces)
+        )
     return paragraphs
 
 
@@ -545,15 +550,17 @@ FALLBACK_CUT = re.compile(r"[，、,]+|\s+")
 
 def split_long_paragraphs(
     paragraphs: list[tuple[str, int | None]],
-) -> list[tuple[str, int | None]]:
-    """(text, heading level) pairs with every long text cut into pieces of body text."""
-    result: list[tuple[str, int | None]] = []
+) -> list[tuple[str, int | None, int, int]]:
+    """(text, heading level) pairs with every long text cut into pieces of body text, as
+    (text, level, piece, pieces): the piece's place among its paragraph's pieces, and
+    how many there are."""
+    result: list[tuple[str, int | None, int, int]] = []
     for text, level in paragraphs:
         pieces = split_long_paragraph(text)
         if len(pieces) == 1:
-            result.append((pieces[0], level))
+            result.append((pieces[0], level, 0, 1))
         else:
-            result.extend((piece, None) for piece in pieces)
+            result.extend((piece, None, n, len(pieces)) for n, piece in enumerate(pieces))
     return result
 
 

@@ -23,6 +23,12 @@ HEADING = "heading"
 TEXT = "text"
 WORDS = "words"
 FILE_HASH = "file_hash"
+# the author's paragraph: one over documents.MAX_PARAGRAPH characters is indexed as
+# pieces of about 450 (each its own record, para_id and permalink); in paragraph scope
+# a query matches the pieces of one author paragraph as one unit (plan.py)
+BLOCK = "block"  # the author paragraph's name, unique in an index: its first piece's KEY
+PIECE = "piece"  # this record's 0-based place among the pieces of its author paragraph
+PIECES = "pieces"  # how many pieces the author paragraph has (1: not cut)
 # the issuing body and its place in the hierarchy of administrative divisions
 ISSUER = "issuer"
 LEVEL = "level"  # national, province, city, county, town, or ""

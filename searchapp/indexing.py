@@ -96,11 +96,17 @@ def report_fields(doc: Document, file_hash: str) -> dict[str, str]:
 def paragraph_fields(doc: Document, file_hash: str) -> Iterator[dict[str, Any]]:
     """One record per paragraph of a report: the report's fields and the paragraph's own."""
     shared = report_fields(doc, file_hash)
+    first = ""
     for para in doc.paragraphs:
+        if para.piece == 0 or not first:  # its author paragraph's first piece
+            first = para.para_id
         yield {
             F.KEY: f"{doc.doc_id}/{para.para_id}",
             F.PARA_ID: para.para_id,
             F.ORDINAL: para.ordinal,
+            F.BLOCK: f"{doc.doc_id}/{first}",
+            F.PIECE: para.piece,
+            F.PIECES: para.pieces,
             F.SORT_KEY: sort_key(doc, para),
             **shared,
             F.SECTION: list(para.section),

@@ -12,13 +12,39 @@ Matching
     within a field, AND across fields). A plan without positive terms matches every
     paragraph that passes the filters and exclusions. Phrase mode is one quoted term.
 
+The author's paragraph (paragraph scope)
+    A paragraph over documents.MAX_PARAGRAPH characters is indexed as pieces of about
+    450 (each a record with its own para_id and permalink; fields.BLOCK names the
+    author's paragraph, fields.PIECE / PIECES place the piece in it). In paragraph
+    scope — the default, and phrase mode — the rules above apply to the author's
+    paragraph, its pieces taken as one unit: its exact-match form is its pieces'
+    exact-match forms one after another (the cuts drop only white space, so a term or
+    an excluded term across a cut is held verbatim), its words are its pieces' words
+    (tf summed; jieba cuts every run of Hanzi on its own and the cuts fall at
+    punctuation or white space, so these are the paragraph's own words unless a cut
+    had to fall inside a run at 1,000 characters), and a filter holds for all of its
+    pieces or none (they share the report and the section). An excluded term held
+    anywhere in it, across a cut included, removes the whole author paragraph. A
+    paragraph that was not cut is a unit of one piece: nothing changes for it.
+
+    A matching author paragraph is ONE hit: totals, facets, the towns view, the trend
+    and occurrences count author paragraphs, not pieces (an author paragraph's
+    occurrences are counted in its whole exact-match form). The hit is represented by
+    the piece that holds the most of the positive terms (verbatim, or an unquoted term
+    by all its words within the piece; a verbatim occurrence across a cut counts for
+    the piece it starts in), then the most distinct scoring words, then the earliest:
+    its para_id and permalink are that piece's. The hit names its author paragraph and
+    every piece of it (`Hit.block`, `Hit.piece`, `Hit.piece_ids`), and its snippet shows
+    the stretches of any of the pieces that hold the terms.
+
 Scope (keyword mode)
-    paragraph (default): the rules above, in one paragraph. sentence: every group
+    paragraph (default): the rules above, in one author paragraph. sentence: every group
     must be met inside one sentence of the paragraph (sentences end at 。！？；!?;),
     verbatim or, for an unquoted term, by all of its words in that sentence. document:
     the reports in which every group is met by some paragraph; the hits are those
     reports' paragraphs that meet at least one group, grouped by report (reports in
-    the order of their best paragraph).
+    the order of their best paragraph). Sentence and document scope match and count
+    piece by piece, as indexed (a cut falls at a sentence end wherever it can).
 
 Ranking
     score = EXACT_BOOST × (positive terms held verbatim)
@@ -31,6 +57,12 @@ Ranking
     paragraph, length the paragraph's word count. B = 0.75,
     K1 = 1.2. A verbatim term outranks any sum of BM25 scores. Ties go to document
     order (source path, report, paragraph).
+    In paragraph scope an author paragraph of several pieces is scored as a whole:
+    its verbatim terms are those its whole exact-match form holds, tf is the sum of its
+    pieces' tfs and length the sum of their lengths (the author paragraph's word
+    count); N, df and the average length stay those of the indexed records (pieces),
+    so a paragraph that was not cut scores exactly as before. Its place in document
+    order is its representing piece's.
 
 Each engine implements these rules; the embedded engine's results are checked
 against a brute-force scan and scorer (tests/test_query_properties.py).

@@ -161,3 +161,38 @@ def test_site_words_without_a_site_mark_are_report_text():
     lines = ["下载", "关于规范文档下载和注册登录的通知", "各位代表：", "加强版权保护，打击侵权。"]
     (doc,) = parse_source(source("\n".join(lines)), "plain.txt")
     assert [p.text for p in doc.paragraphs] == lines[1:]  # only the toolbar's 下载 goes
+
+
+def test_pieces_of_a_cut_paragraph_name_their_author_paragraph():
+    """A paragraph over MAX_PARAGRAPH becomes pieces that keep their own ids (permalinks)
+    and name their author paragraph (fields.BLOCK, PIECE, PIECES); the others are
+    author paragraphs of one piece."""
+    from searchapp import fields as F
+    from searchapp.documents import MAX_PARAGRAPH, split_long_paragraph
+    from searchapp.indexing import paragraph_fields
+
+    long = "推进垃圾分类工作，改善农村面貌。" * 100  # 1,600 characters
+    text = f"工作总结\n开头一段。\n{long}\n结尾一段。"
+    (doc,) = parse_source(source(text), "cut.txt")
+    pieces = split_long_paragraph(long)
+    assert len(long) > MAX_PARAGRAPH and len(pieces) > 1
+    assert [p.text for p in doc.paragraphs] == ["工作总结", "开头一段。", *pieces, "结尾一段。"]
+    assert [(p.piece, p.pieces) for p in doc.paragraphs] == [
+        (0, 1),
+        (0, 1),
+        *((n, len(pieces)) for n in range(len(pieces))),
+        (0, 1),
+    ]
+    assert [p.para_id for p in doc.paragraphs][2:-1] == make_para_ids(pieces)
+    rows = list(paragraph_fields(doc, "hash"))
+    first = rows[2][F.KEY]
+    assert [r[F.BLOCK] for r in rows] == [
+        rows[0][F.KEY],
+        rows[1][F.KEY],
+        *[first] * len(pieces),
+        rows[-1][F.KEY],
+    ]
+    assert [(r[F.PIECE], r[F.PIECES]) for r in rows] == [
+        (p.piece, p.pieces) for p in doc.paragraphs
+    ]
+    assert len({r[F.BLOCK] for r in rows}) == 4

@@ -86,6 +86,19 @@ def test_codes_sort_characters_before_their_pairs():
     assert grams.gram_code("清两") < grams.gram_code("渊")
 
 
+def test_pieces_are_read_back(tmp_path: Path):
+    paragraphs = [
+        grams.Paragraph("整段。", REPORT, "p0", 0, False),
+        grams.Paragraph("第一片，", REPORT, "p1", 1, False, 0, 2),
+        grams.Paragraph("第二片。", REPORT, "p2", 2, False, 1, 2),
+    ]
+    path = tmp_path / "pieces.sadata"
+    grams.write_segment(path, paragraphs, WORDS)
+    segment_file = grams.SegmentFile(path)
+    assert [segment_file.paragraph(d) for d in range(3)] == paragraphs
+    assert segment_file.piece.tolist() == [0, 0, 1] and segment_file.pieces.tolist() == [1, 2, 2]
+
+
 def test_empty_segment(tmp_path: Path):
     path = tmp_path / "empty.sadata"
     segment_file = write(path, [])

@@ -205,7 +205,12 @@ def write_sidecars(
         for doc in docs:
             report = report_fields(doc, file_report.content_hash)
             new.update(
-                (sort_key(doc, p), Paragraph(p.text, report, p.para_id, p.ordinal, p.is_heading))
+                (
+                    sort_key(doc, p),
+                    Paragraph(
+                        p.text, report, p.para_id, p.ordinal, p.is_heading, p.piece, p.pieces
+                    ),
+                )
                 for p in doc.paragraphs
             )
     older: dict[str, tuple[SegmentFile, int]] | None = None

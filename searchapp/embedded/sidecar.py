@@ -21,8 +21,9 @@ read through mmap, holding:
   themselves, sorted (the vocabulary).
 * **the reports**: the fields every paragraph of a report shares (title, town, year,
   place …), once a report, and each paragraph's report.
-* **the paragraphs' own fields**: para_id, ordinal in the report and whether it is a
-  heading (Whoosh stores nothing a page reads).
+* **the paragraphs' own fields**: para_id, ordinal in the report, whether it is a
+  heading, and its place among the pieces of its author paragraph with their number
+  (`fields.PIECE`, `fields.PIECES`; Whoosh stores nothing a page reads).
 
 Id lists are delta + varint coded (codec.py); a list that would take more bytes
 than a bitmap of the segment is a bitmap. Layout (little-endian): MAGIC, `COUNTS`
@@ -56,7 +57,7 @@ from .codec import (
     ids_from_bits,
 )
 
-MAGIC = b"SASEG004"
+MAGIC = b"SASEG005"
 COUNTS = struct.Struct("<4Q")
 SECTIONS = (
     "gram_codes",  # uint64, sorted
@@ -85,6 +86,8 @@ SECTIONS = (
     "para_ids",  # ASCII, one after another
     "ordinals",  # uint32: the paragraph's place in its report
     "headings",  # uint8: 1 for a heading
+    "piece",  # uint32: the paragraph's place among the pieces of its author paragraph
+    "pieces",  # uint32: how many pieces its author paragraph has (1: not cut)
 )
 PLACES = struct.Struct(f"<{2 * len(SECTIONS)}Q")
 SUFFIX = ".sadata"
@@ -227,6 +230,8 @@ class SegmentWriter:
         self.para_id_offsets = array("I", [0])
         self.ordinals = array("I")
         self.headings = array("B")
+        self.piece = array("I")
+        self.pieces = array("I")
 
     def add_chunk(self, paragraphs: list[Paragraph]) -> None:
         texts = [p.text for p in paragraphs]
@@ -237,6 +242,8 @@ class SegmentWriter:
             self.para_id_offsets.append(len(self.para_ids))
             self.ordinals.append(p.ordinal)
             self.headings.append(1 if p.heading else 0)
+            self.piece.append(p.piece)
+            self.pieces.append(p.pieces)
         folded = [normalize(t) for t in texts]
         units = [without_space(f) for f in folded]
         for unit in units:
@@ -305,6 +312,8 @@ class SegmentWriter:
             "para_ids": bytes(self.para_ids),
             "ordinals": np.asarray(self.ordinals, dtype="<u4").tobytes(),
             "headings": bytes(self.headings),
+            "piece": np.asarray(self.piece, dtype="<u4").tobytes(),
+            "pieces": np.asarray(self.pieces, dtype="<u4").tobytes(),
         }
         ngrams = len(grams["gram_dfs"]) // 4
         head = COUNTS.pack(self.ndocs, ngrams, len(self.vocabulary), len(words["word_tfs"]))
@@ -357,6 +366,8 @@ class Paragraph(NamedTuple):
     para_id: str
     ordinal: int
     heading: bool
+    piece: int = 0  # its place among the pieces of its author paragraph
+    pieces: int = 1  # how many pieces its author paragraph has
 
 
 def write_segment(path: Path, paragraphs: Iterable[Paragraph], words: tuple[str, ...]) -> None:
@@ -509,6 +520,8 @@ class SegmentFile:
         self.para_id_offsets = self._array("para_id_offsets", np.uint32, self.ndocs + 1)
         self.ordinals = self._array("ordinals", np.uint32, self.ndocs)
         self.headings = self._array("headings", np.uint8, self.ndocs)
+        self.piece = self._array("piece", np.uint32, self.ndocs)
+        self.pieces = self._array("pieces", np.uint32, self.ndocs)
         self._para_ids_at = self._places["para_ids"][0]
         complete = (
             len(self.vocabulary) == nwords
@@ -693,6 +706,8 @@ class SegmentFile:
             self.para_id(doc),
             int(self.ordinals[doc]),
             bool(self.headings[doc]),
+            int(self.piece[doc]),
+            int(self.pieces[doc]),
         )
 
     def text(self, doc: int) -> str:
