@@ -22,7 +22,7 @@ from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .export import FORMATS, write_rows
 from .highlight import snippet_plain
 from .results import MODES, SearchPage, SearchRequest
-from .search import iter_export_rows, run_search, run_trend, town_usage
+from .search import DEFAULT_BEST, iter_export_rows, parse_best, run_search, run_trend, town_usage
 from .similar import find_similar
 from .solr import index_solr
 
@@ -418,16 +418,17 @@ def ensure_index(config: Config) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option(
     "--best",
-    type=click.IntRange(min=0),
-    default=None,
-    help="JSON: the best paragraph of the first N towns only (default: every town).",
+    default=str(DEFAULT_BEST),
+    show_default=True,
+    metavar="N|all",
+    help="JSON: the best paragraph of the first N towns only; `all`: of every town.",
 )
 @engine_options
 def towns_command(
     query: tuple[str, ...],
     mode: str,
     as_json: bool,
-    best: int | None,
+    best: str,
     where: dict[str, Any],
 ) -> None:
     """Which towns use a slogan or phrase: paragraphs, occurrences, reports and years.
@@ -442,7 +443,7 @@ def towns_command(
             engine,
             request,
             max_query_chars=config.max_query_chars,
-            best=best if as_json else 0,  # the text lists no paragraphs
+            best=parse_best(best) if as_json else 0,  # the text lists no paragraphs
         )
     except SearchAppError as exc:
         raise fail(exc) from exc

@@ -209,6 +209,29 @@ def load_document(engine: Engine, doc_id: str) -> DocumentView | None:
     return DocumentView.from_records(engine.document(doc_id))
 
 
+# The towns answer builds a full hit for the best paragraph of this many towns unless
+# asked for more ("all"): what the towns view shows, and a 2-character word is used by
+# thousands of towns whose best hits nobody reads.
+DEFAULT_BEST = 20
+
+
+def parse_best(raw: str | int | None) -> int | None:
+    """`best` as typed (a number of towns, or "all" for every town; blank: the default)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return DEFAULT_BEST
+    if isinstance(raw, str) and raw.strip().lower() == "all":
+        return None
+    try:
+        best = int(raw)
+    except ValueError:
+        raise QueryError(
+            f"best 应是非负整数或 all，而不是 “{str(raw)[:20]}”", hint="例如 best=20 或 best=all"
+        ) from None
+    if best < 0:
+        raise QueryError("best 须为非负整数或 all", hint="例如 best=20 或 best=all")
+    return best
+
+
 def town_table(
     engine: Engine, request: SearchRequest, *, max_query_chars: int = 200, best: int | None = None
 ) -> TownTable:

@@ -94,3 +94,24 @@ def test_serve_rebuilds_an_index_this_version_cannot_read(tmp_path: Path):
     meta_path.write_text(json.dumps(meta), "utf-8")
     with pytest.raises(IndexIncompatible, match="--rebuild"):  # another corpus: not replaced
         ensure_index(other)
+
+
+def test_towns_json_best_defaults_to_twenty_towns(make_index):
+    """`searchapp towns --json` as /api/towns: the best paragraph of 20 towns unless
+    `--best all` (or N); a bad value is a usage error, not a traceback."""
+    from test_web import twenty_five_towns
+
+    index = ["--index", str(make_index(twenty_five_towns()).index_dir)]
+    runner = CliRunner()
+
+    def towns(*extra: str) -> list[dict]:
+        result = runner.invoke(main, ["towns", "垃圾分类", "--json", *extra, *index])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["towns"]
+
+    default, every = towns(), towns("--best", "all")
+    assert sum(t["best"] is not None for t in default) == 20
+    assert len(every) == 25 and all(t["best"] for t in every)
+    assert [t["best"] is not None for t in towns("--best", "3")] == [True] * 3 + [False] * 22
+    bad = runner.invoke(main, ["towns", "垃圾分类", "--json", "--best", "many", *index])
+    assert bad.exit_code != 0 and "best" in bad.output and "Traceback" not in bad.output

@@ -53,6 +53,8 @@ def test_cli_towns_and_similar_json(seed_config: Config):
     data = json.loads(runner.invoke(main, ["towns", "乡村振兴", "--json", *index]).output)
     assert data["total"] == sum(t["paragraphs"] for t in data["towns"])
     assert len(data["towns"]) > 1 and all(t["best"] for t in data["towns"])
+    every = ["towns", "乡村振兴", "--json", "--best", "all", *index]
+    assert json.loads(runner.invoke(main, every).output) == data  # fewer than 20 towns
     args = ["towns", "乡村振兴", "--json", "--best", "1", *index]
     first = json.loads(runner.invoke(main, args).output)
     assert first["towns"][0] == data["towns"][0]

@@ -722,7 +722,7 @@ def test_api_towns(seed_config):
 
 def test_api_towns_best_paragraphs_for_the_first_towns_only(seed_config):
     client = create_app(seed_config, {"TESTING": True}).test_client()
-    every = client.get("/api/towns?q=发展").get_json()
+    every = client.get("/api/towns?q=发展&best=all").get_json()
     two = client.get("/api/towns?q=发展&best=2").get_json()
     assert len(every["towns"]) > 2 and all(t["best"] for t in every["towns"])
     assert two["total"] == every["total"]
@@ -732,7 +732,36 @@ def test_api_towns_best_paragraphs_for_the_first_towns_only(seed_config):
         assert {k: v for k, v in got.items() if k != "best"} == {
             k: v for k, v in want.items() if k != "best"
         }
-    assert client.get("/api/towns?q=发展&best=x").status_code == 400
+    for bad in ("x", "-1", "2.5"):
+        answer = client.get(f"/api/towns?q=发展&best={bad}")
+        assert answer.status_code == 400 and "best" in answer.get_json()["error"]
+
+
+def twenty_five_towns() -> dict[str, str]:
+    names = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥天地玄"
+    return {
+        f"{c}山镇2023年政府工作报告.txt": f"{c}山镇2023年政府工作报告\n\n一、主要工作\n\n"
+        + "我们推进垃圾分类，改善人居环境。" * (1 + i % 3)
+        for i, c in enumerate(names)
+    }
+
+
+def test_api_towns_default_is_the_best_of_twenty_towns(make_index):
+    """Issue 22 part 2: best defaults to 20 (what the towns view shows); best=all gives
+    every town's; a town beyond the first 20 has best null, its counts unchanged."""
+    client = create_app(make_index(twenty_five_towns()), {"TESTING": True}).test_client()
+    default = client.get("/api/towns?q=垃圾分类").get_json()
+    every = client.get("/api/towns?q=垃圾分类&best=ALL").get_json()
+    assert len(default["towns"]) == len(every["towns"]) == 25
+    assert [t["best"] is not None for t in default["towns"]] == [True] * 20 + [False] * 5
+    assert all(t["best"] for t in every["towns"])
+    assert default["towns"][:20] == every["towns"][:20]
+    for got, want in zip(default["towns"][20:], every["towns"][20:], strict=True):
+        assert got == {**want, "best": None}
+    assert client.get("/api/towns?q=垃圾分类&best=20").get_json() == default
+    spec = client.get("/api/openapi.json").get_json()
+    (best,) = [p for p in spec["paths"]["/api/towns"]["get"]["parameters"] if p["name"] == "best"]
+    assert best["schema"]["default"] == 20
 
 
 def test_export_every_hit_of_the_page_search(seed_config):

@@ -8,9 +8,9 @@ import orjson
 from flask import Blueprint, Response, jsonify, request
 
 from ..results import MODES
-from ..search import run_search, run_trend, town_table
+from ..search import DEFAULT_BEST, parse_best, run_search, run_trend, town_table
 from .documents import find_document
-from .params import MAX_PAGE, parse_int, parse_params
+from .params import MAX_PAGE, parse_params
 from .store import get_config, get_engine, index_status
 
 bp = Blueprint("api", __name__)
@@ -36,12 +36,11 @@ def towns() -> Response:
     config = get_config()
     params = parse_params(request.args, config)
     request_ = params.to_request(config.page_size, page=1)
-    best = parse_int(request.args, "best", None)
     table = town_table(
         get_engine(),
         request_,
         max_query_chars=config.max_query_chars,
-        best=None if best is None else max(best, 0),
+        best=parse_best(request.args.get("best")),
     )
     towns = orjson.Fragment(table.towns_json())  # written from the columns (results.py)
     return jsonify({"query": params.q, "mode": params.mode, "total": table.total, "towns": towns})
@@ -213,8 +212,15 @@ def openapi_spec() -> dict[str, Any]:
                         ),
                         query_param(
                             "best",
-                            "只为前 N 个镇附上最佳段落（其余 best 为 null；默认全部）",
-                            {"type": "integer", "minimum": 0},
+                            f"只为前 N 个镇附上最佳段落（其余 best 为 null；默认 {DEFAULT_BEST}；"
+                            "all 为每个镇）",
+                            {
+                                "oneOf": [
+                                    {"type": "integer", "minimum": 0},
+                                    {"type": "string", "enum": ["all"]},
+                                ],
+                                "default": DEFAULT_BEST,
+                            },
                         ),
                     ],
                     "responses": {
