@@ -49,8 +49,9 @@ jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at IN
 # one file per segment, exact BM25 lengths; 10: routes through the dictionary found
 # by jieba-rs; 11: para_id, ordinal and heading in the segment files, not Whoosh;
 # 12: the paragraphs holding a pair more than once, in the segment files; 13: each
-# paragraph's place among the pieces of its author paragraph).
-ANALYSIS_VERSION = 13
+# paragraph's place among the pieces of its author paragraph; 14: an undated report's
+# year is the one its headings plan for).
+ANALYSIS_VERSION = 14
 SEGMENTER = f"jieba {jieba.__version__} HMM, routes by rjieba {metadata.version('rjieba')}"
 
 

@@ -240,7 +240,7 @@ def format_index_report(report: IndexReport) -> str:
     type=click.Choice(["relevance", "newest", "oldest"]),
     default="relevance",
     show_default=True,
-    help="newest/oldest: by the report's date, then its year.",
+    help="newest/oldest: by the report's date, then its year; reports with neither last.",
 )
 @click.option(
     "--scope",

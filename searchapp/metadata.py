@@ -21,7 +21,9 @@ The report's year (`detect_year`): the year in its title; else the year of the d
 its title page (a report delivered on 2019年3月4日 about the work of 2018 is a 2019
 report: the meeting line's date, not the year under review); else the year of the
 meeting line wherever the title page has it; else, for a report without any date, the
-year it plans for (the year after 2018年工作回顾). On the hailar files (one report a
+year it plans for: the year after the one its parts' headings review (一、2018年工作回顾,
+or 一、2018年主要工作 followed by 二、2019年工作安排 or 下一步工作打算), however the file
+was saved — a heading taken for the title dates nothing. On the hailar files (one report a
 year, named by the year of their meeting, 2012.txt … 2019.txt) this is the file name's
 year for every file.
 """
@@ -849,8 +851,21 @@ YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 DATE_YEAR = re.compile(r"((?:19|20)\d{2})年\d{1,2}月\d{1,2}日")
 PLAN_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要|重点)?(?:工作|发展|目标)")
 REVIEW_YEAR = re.compile(r"((?:19|20)\d{2})年(?:主要)?工作回顾")
+# Headings of a report's parts (一、2023年工作回顾 / 二、2024年工作安排). "YYYY年主要工作"
+# is either: the work done (when the report goes on to plan a later year) or the work
+# planned (二、2024年主要工作 after a review of 2023).
+HEADING_NUMBER = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）]|\d+[、.．])\s*"
+)
+YEAR_HEADING = re.compile(r"^((?:19|20)\d{2})年(?:度)?(.{0,16})$")
+REVIEW_WORDS = re.compile(r"回顾|总结|完成情况|工作情况|主要成效|成绩|取得")
+PLAN_WORDS = re.compile(r"安排|计划|打算|思路|目标|任务|重点|要点|部署|建议")
+EITHER_WORDS = re.compile(r"^(?:主要)?工作$")
+YEARLESS_PLAN = re.compile(r"^(?:下一步|今后|明年|新的一年|下阶段|未来).{0,12}$")
+HEADING_CHARS = 30
 
 
+SUMMARY = "工作总结"
 NOT_REPORTS = {"通知", "意见", "实施方案"}  # dated by issue, not by a period in the title
 ISSUE_DATE = re.compile(r"((?:19|20)\d{2})年(?:\d{1,2}|[一二三四五六七八九十]{1,2})月")
 PUBLISHED = re.compile(r"(?:发布|印发|成文)日期[:：]?\s*((?:19|20)\d{2})")
@@ -868,13 +883,16 @@ def detect_year(title: str, date: str | None, head: str, text: str, kind: str = 
         if issued:
             return issued
     match = YEAR.search(normalize(title))
-    if match:
+    if match and not is_part_heading(title):
         return int(match.group(1))
     if date:
         return int(date[:4])
     meeting = MEETING_DATE.search(exact_key(head))
     if meeting:
         return int(meeting.group("y"))
+    planned = planned_year(text) if kind != SUMMARY else None  # a summary: the year it sums up
+    if planned:
+        return planned
     review = REVIEW_YEAR.search(text)
     plans = [int(y) for y in PLAN_YEAR.findall(text)]
     if review:
@@ -882,6 +900,61 @@ def detect_year(title: str, date: str | None, head: str, text: str, kind: str = 
         return min(later) if later else int(review.group(1)) + 1
     years = Counter(int(y) for y in YEAR.findall(text[:3000]))
     return years.most_common(1)[0][0] if years else None
+
+
+def heading_kind(line: str) -> tuple[int, str] | None:
+    """(year, "review" | "plan" | "either") for a part's heading such as 一、2023年工作回顾."""
+    line = HEADING_NUMBER.sub("", normalize(line).strip())
+    match = YEAR_HEADING.match(line) if len(line) <= HEADING_CHARS else None
+    if not match:
+        return None
+    words = match.group(2).strip("：:。 ")
+    if REVIEW_WORDS.search(words):
+        return int(match.group(1)), "review"
+    if PLAN_WORDS.search(words):
+        return int(match.group(1)), "plan"
+    if EITHER_WORDS.match(words):
+        return int(match.group(1)), "either"
+    return None
+
+
+def is_part_heading(title: str) -> bool:
+    """A title taken from a part's heading (一、2023年主要工作, 2023年工作回顾), not the
+    report's own: its year is the one under review. 2023年工作总结 is a summary's title."""
+    kind = heading_kind(title)
+    if kind is None:
+        return False
+    numbered = HEADING_NUMBER.match(normalize(title).strip()) is not None
+    return numbered or kind[1] == "either" or "回顾" in title
+
+
+def planned_year(text: str) -> int | None:
+    """The year a report plans for, from its parts' headings: a report that reviews year Y
+    (2023年工作回顾, or 2023年主要工作 followed by a later plan) is Y+1's, or the first
+    later year it plans for."""
+    reviewed: int | None = None
+    either: list[int] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or len(line) > HEADING_CHARS + 4:
+            continue
+        kind = heading_kind(line)
+        if kind is None:
+            if YEARLESS_PLAN.match(HEADING_NUMBER.sub("", normalize(line))) and either:
+                reviewed = reviewed or either[0]  # 2023年主要工作 … 下一步工作打算
+            continue
+        year, what = kind
+        if what == "review":
+            reviewed = reviewed or year
+        elif what == "either":
+            either.append(year)
+        if what in ("plan", "either"):
+            if reviewed is not None and year > reviewed:
+                return year
+            earlier = [y for y in either if y < year]
+            if earlier:  # 2023年主要工作 … 2024年主要工作/工作安排
+                return year
+    return reviewed + 1 if reviewed is not None else None
 
 
 def issue_year(tail: list[str], head: str) -> int | None:

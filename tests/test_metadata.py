@@ -600,3 +600,32 @@ def test_gazetteer_cache_gives_the_dataset_divisions(tmp_path: Path, monkeypatch
         assert metadata.load_gazetteer() == fresh
     finally:
         metadata.load_gazetteer.cache_clear()
+
+
+# Issue 22 part 3: a work report without title or date is the year it plans for.
+REVIEWS_2023 = {
+    "numbered review, plan heading": "一、2023年主要工作\n2023年，全镇实现生产总值10亿元，比2022年增长5%。\n二、2024年工作安排\n2024年，继续推进乡村振兴。",
+    "review heading taken for the title": "2023年工作回顾\n2023年全镇实现生产总值10亿元，2022年打下的基础得到巩固。\n2024年工作计划\n抓好以下工作。",
+    "yearless plan": "一、2023年主要工作\n2023年新建道路10公里，较2022年多5公里。2023年完成投资。\n二、下一步工作打算\n一是继续推进产业发展。",
+    "main work twice": "一、2023年主要工作\n2023年全镇完成投资。2022年、2023年连续两年获评先进。\n二、2024年主要工作\n抓好产业发展。",
+    "review only": "（一）2023年工作回顾\n2023年，全镇上下团结奋斗，比2021年、2022年都好。2023年是关键一年。",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(REVIEWS_2023))
+def test_an_undated_report_is_the_year_it_plans_for(shape: str):
+    text = REVIEWS_2023[shape]
+    first = text.splitlines()[0]
+    for title in ("a", first):  # saved as a.txt, or its first heading taken for the title
+        assert detect_year(title, None, text[:300], text, "其他") == 2024, (shape, title)
+
+
+def test_a_summary_and_a_plan_keep_their_own_years():
+    summary = (
+        "2023年工作总结\n一、2023年工作完成情况\n全镇完成投资。\n二、2024年工作打算\n抓好产业。"
+    )
+    assert detect_year("2023年工作总结", None, summary, summary, "工作总结") == 2023
+    plan = "2024年工作要点\n一、2024年重点任务\n抓好产业发展。"
+    assert detect_year("2024年工作要点", None, plan, plan, "工作要点") == 2024
+    dated = "政府工作报告\n一、2023年工作回顾\n二、2024年工作安排"
+    assert detect_year("政府工作报告", "2023-12-30", dated, dated) == 2023  # its date wins

@@ -302,3 +302,35 @@ def test_busiest_sentence_as_a_scan_of_every_sentence(text: str, cuts: list[int]
     spans = merge_spans((a, b) for a, b in zip(edges[::2], edges[1::2], strict=False) if a < b)
     overlaps = [sum(1 for a, b in spans if a < end and b > start) for start, end in sentences]
     assert busiest(sentences, spans) == overlaps.index(max(overlaps))
+
+
+# Issue 22 part 3: a report with neither date nor year sorts last, newest or oldest first.
+DATED_AND_UNDATED = {
+    "a.txt": "甲镇2021年政府工作报告\n\n我们推进垃圾分类工作。\n",
+    "b.txt": "乙镇政府工作报告\n\n2022年3月5日在乙镇第三届人民代表大会上\n\n我们推进垃圾分类工作。\n",
+    "c.txt": "丙镇情况\n\n我们推进垃圾分类工作。\n",  # no date, no year anywhere
+    "d.txt": "丁镇2023年政府工作报告\n\n我们推进垃圾分类工作。\n",
+    "e.txt": "戊镇工作\n\n我们推进垃圾分类工作。\n",  # none either
+}
+SORTED_SOURCES = {
+    "newest": ["d.txt", "b.txt", "a.txt", "c.txt", "e.txt"],
+    "oldest": ["a.txt", "b.txt", "d.txt", "c.txt", "e.txt"],
+}
+
+
+def sources_in_date_order(engine: Engine, sort: str) -> list[str]:
+    page = run_search(engine, SearchRequest(q="垃圾分类", sort=sort, all=True))
+    return [hit.source for hit in page.hits]
+
+
+@pytest.mark.parametrize("sort", sorted(SORTED_SOURCES))
+def test_reports_without_a_year_sort_last(make_index, sort: str):
+    from searchapp.engine import open_engine
+
+    engine = open_engine(make_index(DATED_AND_UNDATED).index_dir)
+    try:
+        assert sources_in_date_order(engine, sort) == SORTED_SOURCES[sort]
+        page = run_search(engine, SearchRequest(q="垃圾分类", sort=sort, page_size=2, page=3))
+        assert [h.source for h in page.hits] == SORTED_SOURCES[sort][4:]  # pages agree
+    finally:
+        engine.close()

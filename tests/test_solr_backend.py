@@ -518,3 +518,20 @@ def test_the_meta_document_is_never_a_hit(solr: SolrEngine):
     found = solr.client.select([("q", "*:*"), ("rows", "0"), ("json.facet", facet)])
     kinds = {b["val"]: b["count"] for b in found["facets"]["k"]["buckets"]}
     assert kinds == {"para": paragraphs, "meta": 1}
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_reports_without_a_year_sort_last(solr_cluster: ClusterInfo, tmp_path: Path, sort: str):
+    from test_query import DATED_AND_UNDATED, SORTED_SOURCES, sources_in_date_order
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DATED_AND_UNDATED.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    name = new_collection(f"undated-{sort}")
+    index_solr(corpus, solr_cluster.solr_url, name, shards=2, replicas=1, procs=1)
+    engine = open_solr_engine(solr_cluster.solr_url, name)
+    try:
+        assert sources_in_date_order(engine, sort) == SORTED_SOURCES[sort]
+    finally:
+        engine.close()

@@ -198,6 +198,8 @@ class EmbeddedEngine:
         # each document's place in date order (its report's date, else its year)
         date_rank = np.argsort(np.argsort(self.dates.values, kind="stable"), kind="stable")
         self.date_rank = date_rank.astype(np.uint32)[self.dates.codes] if self.size else None
+        # a report with neither date nor year sorts after the others, newest or oldest first
+        self.undated = (np.asarray(self.dates.values, dtype=object) == "")[self.dates.codes]
         self.lengths = np.concatenate(
             [f.lengths.astype(np.float64) for f in self.files] or [np.zeros(0)]
         )
@@ -584,7 +586,8 @@ class EmbeddedEngine:
         docs = id_array(hits).astype(np.uint32)
         assert self.date_rank is not None
         dates = self.date_rank[docs].astype(np.int64)
-        order = np.lexsort((self.rank_array[docs], -dates if plan.sort == "newest" else dates))
+        keys = (self.rank_array[docs], -dates if plan.sort == "newest" else dates)
+        order = np.lexsort((*keys, self.undated[docs]))  # the last key sorts first
         chosen = docs[order[:k]]
         scores = dict(self.best_in_tier(plan, bits_from_ids(chosen, self.nbytes), 0.0, k))
         for term in plan.positive:  # add the verbatim bonuses

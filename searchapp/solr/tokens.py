@@ -56,6 +56,8 @@ def solr_document(fields: dict[str, Any], words: tuple[str, ...]) -> dict[str, A
             "section_chars": " ".join(section),
         }
     )
+    if not doc.get(F.SORT_DATE):  # missing, so it sorts last both ways (sortMissingLast)
+        doc.pop(F.SORT_DATE, None)
     if str(fields[F.YEAR]).isdigit():
         doc["year_int"] = int(fields[F.YEAR])
     return doc
