@@ -71,8 +71,10 @@ against a brute-force scan and scorer (tests/test_query_properties.py).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from . import fields as F
 from .analysis import exact_key
@@ -250,3 +252,31 @@ def in_one_sentence(plan: QueryPlan, units: str, segment: Segmenter) -> bool:
         if met:
             return True
     return False
+
+
+def representative(plan: QueryPlan, pieces: list[dict[str, Any]], segment: Segmenter) -> int:
+    """Which piece of a matching cut paragraph represents it (the place in `pieces`, which
+    are in order with their F.TEXT): the one holding the most positive terms — verbatim,
+    across a cut from it, or (unquoted) by all of its words — then the most distinct
+    scoring words, then the earliest. The embedded engine applies the same rule with
+    its bitsets (EmbeddedEngine.collapse)."""
+    units = [exact_key(piece[F.TEXT]) for piece in pieces]
+    words = [{part for w in segment(piece[F.TEXT]) for part in w.split()} for piece in pieces]
+    starts = [sum(len(u) for u in units[:i]) for i in range(len(units))]
+    whole = "".join(units)
+    held = [0] * len(pieces)
+    for term in plan.positive:
+        holds = [
+            term.units in units[i]
+            or (not term.quoted and bool(term.words) and set(term.words) <= words[i])
+            for i in range(len(pieces))
+        ]
+        at = whole.find(term.units)
+        while at != -1:  # an occurrence across a cut counts for the piece it starts in
+            i = bisect_right(starts, at) - 1
+            if at + len(term.units) > starts[i] + len(units[i]):
+                holds[i] = True
+            at = whole.find(term.units, at + 1)
+        held = [n + h for n, h in zip(held, holds, strict=True)]
+    scoring = set(plan.scoring_words)
+    return min(range(len(pieces)), key=lambda i: (-held[i], -len(scoring & words[i]), i))

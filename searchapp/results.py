@@ -68,6 +68,15 @@ class Record:
     # the text's exact-match form (`analysis.exact_units`) when the engine holds it and it
     # has a character for each of the text's (no white space dropped), else ""
     units: str = field(default="", repr=False, compare=False)
+    # a piece of a cut paragraph (plan.py): its place, and every piece's para_id and text
+    piece: int = 0
+    piece_ids: tuple[str, ...] = field(default=(), compare=False)  # () when not cut
+    piece_texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def block(self) -> str:
+        """The author paragraph's name: its first piece's key ("<doc_id>/<para_id>")."""
+        return f"{self.doc_id}/{self.piece_ids[0] if self.piece_ids else self.para_id}"
 
     @property
     def year_number(self) -> int | None:
@@ -99,6 +108,7 @@ class Record:
             province=fields.get(F.PROVINCE) or "",
             city=fields.get(F.CITY) or "",
             county=fields.get(F.COUNTY) or "",
+            piece=int(fields.get(F.PIECE) or 0),
         )
 
 
@@ -159,15 +169,26 @@ class Hit:
     province: str = ""
     city: str = ""
     county: str = ""
+    # the author paragraph (plan.py): its name, this piece's place, every piece's para_id
+    block: str = ""
+    piece: int = 0
+    piece_ids: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_record(cls, record: Record, spans: list[Span], score: float) -> Hit:
-        """A hit from a stored paragraph, its matched spans and its score."""
+    def from_record(
+        cls,
+        record: Record,
+        spans: list[Span],
+        score: float,
+        snippet: str | None = None,
+    ) -> Hit:
+        """A hit from a stored paragraph, its matched spans and its score (`snippet`:
+        made by the caller, for a cut paragraph whose terms lie in several pieces)."""
         spans = merge_spans(spans)
         return cls(
             **paragraph_meta(record),
             text=record.text,
-            snippet=str(make_snippet(record.text, spans)),
+            snippet=str(make_snippet(record.text, spans)) if snippet is None else snippet,
             score=round(float(score), 4),
             place=record.place,
             date=record.date,
@@ -180,6 +201,9 @@ class Hit:
             province=record.province,
             city=record.city,
             county=record.county,
+            block=record.block,
+            piece=record.piece,
+            piece_ids=list(record.piece_ids) or [record.para_id],
         )
 
     def to_json(self) -> dict[str, Any]:

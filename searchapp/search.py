@@ -12,12 +12,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from markupsafe import Markup
+
 from . import fields as F
 from .engine import Engine
 from .errors import QueryError
 from .export import ExportRow, row_from_hit
 from .fuzzy import run_fuzzy, suggest_terms
-from .highlight import term_spans
+from .highlight import SNIPPET_CHARS, make_snippet, term_spans
 from .plan import QueryPlan, make_plan
 from .querylang import ParsedQuery, parse_query
 from .results import (
@@ -131,10 +133,31 @@ def make_hits(engine: Engine, ranked: Sequence[tuple[Any, float]], plan: QueryPl
         batch = ranked[start : start + RECORD_BATCH]
         records = engine.records([ref for ref, _ in batch])
         hits += (
-            Hit.from_record(record, term_spans(record.text, needles, record.units), score)
+            Hit.from_record(
+                record,
+                term_spans(record.text, needles, record.units),
+                score,
+                block_snippet(record, needles) if record.piece_texts else None,
+            )
             for record, (_, score) in zip(records, batch, strict=True)
         )
     return hits
+
+
+SNIPPET_PIECES = 3  # a cut paragraph's snippet shows the terms of at most this many pieces
+
+
+def block_snippet(record: Record, needles: list[tuple[str, list[str]]]) -> str | None:
+    """A cut paragraph's snippet: a stretch of each piece that holds some of the terms,
+    in order (the hit's own piece among them), so that every term found is seen."""
+    parts = []
+    for text in record.piece_texts:
+        spans = term_spans(text, needles)
+        if spans:
+            parts.append(make_snippet(text, spans, SNIPPET_CHARS * 2 // 3))
+    if len(parts) <= 1:
+        return None  # the terms lie in one piece: its own snippet
+    return str(Markup(" ").join(parts[:SNIPPET_PIECES]))
 
 
 def iter_hits(engine: Engine, plan: QueryPlan) -> Iterator[Hit]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle import corpus_paragraphs
+from oracle import author_paragraphs, corpus_paragraphs, hit_key
 
 from searchapp import fields as F
 from searchapp.analysis import exact_key, exact_units, segment
@@ -63,8 +63,8 @@ def deleted_docs_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def live_paragraphs(index_dir: Path) -> list[dict[str, Any]]:
-    """Every paragraph the corpus holds now, read from its files (the oracle)."""
-    return corpus_paragraphs(index_dir.parent / "corpus")
+    """Every author paragraph the corpus holds now, read from its files (the oracle)."""
+    return author_paragraphs(corpus_paragraphs(index_dir.parent / "corpus"))
 
 
 class BruteForce:
@@ -138,7 +138,7 @@ def test_hits_totals_facets_and_pages_equal_a_scan(
     @given(queries(rows), st.integers(1, 3))
     def check(q: str, page: int) -> None:
         everything = run_search(engine, SearchRequest(q=q, all=True), max_query_chars=500)
-        keys = [(h.doc_id, h.para_id) for h in everything.hits]
+        keys = [hit_key(h) for h in everything.hits]
         expected = scan.hits(q, SearchRequest(q=q))
         if parse_query(q).empty:
             assert everything.total == 0  # nothing asked: nothing found
@@ -155,7 +155,7 @@ def test_hits_totals_facets_and_pages_equal_a_scan(
         under.sort(key=lambda hn: -hn[1])
         assert list(everything.facets[F.SECTION].items()) == [(h, n) for h, n in under if n], q
         one = run_search(engine, SearchRequest(q=q, page=page, page_size=4), max_query_chars=500)
-        assert [(h.doc_id, h.para_id) for h in one.hits] == keys[(page - 1) * 4 : page * 4]
+        assert [hit_key(h) for h in one.hits] == keys[(page - 1) * 4 : page * 4]
 
     check()
     engine.close()
@@ -243,7 +243,8 @@ def test_records_equal_the_paragraphs_and_carry_their_exact_form(
     (highlighting then skips folding the text), it is the text's own."""
     index_dir = multi_segment_index if which == "multi" else deleted_docs_index
     engine = EmbeddedEngine(Path(open_index(index_dir)[0].storage.folder))
-    rows = {(r[F.DOC_ID], r[F.PARA_ID]): r for r in live_paragraphs(index_dir)}
+    pieces = corpus_paragraphs(index_dir.parent / "corpus")
+    rows = {(r[F.DOC_ID], r[F.PARA_ID]): r for r in pieces}
     records = engine.records(ids_from_bits(engine.live))
     assert len(records) == len(rows)
     with_units = 0
@@ -252,6 +253,10 @@ def test_records_equal_the_paragraphs_and_carry_their_exact_form(
         expected = Record.from_fields({**row, F.SECTION: record.section})
         assert record == expected  # `units` is not compared
         assert record.section == tuple(row.get(F.SECTION) or ())
+        siblings = [r for r in pieces if r[F.BLOCK] == row[F.BLOCK]] if row[F.PIECES] > 1 else []
+        assert record.piece_ids == tuple(r[F.PARA_ID] for r in siblings)  # () when not cut
+        assert record.piece_texts == tuple(r[F.TEXT] for r in siblings)
+        assert record.block == row[F.BLOCK] and record.piece == row[F.PIECE]
         if record.units:
             with_units += 1
             assert (record.units, range(len(record.text))) == exact_units(record.text)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle import corpus_paragraphs
+from oracle import author_paragraphs, corpus_paragraphs, hit_key
 
 from searchapp import fields as F
 from searchapp.analysis import exact_key, segment
@@ -27,6 +27,13 @@ Key = tuple[str, str]
 @pytest.fixture(scope="module")
 def corpus(seed_config: Config) -> dict[Key, str]:
     """Every paragraph of the seed corpus, read from its files: (doc_id, para_id) → text."""
+    rows = author_paragraphs(corpus_paragraphs(seed_config.corpus_dir))
+    return {(r[F.DOC_ID], r[F.PARA_ID]): r[F.TEXT] for r in rows}
+
+
+@pytest.fixture(scope="module")
+def records(seed_config: Config) -> dict[Key, str]:
+    """Every record (a cut paragraph's pieces apart): (doc_id, para_id) → text."""
     rows = corpus_paragraphs(seed_config.corpus_dir)
     return {(r[F.DOC_ID], r[F.PARA_ID]): r[F.TEXT] for r in rows}
 
@@ -38,7 +45,7 @@ def brute_force(corpus: dict[Key, str], phrase: str) -> set[Key]:
 
 def engine(searcher: Engine, q: str, mode: str) -> set[Key]:
     page = run_search(searcher, SearchRequest(q=q, mode=mode, all=True), max_query_chars=500)
-    keys = [(h.doc_id, h.para_id) for h in page.hits]
+    keys = [hit_key(h) for h in page.hits]
     assert len(keys) == len(set(keys)) == page.total
     return set(keys)
 
@@ -125,18 +132,25 @@ def test_exclusion_removes_exactly_the_verbatim_holders(
 
 @dataclass
 class Paragraphs:
-    """Live paragraphs by docnum, cut by jieba here: BM25 from first principles."""
+    """Live paragraphs by docnum, cut by jieba here: BM25 from first principles. A cut
+    paragraph is one unit (plan.py): named by its first piece's docnum, its exact-match
+    form its pieces' one after another, tf and length its pieces' summed; N, df and the
+    average length stay the records'."""
 
     words: tuple[str, ...]
     texts: dict[int, str]  # docnum → text
-    keys: dict[int, str] = field(init=False)  # docnum → exact-match form
-    tokens: dict[int, list[str]] = field(init=False)
+    units: dict[int, list[int]]  # author paragraph (its first docnum) → its pieces' docnums
+    keys: dict[int, str] = field(init=False)  # author paragraph → exact-match form
+    tokens: dict[int, list[str]] = field(init=False)  # docnum → words
     postings: dict[str, dict[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.keys = {d: exact_key(t) for d, t in self.texts.items()}
+        self.keys = {
+            u: "".join(exact_key(self.texts[d]) for d in ds) for u, ds in self.units.items()
+        }
         self.tokens = {d: segment(t, self.words) for d, t in self.texts.items()}
         self.average = sum(map(len, self.tokens.values())) / len(self.tokens) or 1
+        self.lengths = {u: sum(len(self.tokens[d]) for d in ds) for u, ds in self.units.items()}
 
     def tf(self, word: str) -> dict[int, int]:
         """docnum → how often the word is one of the paragraph's tokens."""
@@ -146,18 +160,21 @@ class Paragraphs:
             }
         return self.postings[word]
 
-    def bm25(self, word: str, doc: int) -> float:
+    def unit_tf(self, word: str, unit: int) -> int:
+        return sum(self.tf(word).get(d, 0) for d in self.units[unit])
+
+    def bm25(self, word: str, unit: int) -> float:
         """BM25 of one word in one paragraph (plan.py's formula, B=0.75, K1=1.2)."""
         idf = math.log(len(self.texts) / (len(self.tf(word)) + 1)) + 1
-        tf, length = self.tf(word)[doc], len(self.tokens[doc])
+        tf, length = self.unit_tf(word, unit), self.lengths[unit]
         return idf * (tf * 2.2) / (tf + 1.2 * (0.25 + 0.75 * length / self.average))
 
-    def matches(self, doc: int, atom: Atom) -> bool:
+    def matches(self, unit: int, atom: Atom) -> bool:
         """A term: verbatim or all of its words; a quoted phrase: verbatim only."""
-        if exact_key(atom.text) in self.keys[doc]:
+        if exact_key(atom.text) in self.keys[unit]:
             return True
         parts = segment(atom.text, self.words)
-        return not atom.quoted and bool(parts) and all(doc in self.tf(w) for w in parts)
+        return not atom.quoted and bool(parts) and all(self.unit_tf(w, unit) for w in parts)
 
     def expected(self, parsed: ParsedQuery) -> dict[int, float]:
         """docnum → score of every hit: 1000 per term held verbatim + BM25 of each query
@@ -170,7 +187,7 @@ class Paragraphs:
             if any(exact_key(a.text) in key for a in parsed.excluded):
                 continue
             bonus = sum(EXACT_BOOST for a in parsed.positive if exact_key(a.text) in key)
-            out[doc] = bonus + sum(self.bm25(w, doc) for w in scored if doc in self.tf(w))
+            out[doc] = bonus + sum(self.bm25(w, doc) for w in scored if self.unit_tf(w, doc))
         return out
 
 
@@ -216,8 +233,18 @@ def test_engine_scores_equal_a_brute_force_scorer(seed_config: Config, seed_engi
     sort_keys = {
         d: rows[r.doc_id, r.para_id][F.SORT_KEY] for d, r in zip(docs, records, strict=True)
     }
+    first_of = {
+        d: (r.doc_id, (r.piece_ids or (r.para_id,))[0]) for d, r in zip(docs, records, strict=True)
+    }
+    named = {(r.doc_id, r.para_id): d for d, r in zip(docs, records, strict=True)}
+    units: dict[int, list[int]] = {}
+    for d in docs:
+        units.setdefault(named[first_of[d]], []).append(d)
+    assert any(len(pieces) > 1 for pieces in units.values())  # the seeds have cut paragraphs
     paragraphs = Paragraphs(
-        words, {d: rows[r.doc_id, r.para_id][F.TEXT] for d, r in zip(docs, records, strict=True)}
+        words,
+        {d: rows[r.doc_id, r.para_id][F.TEXT] for d, r in zip(docs, records, strict=True)},
+        units,
     )
     texts = sorted(paragraphs.texts.values())
     vocabulary = sorted({w for t in texts[:40] for w in segment(t, words) if len(w) > 1})
@@ -233,7 +260,7 @@ def test_engine_scores_equal_a_brute_force_scorer(seed_config: Config, seed_engi
         parsed = parse_query(q)
         if not parsed.groups:
             return
-        found = engine_scores(seed_engine, parsed)
+        found = [(named[first_of[d]], score) for d, score in engine_scores(seed_engine, parsed)]
         expected = paragraphs.expected(parsed)
         assert {doc for doc, _ in found} == set(expected), q
         for doc, score in found:
@@ -302,7 +329,9 @@ def document_scan(corpus: dict[Key, str], terms: list[str], words: tuple[str, ..
     return found
 
 
-def test_sentence_and_document_scopes_equal_a_scan(corpus: dict[Key, str], seed_engine: Engine):
+def test_sentence_and_document_scopes_equal_a_scan(records: dict[Key, str], seed_engine: Engine):
+    """Sentence and document scope match piece by piece, as indexed (plan.py)."""
+    corpus = records
     words = seed_engine.words
     texts = sorted(corpus.values())
     vocabulary = sorted({w for t in texts[:60] for w in segment(t, words) if len(w) > 1})

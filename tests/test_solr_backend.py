@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle import author_paragraphs, corpus_paragraphs, hit_key
 from solr_fixture import new_collection
 
 from searchapp import fields as F
@@ -40,7 +41,7 @@ from searchapp.engine import Engine, open_engine
 from searchapp.errors import BackendUnavailable, IncompleteResults, SearchAppError
 from searchapp.plan import EXACT_BOOST, K1, B, Term, make_plan
 from searchapp.querylang import parse_query, strip_outer_quotes
-from searchapp.results import SearchRequest
+from searchapp.results import Record, SearchRequest
 from searchapp.search import run_search, run_trend, town_usage
 from searchapp.similar import find_similar
 from searchapp.solr import SolrEngine, index_solr, open_solr_engine
@@ -87,6 +88,14 @@ def corpus(seed_config: Config) -> dict[Key, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def units(seed_config: Config) -> dict[Key, str]:
+    """Every author paragraph (a cut one's pieces joined): (doc_id, first para_id) → text;
+    what paragraph scope matches (plan.py)."""
+    rows = author_paragraphs(corpus_paragraphs(seed_config.corpus_dir))
+    return {(r[F.DOC_ID], r[F.PARA_ID]): r[F.TEXT] for r in rows}
+
+
 def sort_keys(solr: SolrEngine) -> dict[str, str]:
     """Every paragraph key of the collection with its sort key, straight from Solr."""
     found = solr.client.select(
@@ -99,7 +108,7 @@ def hits(engine: Engine, q: str, mode: str = "keyword", **options: object) -> li
     page = run_search(
         engine, SearchRequest(q=q, mode=mode, all=True, **options), max_query_chars=500
     )  # type: ignore[arg-type]
-    keys = [(h.doc_id, h.para_id) for h in page.hits]
+    keys = [hit_key(h) for h in page.hits]  # author paragraphs
     assert len(keys) == len(set(keys)) == page.total
     return keys
 
@@ -146,13 +155,15 @@ def test_every_paragraph_has_the_same_ids_and_fields(
 # --- matching: the same sets as the embedded engine and a scan -----------------------------------
 
 
-def test_phrase_mode_equals_a_substring_scan(solr: SolrEngine, corpus: dict[Key, str]):
+def test_phrase_mode_equals_a_substring_scan(
+    solr: SolrEngine, units: dict[Key, str], corpus: dict[Key, str]
+):
     @examples(60)
-    @given(substrings(sorted(corpus.values())))
+    @given(substrings(sorted(units.values())))
     def check(phrase: str) -> None:
         if not exact_key(strip_outer_quotes(phrase.strip())):
             return
-        expected = scan(corpus, phrase)
+        expected = scan(units, phrase)
         assert expected
         assert set(hits(solr, phrase, "phrase")) == expected
 
@@ -160,36 +171,38 @@ def test_phrase_mode_equals_a_substring_scan(solr: SolrEngine, corpus: dict[Key,
 
 
 @pytest.mark.parametrize("phrase", ["清两", "乡贤返", "三清两建", "的", "，", "2022年"])
-def test_phrases_across_word_boundaries(phrase: str, solr: SolrEngine, corpus: dict[Key, str]):
-    assert set(hits(solr, phrase, "phrase")) == scan(corpus, phrase)
-    assert set(hits(solr, f'"{phrase}"')) == scan(corpus, phrase)
-    assert solr.count_exact(phrase) == len(scan(corpus, phrase))
+def test_phrases_across_word_boundaries(
+    phrase: str, solr: SolrEngine, units: dict[Key, str], corpus: dict[Key, str]
+):
+    assert set(hits(solr, phrase, "phrase")) == scan(units, phrase)
+    assert set(hits(solr, f'"{phrase}"')) == scan(units, phrase)
+    assert solr.count_exact(phrase) == len(scan(corpus, phrase))  # records
 
 
 def test_keyword_terms_match_verbatim_or_by_all_words(
-    solr: SolrEngine, seed_engine: Engine, corpus: dict[Key, str]
+    solr: SolrEngine, seed_engine: Engine, units: dict[Key, str]
 ):
     @examples(40)
-    @given(substrings(sorted(corpus.values()), 8))
+    @given(substrings(sorted(units.values()), 8))
     def check(term: str) -> None:
         term = plain(term)
         if not term or term in {"OR", "NOT", "AND"}:
             return
         found = set(hits(solr, term))
-        verbatim = scan(corpus, term)
+        verbatim = scan(units, term)
         assert verbatim <= found
         parts = set(solr.segment(term))
         for key in found - verbatim:
-            assert parts <= set(solr.segment(corpus[key]))
+            assert parts <= set(solr.segment(units[key]))
         assert found == set(hits(seed_engine, term))
 
     check()
 
 
 def test_exclusions_remove_exactly_the_verbatim_holders(
-    solr: SolrEngine, seed_engine: Engine, corpus: dict[Key, str]
+    solr: SolrEngine, seed_engine: Engine, units: dict[Key, str]
 ):
-    texts = sorted(corpus.values())
+    texts = sorted(units.values())
 
     @examples(30)
     @given(substrings(texts, 4), substrings(texts, 2))
@@ -197,7 +210,7 @@ def test_exclusions_remove_exactly_the_verbatim_holders(
         term, excluded = plain(term), plain(excluded)
         if not term or not excluded or {term, excluded} & {"OR", "NOT", "AND"}:
             return
-        expected = set(hits(seed_engine, term)) - scan(corpus, excluded)
+        expected = set(hits(seed_engine, term)) - scan(units, excluded)
         assert set(hits(solr, f"{term} -{excluded}")) == expected
 
     check()
@@ -240,29 +253,42 @@ def test_filters_scopes_and_facets_equal_the_embedded_engine(
 def test_filters_equal_a_scan_of_the_records(solr: SolrEngine, corpus: dict[Key, str]):
     records = solr.records([f"{d}/{p}" for d, p in sorted(corpus)])
     page = run_search(solr, SearchRequest(q="发展", year=["2020-2022"], section=["工作"], all=True))
+    blocks: dict[Key, list[Record]] = {}  # the author paragraphs (plan.py)
+    for r in records:
+        blocks.setdefault((r.doc_id, r.block.rsplit("/", 1)[1]), []).append(r)
     expected = {
-        (r.doc_id, r.para_id)
-        for r in records
-        if r.year.isdigit()
-        and 2020 <= int(r.year) <= 2022
-        and "工作" in exact_key("".join(r.section))
-        and ("发展" in exact_key(r.text) or "发展" in solr.segment(r.text))
+        key
+        for key, pieces in blocks.items()
+        if pieces[0].year.isdigit()
+        and 2020 <= int(pieces[0].year) <= 2022
+        and "工作" in exact_key("".join(pieces[0].section))
+        and (
+            "发展" in "".join(exact_key(r.text) for r in pieces)
+            or any("发展" in solr.segment(r.text) for r in pieces)
+        )
     }
-    assert {(h.doc_id, h.para_id) for h in page.hits} == expected and expected
+    assert {hit_key(h) for h in page.hits} == expected and expected
 
 
 # --- ranking -------------------------------------------------------------------------------------
 
 
 def expected_scores(solr: SolrEngine, corpus: dict[Key, str], q: str) -> dict[str, float]:
-    """plan.py's score of every paragraph the query matches, from the texts: 1000 per term
-    held verbatim + BM25 (exact word counts, live paragraphs) of each query word held."""
+    """plan.py's score of every author paragraph the query matches (named by its first
+    piece's key), from the texts: 1000 per term held verbatim + BM25 (exact word counts,
+    live paragraphs) of each query word held; a cut paragraph's tf and length are its
+    pieces' summed, N, df and the average length the records'."""
     plan = make_plan(parse_query(q), {}, solr.segment)
-    tokens = {f"{d}/{p}": solr.segment(text) for (d, p), text in corpus.items()}
-    units = {f"{d}/{p}": exact_key(text) for (d, p), text in corpus.items()}
-    n = len(tokens)
-    avg = sum(len(t) for t in tokens.values()) / n
-    df = Counter(w for t in tokens.values() for w in set(t))
+    records = {f"{d}/{p}": solr.segment(text) for (d, p), text in corpus.items()}
+    n = len(records)
+    avg = sum(len(t) for t in records.values()) / n
+    df = Counter(w for t in records.values() for w in set(t))
+    tokens: dict[str, list[str]] = {}
+    units: dict[str, str] = {}
+    for record in solr.records(sorted(records)):  # in document order within a report
+        block = record.block
+        tokens.setdefault(block, []).extend(records[f"{record.doc_id}/{record.para_id}"])
+        units[block] = units.get(block, "") + exact_key(record.text)
     out = {}
     for key, words in tokens.items():
         held, text = set(words), units[key]
@@ -296,9 +322,10 @@ def test_ranking_follows_the_rule_verbatim_then_bm25_then_document_order(
     plan = make_plan(parse_query(q), {}, solr.segment)
     ranked = list(solr.iter_matches(plan, batch=7))
     expected = expected_scores(solr, corpus, q)
-    assert {k for k, _ in ranked} == set(expected)
+    block = {f"{r.doc_id}/{r.para_id}": r.block for r in solr.records([k for k, _ in ranked])}
+    assert {block[k] for k, _ in ranked} == set(expected)
     for key, score in ranked:
-        assert score == pytest.approx(expected[key], abs=2e-3), key
+        assert score == pytest.approx(expected[block[key]], abs=2e-3), key
     order = sort_keys(solr)
     # scores as Solr computed them (32-bit floats): descending, ties in document order
     assert ranked == sorted(ranked, key=lambda kv: (-kv[1], order[kv[0]]))
@@ -511,13 +538,21 @@ def test_a_missing_collection_says_how_to_build_it(solr_cluster: ClusterInfo):
         open_solr_engine(solr_cluster.solr_url, "no_such_collection")
 
 
-def test_the_meta_document_is_never_a_hit(solr: SolrEngine):
+def test_the_meta_and_block_documents_are_never_hits(
+    solr: SolrEngine, units: dict[Key, str], corpus: dict[Key, str]
+):
+    """Paragraph scope counts author paragraphs (a cut one once, as its block document),
+    the other scopes records; the meta document is neither."""
     paragraphs = solr.status()["paragraphs"]
-    assert run_search(solr, SearchRequest(q="-不存在的词语")).total == paragraphs
+    assert paragraphs == len(corpus) > len(units)  # the seeds have cut paragraphs
+    assert run_search(solr, SearchRequest(q="-不存在的词语")).total == len(units)
+    assert run_search(solr, SearchRequest(q="-不存在的词语", scope="sentence")).total == paragraphs
     facet = json.dumps({"k": {"type": "terms", "field": "kind"}})
     found = solr.client.select([("q", "*:*"), ("rows", "0"), ("json.facet", facet)])
     kinds = {b["val"]: b["count"] for b in found["facets"]["k"]["buckets"]}
-    assert kinds == {"para": paragraphs, "meta": 1}
+    records = set(corpus.values())
+    blocks = sum(1 for text in units.values() if text not in records)  # the cut ones
+    assert kinds == {"para": paragraphs, "block": blocks, "meta": 1}
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest"])

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import whole_text
 
 from searchapp.analysis import exact_key
 from searchapp.embedded.engine import best_in_groups
@@ -41,7 +42,7 @@ def test_trend_equals_counting_every_hit(seed_engine: Engine, q: str, mode: str)
         assert counts.paragraphs == len(hits)
         assert counts.reports == len({h.doc_id for h in hits})
         assert counts.towns == len({h.town for h in hits})
-        found = [sum(exact_key(h.text).count(k) for k in keys) for h in hits]
+        found = [sum(exact_key(whole_text(seed_engine, h)).count(k) for k in keys) for h in hits]
         assert counts.occurrences == sum(max(1, n) for n in found)
     table = Counter((h.town, h.year) for h in dated)
     assert {(t, y): n for t, row in trend.table.items() for y, n in row.items()} == table
@@ -97,7 +98,9 @@ def test_town_usage_from_columns_equals_grouping_every_hit(
         if mode != "fuzzy":
             keys = [exact_key(t) for t in q.split() if not t.startswith("-")]
             hits = [h for h in page.hits if h.town == got.town]
-            counts = [max(1, sum(exact_key(h.text).count(k) for k in keys)) for h in hits]
+            by_block = options.get("scope", "paragraph") == "paragraph"  # plan.py
+            texts = [whole_text(seed_engine, h) if by_block else h.text for h in hits]
+            counts = [max(1, sum(exact_key(t).count(k) for k in keys)) for t in texts]
             assert got.occurrences == sum(counts)
 
 

@@ -37,6 +37,7 @@ from ..analysis import exact_key, segment
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
 from ..results import Matches, Record, ReportRows, Shared, TownTable, Trend, YearCount
+from .blocks import Blocks
 from .codec import bit_flags, bits_from_ids, id_array, ids_from_bits
 from .indexer import open_generation
 from .sidecar import SegmentFile, open_segment, query_grams
@@ -90,14 +91,18 @@ class LruCache:
 class WordPostings:
     """A word's live postings in global docnums, with each posting's BM25; immutable."""
 
-    __slots__ = ("bits", "cost", "df", "ids", "scores")
+    __slots__ = ("bits", "cost", "df", "idf", "ids", "scores", "tfs")
 
-    def __init__(self, ids: np.ndarray, scores: np.ndarray, df: int, nbytes: int) -> None:
+    def __init__(
+        self, ids: np.ndarray, tfs: np.ndarray, scores: np.ndarray, idf: float, nbytes: int
+    ) -> None:
         self.ids = ids  # uint32, ascending
+        self.tfs = tfs  # uint8, the word's count in each paragraph (for cut paragraphs)
         self.scores = scores  # float64, BM25 of the word in each paragraph
-        self.df = df
+        self.df = len(ids)  # deleted paragraphs included, like the paragraph count
+        self.idf = idf
         self.bits = bits_from_ids(array("I", ids.tobytes()), nbytes)
-        self.cost = nbytes + 12 * len(ids) + 200
+        self.cost = nbytes + 13 * len(ids) + 200
 
     def scores_at(self, docs: np.ndarray, size: int) -> np.ndarray:
         """The word's BM25 in each of `docs` (ascending docnums below `size`), 0 where
@@ -206,6 +211,13 @@ class EmbeddedEngine:
         self.avg_length = float(self.lengths.sum() / self.size) if self.size else 1.0
         self.avg_length = self.avg_length or 1.0
         self.cache = LruCache(term_budget)
+        self.blocks = Blocks(  # the pieces of cut paragraphs, one unit in paragraph scope
+            np.concatenate([f.piece for f in self.files] or [np.zeros(0, np.uint32)]),
+            np.concatenate([f.pieces for f in self.files] or [np.zeros(0, np.uint32)]),
+            self.live,
+            self.nbytes,
+            self.units,
+        )
         self._vocabulary: list[str] | None = None
         self._vocabulary_lock = threading.Lock()
 
@@ -292,12 +304,12 @@ class EmbeddedEngine:
             for ids, tfs in [segment_file.word_postings(text)]
         ] or [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8))]
         doc_ids = np.concatenate([ids for ids, _ in parts]).astype(np.uint32)
-        tf = np.concatenate([tfs for _, tfs in parts]).astype(np.float64)
-        df = len(doc_ids)  # deleted paragraphs included, like the paragraph count
-        idf = math.log(self.size / (df + 1)) + 1
+        tfs = np.concatenate([tfs for _, tfs in parts])
+        tf = tfs.astype(np.float64)
+        idf = math.log(self.size / (len(doc_ids) + 1)) + 1
         lengths = self.lengths[doc_ids]
         scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * lengths / self.avg_length)))
-        postings = WordPostings(doc_ids, scores, df, self.nbytes)
+        postings = WordPostings(doc_ids, tfs, scores, idf, self.nbytes)
         return self.cache.put(key, postings, postings.cost)
 
     def exact(self, units: str) -> int:
@@ -324,6 +336,68 @@ class EmbeddedEngine:
                     break
             bits |= words & self.live
         return bits
+
+    def by_block(self, plan: QueryPlan) -> bool:
+        """Whether the plan matches author paragraphs (paragraph scope, and some
+        paragraph was cut) rather than records piece by piece."""
+        return plan.scope == "paragraph" and bool(self.blocks)
+
+    def across_cuts(self, units: str) -> int:
+        """Pieces in which an occurrence of `units` across a cut starts."""
+        key = ("across", units)
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache.put(key, self.blocks.across_cuts(units), 200)
+        return found
+
+    def verbatim(self, plan: QueryPlan, units: str) -> int:
+        """What holds `units` verbatim: every piece of the author paragraphs holding it
+        (across a cut included) in paragraph scope, else the records holding it."""
+        if not self.by_block(plan):
+            return self.exact(units)
+        key = ("verbatim", units)
+        found = self.cache.get(key)
+        if found is None:
+            bits = self.blocks.spread(self.exact(units) | self.across_cuts(units))
+            found = self.cache.put(key, bits, self.nbytes + 100)
+        return found
+
+    def block_term_bits(self, plan: QueryPlan, term: Term) -> int:
+        """`term_bits` for author paragraphs: verbatim in one, or (unquoted) every one
+        of its words in one, each word in any of its pieces."""
+        bits = self.verbatim(plan, term.units)
+        if not term.quoted and term.words:
+            words = -1
+            for word in term.words:
+                words &= self.blocks.spread(self.word(word).bits)
+                if not words:
+                    break
+            bits |= words & self.live
+        return bits
+
+    def piece_term_bits(self, term: Term) -> int:
+        """The pieces that hold a term themselves (an occurrence across a cut counts for
+        the piece it starts in): what chooses the piece that represents a hit."""
+        return self.term_bits(term) | self.across_cuts(term.units)
+
+    def collapse(self, plan: QueryPlan, bits: int) -> int:
+        """Matching author paragraphs (every piece set) as one record each: the piece
+        holding the most of the positive terms, then the most scoring words, then the
+        earliest (plan.py)."""
+        touched = bits & self.blocks.bits
+        if not touched:
+            return bits
+        docs = id_array(touched).astype(np.int64)
+        held = np.zeros(len(docs), dtype=np.int64)
+        for term in plan.positive:
+            held += bit_flags(self.piece_term_bits(term), self.nbytes)[docs]
+        words = np.zeros(len(docs), dtype=np.int64)
+        for word in plan.scoring_words:
+            words += bit_flags(self.word(word).bits, self.nbytes)[docs]
+        _, groups = np.unique(self.blocks.first_of(docs), return_inverse=True)
+        keys = (held, words, -self.blocks.piece[docs])
+        best = best_in_groups(groups, keys, int(groups.max()) + 1)
+        return (bits & ~self.blocks.bits) | bits_from_ids(docs[best], self.nbytes)
 
     def column(self, name: str) -> FacetColumn | None:
         if name == F.SECTION_KEY:
@@ -368,16 +442,22 @@ class EmbeddedEngine:
         """Every paragraph the plan matches (in its scope)."""
         bits = self.filter_bits(plan)
         for units in plan.excluded:
-            bits &= ~self.exact(units)
+            bits &= ~self.verbatim(plan, units)
         if plan.scope == "document" and plan.groups:
             return self.document_scope(plan, bits)
+        by_block = self.by_block(plan)
         for group in plan.groups:
             if not bits:
                 break
             alternatives = 0
             for term in group:
-                alternatives |= self.term_bits(term)
+                if by_block:
+                    alternatives |= self.block_term_bits(plan, term)
+                else:
+                    alternatives |= self.term_bits(term)
             bits &= alternatives
+        if by_block:
+            return self.collapse(plan, bits)
         if plan.scope == "sentence" and plan.groups:
             kept = [
                 d for d in ids_from_bits(bits) if in_one_sentence(plan, self.units(d), self.segment)
@@ -506,9 +586,8 @@ class EmbeddedEngine:
             return self.by_date(plan, hits, k)
         if plan.scope == "document":
             return self.by_report(plan, hits, k)
-        terms = list(plan.positive)
         out: list[tuple[int, float]] = []
-        for count, tier in self.verbatim_tiers(terms, hits):
+        for count, tier in self.verbatim_tiers(plan, hits):
             need = k - len(out)
             if need <= 0:
                 break
@@ -533,14 +612,14 @@ class EmbeddedEngine:
         docs = id_array(hits).astype(np.uint32)
         tiers = np.zeros(len(docs), dtype=np.int64)
         for term in plan.positive:
-            tiers += bit_flags(self.exact(term.units), self.nbytes)[docs]
+            tiers += bit_flags(self.verbatim(plan, term.units), self.nbytes)[docs]
         return docs, tiers, EXACT_BOOST * tiers + self.word_sums(plan, docs)
 
-    def verbatim_tiers(self, terms: list[Term], hits: int) -> list[tuple[int, int]]:
+    def verbatim_tiers(self, plan: QueryPlan, hits: int) -> list[tuple[int, int]]:
         """Hits by how many terms they hold verbatim, most first, as (count, bitset)."""
         at_least = [hits]  # at_least[c]: hits holding at least c of the terms verbatim
-        for term in terms:
-            bits = self.exact(term.units)
+        for term in plan.positive:
+            bits = self.verbatim(plan, term.units)
             at_least.append(0)
             for c in range(len(at_least) - 1, 0, -1):
                 at_least[c] |= at_least[c - 1] & bits
@@ -574,7 +653,7 @@ class EmbeddedEngine:
     def by_report(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
         """Hits grouped by report: reports in the order of their best hit, each report's
         hits in ranking order."""
-        flat = replace(plan, scope="paragraph")
+        flat = replace(plan, scope="sentence")  # ranked record by record, as in sentence scope
         ranked = self.ranked(flat, hits, hits.bit_count())
         groups: dict[int, list[tuple[int, float]]] = {}
         for doc, score in ranked:
@@ -591,7 +670,7 @@ class EmbeddedEngine:
         chosen = docs[order[:k]]
         scores = dict(self.best_in_tier(plan, bits_from_ids(chosen, self.nbytes), 0.0, k))
         for term in plan.positive:  # add the verbatim bonuses
-            exact = self.exact(term.units)
+            exact = self.verbatim(plan, term.units)
             for doc in scores:
                 if (exact >> doc) & 1:
                     scores[doc] += EXACT_BOOST
@@ -674,6 +753,31 @@ class EmbeddedEngine:
         sums = np.zeros(len(docs), dtype=np.float64)
         for word in plan.scoring_words:
             sums += self.word(word).scores_at(docs, self.size)
+        if self.by_block(plan) and len(docs):
+            cut = np.flatnonzero(self.blocks.pieces[docs] > 1)
+            if len(cut):
+                sums[cut] = self.block_sums(plan, docs[cut])
+        return sums
+
+    def block_sums(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
+        """BM25 over the plan's words of the author paragraphs of pieces `docs`: tf the
+        sum of the pieces', length the sum of their lengths; N, df and the average
+        length those of the records (plan.py)."""
+        firsts = self.blocks.first_of(docs)
+        ends = firsts + self.blocks.pieces[firsts]
+        prefix = self.length_prefix
+        norm = K1 * ((1 - B) + B * (prefix[ends] - prefix[firsts]) / self.avg_length)
+        sums = np.zeros(len(docs), dtype=np.float64)
+        for word in plan.scoring_words:
+            postings = self.word(word)
+            if not len(postings.ids):
+                continue
+            counts = np.concatenate(([0], np.cumsum(postings.tfs, dtype=np.int64)))
+            tf = (
+                counts[np.searchsorted(postings.ids, ends)]
+                - counts[np.searchsorted(postings.ids, firsts)]
+            ).astype(np.float64)
+            sums += postings.idf * tf * (K1 + 1) / (tf + norm)
         return sums
 
     def town_table(self, plan: QueryPlan) -> TownTable:
@@ -720,6 +824,11 @@ class EmbeddedEngine:
         )
 
     @functools.cached_property
+    def length_prefix(self) -> np.ndarray:
+        """Sums of the records' lengths: [0, l0, l0 + l1, …] (author paragraphs' lengths)."""
+        return np.concatenate(([0.0], np.cumsum(self.lengths)))
+
+    @functools.cached_property
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each paragraph's (town, report) pair code, and each pair's town and report
         codes (worked out on first use)."""
@@ -752,8 +861,13 @@ class EmbeddedEngine:
     def occurrences(self, plan: QueryPlan, docs: np.ndarray) -> np.ndarray:
         """Verbatim occurrences of the plan's terms in each hit (at least 1 a hit)."""
         counts = np.zeros(len(docs), dtype=np.int64)
-        for units in [t.units for t in plan.positive if t.units]:
+        needles = [t.units for t in plan.positive if t.units]
+        for units in needles:
             counts += self.occurrences_of(units)[docs]
+        if self.by_block(plan) and len(docs):  # a cut paragraph's in its whole text
+            for i in np.flatnonzero(self.blocks.pieces[docs] > 1).tolist():
+                block = self.blocks.block_units(int(docs[i]))
+                counts[i] = sum(block.count(units) for units in needles)
         return np.maximum(counts, 1)
 
     def occurrences_of(self, units: str) -> np.ndarray:
@@ -789,6 +903,8 @@ class EmbeddedEngine:
             index = self.leaf_index(doc)
             segment, local = self.files[index], doc - self.leaves[index].offset
             text, units = segment.text_and_units(local)
+            piece, pieces = int(segment.piece[local]), int(segment.pieces[local])
+            siblings = range(local - piece, local - piece + pieces) if pieces > 1 else range(0)
             record = Record(
                 **self._report_records[self.report_codes[doc]],
                 para_id=segment.para_id(local),
@@ -797,6 +913,9 @@ class EmbeddedEngine:
                 section=self._section_paths[self.sections.codes[doc]],
                 heading=bool(segment.headings[local]),
                 units=units if len(units) == len(text) else "",
+                piece=piece,
+                piece_ids=tuple(segment.para_id(n) for n in siblings),
+                piece_texts=tuple(segment.text_and_units(n)[0] for n in siblings),
             )
             out.append(record)
         return out

@@ -23,7 +23,9 @@ Completeness: every search is sent with `shards.tolerant=true`. When a shard has
 replica, `match` answers with a notice (`SolrMatches.notices`) and every other method
 raises `IncompleteResults` — a short count is never presented as complete.
 
-Refs are the paragraphs' keys ("<doc_id>/<para_id>").
+Refs are the paragraphs' keys ("<doc_id>/<para_id>"). In paragraph scope a cut paragraph
+matches and ranks as its block document (tokens.block_documents); the hit it gives is the
+piece that represents it (plan.py's rule, `representatives`), found for the hits asked for.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
 from ..cluster import redact_url
 from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
 from ..headings import recurring_headings
-from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence
+from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence, representative
 from ..results import Matches, Record, TownTable, TownUsage, Trend, YearCount
 from .client import SolrClient, is_partial
-from .queries import PARAGRAPHS, Request, Stats
-from .tokens import META_JSON, META_KEY, word_tokens
+from .queries import PARAGRAPHS, UNITS, Request, Stats
+from .tokens import BLOCK_SUFFIX, META_JSON, META_KEY, word_tokens
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ RECORD_FIELDS = ",".join(
     [
         F.KEY, F.DOC_ID, F.PARA_ID, F.TEXT, F.TITLE, F.TOWN, F.PLACE, F.YEAR, F.DOC_TYPE,
         F.DATE, F.SOURCE, F.ORDINAL, F.SECTION, F.HEADING, F.ISSUER, F.LEVEL, F.PROVINCE,
-        F.CITY, F.COUNTY,
+        F.CITY, F.COUNTY, F.BLOCK, F.PIECE, F.PIECES,
     ]
 )  # fmt: skip
 KEY_BATCH = 500  # records fetched by key per request
@@ -195,7 +197,7 @@ class SolrEngine:
         """The parameters of the plan's ranked hits (paragraph scope): q, fq, sort, fl."""
         request = Request()
         q = request.matching(plan, any_group)
-        fqs = request.filters(plan)
+        fqs = request.filters(plan, whole=plan.scope == "paragraph")
         tier = request.tier(plan)
         bm25 = request.bm25(plan, self.stats(plan)) if plan.scoring_words else "0"
         params = [("q", q), *(("fq", f) for f in fqs)]
@@ -294,7 +296,7 @@ class SolrEngine:
         ranked = [(d[F.KEY], score_of(d)) for d in found["response"]["docs"]]
         if stop is None and total:
             ranked = [(r.key, r.score) for r in self.rows(plan)][start:]
-        return SolrMatches(total, facets, ranked, notices)
+        return SolrMatches(total, facets, self.representatives(plan, ranked), notices)
 
     def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[str, float]]:
         """Every hit as (key, score), best first, fetched `batch` at a time."""
@@ -302,8 +304,43 @@ class SolrEngine:
             for row in self.scoped_rows(plan, ()):
                 yield row.key, row.score
             return
+        page: list[tuple[str, float]] = []
         for row in self.rows(plan, (), batch):
-            yield row.key, row.score
+            page.append((row.key, row.score))
+            if len(page) >= batch:
+                yield from self.representatives(plan, page)
+                page = []
+        yield from self.representatives(plan, page)
+
+    def representatives(
+        self, plan: QueryPlan, ranked: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        """Ranked refs with each cut paragraph's block document replaced by the piece that
+        represents it: the one holding the most positive terms (an occurrence across a cut
+        counting for the piece it starts in), then the most scoring words, then the
+        earliest (plan.py)."""
+        blocks = [key[: -len(BLOCK_SUFFIX)] for key, _ in ranked if key.endswith(BLOCK_SUFFIX)]
+        if not blocks:
+            return ranked
+        chosen = {}
+        for block, pieces in self.pieces_of(blocks, f"{F.KEY},{F.BLOCK},{F.TEXT}").items():
+            chosen[block + BLOCK_SUFFIX] = pieces[representative(plan, pieces, self.segment)][F.KEY]
+        return [(chosen.get(key, key), score) for key, score in ranked]
+
+    def pieces_of(self, blocks: Sequence[str], fl: str) -> dict[str, list[dict[str, Any]]]:
+        """The pieces of these cut paragraphs, in order, by block name."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        blocks = list(dict.fromkeys(blocks))
+        for i in range(0, len(blocks), KEY_BATCH):
+            request = Request()
+            q = f"{{!terms f={F.BLOCK} v={request.ref(','.join(blocks[i : i + KEY_BATCH]))}}}"
+            params = request.with_params([("q", q), ("fq", PARAGRAPHS)])
+            params += [("sort", f"{F.KEY} asc"), ("fl", f"{fl},{F.PIECE}")]
+            for doc in self.stream(params):
+                out.setdefault(doc[F.BLOCK], []).append(doc)
+        for pieces in out.values():
+            pieces.sort(key=lambda d: int(d.get(F.PIECE) or 0))
+        return out
 
     def rows(
         self,
@@ -324,13 +361,13 @@ class SolrEngine:
         """Every hit of a sentence- or document-scope plan, in ranking order (in Python)."""
         if plan.scope == "sentence" and plan.groups:
             kept = []
-            for row in self.rows(replace(plan, scope="paragraph"), [*names, F.TEXT]):
+            for row in self.rows(plan, [*names, F.TEXT]):  # record by record, as indexed
                 if in_one_sentence(plan, exact_key(row.fields[F.TEXT]), self.segment):
                     kept.append(row)
             return kept
         if plan.scope == "document" and plan.groups:
             return self.document_rows(plan, names)
-        return list(self.rows(replace(plan, scope="paragraph"), names))
+        return list(self.rows(plan, names))
 
     def document_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
         """Paragraphs meeting at least one group, in reports where every group is met,
@@ -352,9 +389,8 @@ class SolrEngine:
             reports = ids if reports is None else reports & ids
         if not reports:
             return []
-        flat = replace(plan, scope="paragraph")
         groups: dict[str, list[Row]] = {}
-        for row in self.rows(flat, [*names, F.DOC_ID], any_group=True):
+        for row in self.rows(plan, [*names, F.DOC_ID], any_group=True):
             if row.fields[F.DOC_ID] in reports:
                 groups.setdefault(row.fields[F.DOC_ID], []).append(row)
         return [row for group in groups.values() for row in group]
@@ -374,8 +410,9 @@ class SolrEngine:
             return {}
         request = Request()
         verbatim = request.verbatim_any(plan)
-        q = request.bool(must=[request.matching(replace(plan, scope="paragraph")), verbatim])
-        params = request.with_params([("q", q), *(("fq", f) for f in request.filters(plan))])
+        q = request.bool(must=[request.matching(plan), verbatim])
+        fqs = request.filters(plan, whole=plan.scope == "paragraph")
+        params = request.with_params([("q", q), *(("fq", f) for f in fqs)])
         params += [("sort", f"{F.KEY} asc"), ("fl", f"{F.KEY},{F.TEXT}")]
         counts = {}
         for doc in self.stream(params, KEY_BATCH):
@@ -398,7 +435,7 @@ class SolrEngine:
             }  # fmt: skip
             found = self.client.select(
                 request.with_params([("q", request.matching(plan)),
-                 *(("fq", f) for f in request.filters(plan)), ("rows", "0"),
+                 *(("fq", f) for f in request.filters(plan, whole=True)), ("rows", "0"),
                  ("json.facet", json.dumps(facet))])
             )  # fmt: skip
             self.check_complete(found)
@@ -419,7 +456,7 @@ class SolrEngine:
     def years_of(self, keys: list[str]) -> dict[str, str]:
         out = {}
         for i in range(0, len(keys), KEY_BATCH):
-            for doc in self.by_keys(keys[i : i + KEY_BATCH], f"{F.KEY},{F.YEAR}"):
+            for doc in self.by_keys(keys[i : i + KEY_BATCH], f"{F.KEY},{F.YEAR}", UNITS):
                 out[doc[F.KEY]] = str(doc.get(F.YEAR, ""))
         return out
 
@@ -459,34 +496,48 @@ class SolrEngine:
                 )
             )
         out.sort(key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
-        return TownTable.from_usages(out, [best[u.town] for u in out])
+        best_refs = self.representatives(plan, [best[u.town] for u in out])
+        return TownTable.from_usages(out, best_refs)
 
     # --- records --------------------------------------------------------------------------
 
-    def by_keys(self, keys: Sequence[str], fl: str = RECORD_FIELDS) -> list[dict[str, Any]]:
+    def by_keys(
+        self, keys: Sequence[str], fl: str = RECORD_FIELDS, fq: str = PARAGRAPHS
+    ) -> list[dict[str, Any]]:
         request = Request()
         q = f"{{!terms f={F.KEY} v={request.ref(','.join(keys))}}}"
         found = self.client.select(
-            request.with_params(
-                [("q", q), ("fq", PARAGRAPHS), ("rows", str(len(keys))), ("fl", fl)]
-            )
+            request.with_params([("q", q), ("fq", fq), ("rows", str(len(keys))), ("fl", fl)])
         )
         self.check_complete(found)
         return found["response"]["docs"]
 
     def records(self, refs: Sequence[str]) -> list[Record]:
         """The stored paragraphs of these keys, in the same order."""
-        found: dict[str, Record] = {}
+        docs: dict[str, dict[str, Any]] = {}
         refs = list(refs)
         for i in range(0, len(refs), KEY_BATCH):
             for doc in self.by_keys(refs[i : i + KEY_BATCH]):
-                found[doc[F.KEY]] = Record.from_fields(doc)
-        missing = [r for r in refs if r not in found]
+                docs[doc[F.KEY]] = doc
+        missing = [r for r in refs if r not in docs]
         if missing:
             raise NotFound(
                 f"段落 {missing[0]} 已不在 Solr 集合 {self.collection} 中",
                 hint="索引刚刚更新，请重新检索",
             )
+        cut = [d[F.BLOCK] for d in docs.values() if int(d.get(F.PIECES) or 1) > 1]
+        pieces = self.pieces_of(cut, f"{F.PARA_ID},{F.BLOCK},{F.TEXT}") if cut else {}
+        found = {}
+        for key, doc in docs.items():
+            record = Record.from_fields(doc)
+            siblings = pieces.get(doc.get(F.BLOCK, ""), []) if cut else []
+            if siblings:
+                record = replace(
+                    record,
+                    piece_ids=tuple(d[F.PARA_ID] for d in siblings),
+                    piece_texts=tuple(d[F.TEXT] for d in siblings),
+                )
+            found[key] = record
         return [found[r] for r in refs]
 
     def document(self, doc_id: str) -> list[Record]:

@@ -52,7 +52,7 @@ from ..indexing import (
     quick_hash,
 )
 from .client import SolrClient
-from .tokens import META_JSON, META_KEY, PARA, meta_document, solr_document
+from .tokens import META_JSON, META_KEY, PARA, block_documents, meta_document, solr_document
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def read_file(path: Path) -> tuple[FileReport, list[dict[str, Any]]]:
         for doc in docs
         for fields in paragraph_fields(doc, report.content_hash)
     ]
-    return report, out
+    return report, out + block_documents(out)
 
 
 def run_workers(func: Any, paths: list[Path], procs: int, setup: tuple[Any, ...]) -> Iterator[Any]:

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 
 from .. import fields as F
 from ..plan import K1, B, QueryPlan, Term
-from .tokens import KIND, PARA, pairs
+from .tokens import BLOCK, KIND, PARA, pairs
 
 PARAGRAPHS = f"{{!term f={KIND}}}{PARA}"  # the filter every search carries
+# in paragraph scope: the author paragraphs, a cut one as its block document (plan.py)
+UNITS = f"{KIND}:{BLOCK} OR ({KIND}:{PARA} AND -{F.PIECES}:[2 TO *])"
 TERM_FIELDS = frozenset(F.COLUMNS)  # fields an exact-value filter may name
 NOTHING = "{!term f=kind}-none-"  # matches no document
 
@@ -118,10 +120,11 @@ class Request:
         excluded = [self.exact(u) for u in plan.excluded]
         return self.bool(must=groups, must_not=excluded)
 
-    def filters(self, plan: QueryPlan | None) -> list[str]:
-        """fq values: the paragraphs, then per field an OR over its values, ranges and
-        substrings (fields AND-ed)."""
-        out = [PARAGRAPHS]
+    def filters(self, plan: QueryPlan | None, whole: bool = False) -> list[str]:
+        """fq values: the paragraphs (`whole`: the author paragraphs, as paragraph scope
+        matches them), then per field an OR over its values, ranges and substrings
+        (fields AND-ed)."""
+        out = [UNITS if whole else PARAGRAPHS]
         if plan is None:
             return out
         per_field: dict[str, list[str]] = {}

@@ -10,6 +10,8 @@ One Solr document per paragraph, with the fields of `indexing.paragraph_fields`
 * `section_grams`/`section_chars`: the same for the section path (for `section:` filters);
 * `kind` ("para"), `year_int` (year ranges), `sort_date`.
 
+A paragraph cut into pieces also gets a document of its own, kind "block" (`block_documents`).
+
 The collection's meta document (key `_meta`, kind "meta") holds the build report and the
 dictionary words as JSON.
 """
@@ -24,6 +26,8 @@ from ..analysis import exact_key, segment
 
 KIND = "kind"
 PARA = "para"
+BLOCK = "block"  # a cut paragraph whole (`block_documents`)
+BLOCK_SUFFIX = "~block"  # its key: the block's name and this
 META = "meta"
 META_KEY = "_meta"
 META_JSON = "meta_json"
@@ -61,6 +65,35 @@ def solr_document(fields: dict[str, Any], words: tuple[str, ...]) -> dict[str, A
     if str(fields[F.YEAR]).isdigit():
         doc["year_int"] = int(fields[F.YEAR])
     return doc
+
+
+def block_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A document for each cut paragraph among a report's paragraph documents (kind
+    "block"): its pieces' channels one after another, so that in paragraph scope the
+    author paragraph matches and ranks as one unit (plan.py); the pieces stay the
+    records that are shown, linked and searched in the other scopes."""
+    pieces: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        if doc.get(KIND) == PARA and int(doc.get(F.PIECES) or 1) > 1:
+            pieces.setdefault(doc[F.BLOCK], []).append(doc)
+    out = []
+    for block, group in pieces.items():
+        group.sort(key=lambda d: d[F.PIECE])
+        units = "".join(exact_key(d[F.TEXT]) for d in group)
+        whole = dict(group[0])
+        whole.update(
+            {
+                F.KEY: block + BLOCK_SUFFIX,
+                KIND: BLOCK,
+                F.TEXT: "".join(d[F.TEXT] for d in group),
+                F.WORDS: " ".join(d[F.WORDS] for d in group if d[F.WORDS]),
+                "word_count": sum(d["word_count"] for d in group),
+                "grams": pairs(units),
+                "chars": " ".join(units),
+            }
+        )
+        out.append(whole)
+    return out
 
 
 def meta_document(meta: dict[str, Any], words: list[str]) -> dict[str, Any]:
