@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from searchapp.analysis import exact_key, segment
 from searchapp.cluster import ClusterInfo
 from searchapp.documents import split_long_paragraph
 from searchapp.embedded import build_index
+from searchapp.embedded import indexer as embedded_indexer
 from searchapp.engine import Engine, open_engine
 from searchapp.querylang import parse_query
 from searchapp.results import SearchRequest
@@ -95,6 +97,31 @@ def embedded(corpus_dir: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
+def scattered(corpus_dir: Path) -> Iterator[Engine]:
+    """The corpus written with each report's even-placed paragraphs before its odd ones,
+    by two writer processes dealt three documents at a time: the pieces of a cut
+    paragraph are apart, often in different segments, as Whoosh's parallel writer can
+    leave them (the dealing alone scatters them only when the processes race)."""
+    index_dir = corpus_dir.parent / "scattered"
+    in_order = embedded_indexer.paragraph_fields
+
+    def evens_first(*args: Any) -> list[dict[str, Any]]:
+        rows = list(in_order(*args))
+        return rows[::2] + rows[1::2]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embedded_indexer, "WRITER_BATCH", 3)
+        patch.setattr(embedded_indexer, "paragraph_fields", evens_first)
+        build_index(corpus_dir, index_dir, procs=2)
+    engine = open_engine(index_dir)
+    blocks = engine.blocks  # type: ignore[attr-defined]
+    gaps = [np.diff(blocks.siblings(int(first))) for first in blocks.members[blocks.starts]]
+    assert any((gap != 1).any() for gap in gaps)  # some pieces are apart
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
 def solr(solr_cluster: ClusterInfo, corpus_dir: Path) -> Iterator[Engine]:
     name = new_collection("long")
     index_solr(corpus_dir, solr_cluster.solr_url, name, shards=2, replicas=1, procs=1)
@@ -103,7 +130,7 @@ def solr(solr_cluster: ClusterInfo, corpus_dir: Path) -> Iterator[Engine]:
     engine.close()
 
 
-@pytest.fixture(params=["embedded", pytest.param("solr", marks=pytest.mark.solr)])
+@pytest.fixture(params=["embedded", "scattered", pytest.param("solr", marks=pytest.mark.solr)])
 def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(request.param)
 

@@ -10,8 +10,10 @@ occurrence across a cut is found from the pair of characters at the cut
 (`across_cuts`). A corpus has few cut paragraphs (the seeds three of 330), so this
 costs little memory and nothing at all where no paragraph was cut.
 
-Pieces of one author paragraph are consecutive documents of one segment (the indexer
-writes a report's paragraphs in order, and deletes or adds a report whole).
+The pieces of one author paragraph are found by their report and their first piece's
+place in it (ordinal − piece), not by their docnums: Whoosh's parallel writer deals
+documents to its processes in batches, so a report's paragraphs, and the pieces of
+one of them, can land in different segments.
 """
 
 from __future__ import annotations
@@ -27,79 +29,117 @@ log = logging.getLogger(__name__)
 
 
 class Blocks:
-    """Which records are pieces of a cut paragraph, and the texts of those paragraphs."""
+    """Which records are pieces of a cut paragraph, and the texts of those paragraphs.
+
+    The cut paragraphs are numbered 0, 1, … ("groups"); `members` holds their pieces'
+    docnums group after group, each group's in piece order, `starts[g]` where group g's
+    pieces begin in `members` and `counts[g]` how many there are; `group_of[doc]` is
+    the group of a record (-1 for one that is not a piece of a cut paragraph).
+    """
 
     def __init__(
         self,
         piece: np.ndarray,
         pieces: np.ndarray,
+        ordinals: np.ndarray,
+        reports: np.ndarray,
         live: int,
         nbytes: int,
         units: Callable[[int], str],
     ) -> None:
         self.piece = piece.astype(np.int64)  # each record's place in its author paragraph
-        self.pieces = pieces.astype(np.int64)  # how many pieces that paragraph has
         self.nbytes = nbytes
-        firsts = self.consistent_firsts(live)
-        counts = self.pieces[firsts]
-        self.firsts = firsts  # each cut paragraph's first piece, ascending
-        self.members = spread_ids(firsts, counts)
-        self.bits = bits_from_ids(self.members, nbytes) if len(firsts) else 0
+        self.group_of = np.full(len(piece), -1, dtype=np.int64)
+        self.members, self.starts, self.counts = self.find_groups(
+            pieces.astype(np.int64), ordinals.astype(np.int64), reports.astype(np.int64), live
+        )
+        self.group_of[self.members] = np.repeat(np.arange(len(self.counts)), self.counts)
+        self.bits = bits_from_ids(self.members, nbytes) if len(self.members) else 0
         self.text = ""  # the cut paragraphs' exact-match forms, one after another
-        self.starts = np.zeros(0, dtype=np.int64)  # where each piece starts in `text`
+        self.offsets = np.zeros(0, dtype=np.int64)  # where each member starts in `text`
         self.cut_pairs: dict[str, list[tuple[int, int, int]]] = {}  # (cut, start, end)
-        if len(firsts):
-            self.read_texts(units, counts)
+        if len(self.members):
+            self.read_texts(units)
 
-    def consistent_firsts(self, live: int) -> np.ndarray:
-        """The first pieces of the live cut paragraphs whose pieces are in place."""
-        if not len(self.pieces):
-            return np.zeros(0, dtype=np.int64)
-        live_flags = bit_flags(live, self.nbytes)[: len(self.pieces)].astype(bool)
-        firsts = np.flatnonzero((self.pieces > 1) & (self.piece == 0) & live_flags)
-        keep = []
-        for first in firsts.tolist():
-            count = int(self.pieces[first])
-            span = slice(first, first + count)
-            places = self.piece[span]
-            if len(places) == count and (places == np.arange(count)).all():
-                keep.append(first)
-            else:  # never written so; matched piece by piece rather than wrongly
-                log.warning("the pieces of paragraph %d are not in order: not joined", first)
-        return np.asarray(keep, dtype=np.int64)
+    def find_groups(
+        self, pieces: np.ndarray, ordinals: np.ndarray, reports: np.ndarray, live: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(members, starts, counts) of the live cut paragraphs whose pieces are all
+        there, each once."""
+        empty = np.zeros(0, dtype=np.int64)
+        if not len(pieces):
+            return empty, empty, empty
+        live_flags = bit_flags(live, self.nbytes)[: len(pieces)].astype(bool)
+        docs = np.flatnonzero((pieces > 1) & live_flags)
+        if not len(docs):
+            return empty, empty, empty
+        firsts = ordinals[docs] - self.piece[docs]  # the first piece's place in the report
+        order = np.lexsort((self.piece[docs], firsts, reports[docs]))
+        docs = docs[order]
+        keys = np.stack([reports[docs], firsts[order]])
+        _, group, counts = np.unique(keys, axis=1, return_inverse=True, return_counts=True)
+        group = group.reshape(-1)
+        starts = np.cumsum(counts) - counts
+        places = np.arange(len(docs)) - starts[group]
+        whole = (counts == pieces[docs[starts]]) & np.logical_and.reduceat(
+            self.piece[docs] == places, starts
+        )
+        if not whole.all():  # never written so; matched piece by piece rather than wrongly
+            log.warning("%d cut paragraphs lack pieces: not joined", int((~whole).sum()))
+            docs = docs[whole[group]]
+            counts = counts[whole]
+            starts = np.cumsum(counts) - counts
+        return docs, starts, counts
 
-    def read_texts(self, units: Callable[[int], str], counts: np.ndarray) -> None:
+    def read_texts(self, units: Callable[[int], str]) -> None:
         parts: list[str] = []
-        starts: list[int] = []
+        offsets: list[int] = []
         at = 0
-        for first, count in zip(self.firsts.tolist(), counts.tolist(), strict=True):
+        for start, count in zip(self.starts.tolist(), self.counts.tolist(), strict=True):
             begin = at
             cuts: list[tuple[str, int]] = []
-            for n, doc in enumerate(range(first, first + count)):
-                text = units(doc)
+            for n in range(count):
+                text = units(int(self.members[start + n]))
                 if n:  # a cut: the pair of characters across it
                     cuts.append((parts[-1][-1:] + text[:1], at))
-                starts.append(at)
+                offsets.append(at)
                 parts.append(text)
                 at += len(text)
             for pair, cut in cuts:
                 self.cut_pairs.setdefault(pair, []).append((cut, begin, at))
         self.text = "".join(parts)
-        self.starts = np.asarray(starts, dtype=np.int64)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
 
     def __bool__(self) -> bool:
         return bool(self.bits)
 
     # --- sets of author paragraphs ----------------------------------------------------------
 
+    def groups(self, docs: np.ndarray) -> np.ndarray:
+        """Each record's cut paragraph (-1 where it is not a piece of one)."""
+        return self.group_of[docs.astype(np.int64)]
+
+    def pieces_of(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every piece of these cut paragraphs, and the place in `groups` of each one's."""
+        counts = self.counts[groups]
+        at = spread_ids(self.starts[groups], counts)
+        return self.members[at], np.repeat(np.arange(len(groups)), counts)
+
+    def siblings(self, doc: int) -> list[int]:
+        """The pieces of the cut paragraph that record `doc` is one of, in order."""
+        group = int(self.group_of[doc]) if doc < len(self.group_of) else -1
+        if group < 0:
+            return []
+        start = int(self.starts[group])
+        return self.members[start : start + int(self.counts[group])].tolist()
+
     def spread(self, bits: int) -> int:
         """`bits` with every piece of each cut paragraph it touches."""
         touched = bits & self.bits
         if not touched:
             return bits
-        docs = id_array(touched).astype(np.int64)
-        firsts = np.unique(docs - self.piece[docs])
-        return bits | bits_from_ids(spread_ids(firsts, self.pieces[firsts]), self.nbytes)
+        groups = np.unique(self.groups(id_array(touched)))
+        return bits | bits_from_ids(np.sort(self.pieces_of(groups)[0]), self.nbytes)
 
     def across_cuts(self, units: str) -> int:
         """The pieces in which an occurrence of `units` starts that runs across a cut
@@ -118,32 +158,30 @@ class Blocks:
 
     def piece_at(self, at: int) -> int:
         """The record whose exact-match form holds position `at` of `text`."""
-        index = int(np.searchsorted(self.starts, at, side="right")) - 1
+        index = int(np.searchsorted(self.offsets, at, side="right")) - 1
         return int(self.members[index])
-
-    def first_of(self, docs: np.ndarray) -> np.ndarray:
-        """Each record's author paragraph, named by its first piece's docnum."""
-        docs = docs.astype(np.int64)
-        return docs - self.piece[docs]
-
-    def count_in_block(self, doc: int, units: str) -> int:
-        """Occurrences of `units` in the whole author paragraph of piece `doc`
-        (`str.count`: not overlapping, across cuts included)."""
-        return self.block_units(doc).count(units)
 
     def block_units(self, doc: int) -> str:
         """The exact-match form of the author paragraph that piece `doc` belongs to."""
-        first = doc - int(self.piece[doc])
-        index = int(np.searchsorted(self.members, first))
-        last = index + int(self.pieces[first])
-        end = int(self.starts[last]) if last < len(self.starts) else len(self.text)
-        return self.text[int(self.starts[index]) : end]
+        group = int(self.group_of[doc])
+        first = int(self.starts[group])
+        last = first + int(self.counts[group])
+        end = int(self.offsets[last]) if last < len(self.offsets) else len(self.text)
+        return self.text[int(self.offsets[first]) : end]
+
+    def sums(self, docs: np.ndarray, values: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """For each of `docs` (pieces of cut paragraphs), the sum of `values` over every
+        piece of its author paragraph."""
+        groups, inverse = np.unique(self.groups(docs), return_inverse=True)
+        members, owner = self.pieces_of(groups)
+        totals = np.bincount(owner, weights=values(members), minlength=len(groups))
+        return totals[inverse.reshape(-1)]
 
 
 def spread_ids(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """first, first+1, …, first+count-1 for each (first, count), ascending."""
+    """first, first+1, …, first+count-1 for each (first, count), in that order."""
     if not len(firsts):
         return np.zeros(0, dtype=np.int64)
     total = int(counts.sum())
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(firsts, counts) + offsets
+    return np.repeat(firsts.astype(np.int64), counts) + offsets

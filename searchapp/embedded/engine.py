@@ -116,6 +116,13 @@ class WordPostings:
         at = np.minimum(np.searchsorted(self.ids, docs), len(self.ids) - 1)
         return np.where(self.ids[at] == docs, self.scores[at], 0.0)
 
+    def tfs_at(self, docs: np.ndarray) -> np.ndarray:
+        """The word's count in each of `docs` (any order), 0 where it is absent."""
+        if not len(self.ids):
+            return np.zeros(len(docs), dtype=np.float64)
+        at = np.minimum(np.searchsorted(self.ids, docs), len(self.ids) - 1)
+        return np.where(self.ids[at] == docs, self.tfs[at], 0).astype(np.float64)
+
 
 @dataclass(frozen=True)
 class FacetColumn:
@@ -214,6 +221,8 @@ class EmbeddedEngine:
         self.blocks = Blocks(  # the pieces of cut paragraphs, one unit in paragraph scope
             np.concatenate([f.piece for f in self.files] or [np.zeros(0, np.uint32)]),
             np.concatenate([f.pieces for f in self.files] or [np.zeros(0, np.uint32)]),
+            np.concatenate([f.ordinals for f in self.files] or [np.zeros(0, np.uint32)]),
+            self.report_codes,
             self.live,
             self.nbytes,
             self.units,
@@ -394,7 +403,8 @@ class EmbeddedEngine:
         words = np.zeros(len(docs), dtype=np.int64)
         for word in plan.scoring_words:
             words += bit_flags(self.word(word).bits, self.nbytes)[docs]
-        _, groups = np.unique(self.blocks.first_of(docs), return_inverse=True)
+        _, groups = np.unique(self.blocks.groups(docs), return_inverse=True)
+        groups = groups.reshape(-1)
         keys = (held, words, -self.blocks.piece[docs])
         best = best_in_groups(groups, keys, int(groups.max()) + 1)
         return (bits & ~self.blocks.bits) | bits_from_ids(docs[best], self.nbytes)
@@ -754,7 +764,7 @@ class EmbeddedEngine:
         for word in plan.scoring_words:
             sums += self.word(word).scores_at(docs, self.size)
         if self.by_block(plan) and len(docs):
-            cut = np.flatnonzero(self.blocks.pieces[docs] > 1)
+            cut = np.flatnonzero(self.blocks.groups(docs) >= 0)
             if len(cut):
                 sums[cut] = self.block_sums(plan, docs[cut])
         return sums
@@ -763,20 +773,14 @@ class EmbeddedEngine:
         """BM25 over the plan's words of the author paragraphs of pieces `docs`: tf the
         sum of the pieces', length the sum of their lengths; N, df and the average
         length those of the records (plan.py)."""
-        firsts = self.blocks.first_of(docs)
-        ends = firsts + self.blocks.pieces[firsts]
-        prefix = self.length_prefix
-        norm = K1 * ((1 - B) + B * (prefix[ends] - prefix[firsts]) / self.avg_length)
+        lengths = self.blocks.sums(docs, lambda pieces: self.lengths[pieces])
+        norm = K1 * ((1 - B) + B * lengths / self.avg_length)
         sums = np.zeros(len(docs), dtype=np.float64)
         for word in plan.scoring_words:
             postings = self.word(word)
             if not len(postings.ids):
                 continue
-            counts = np.concatenate(([0], np.cumsum(postings.tfs, dtype=np.int64)))
-            tf = (
-                counts[np.searchsorted(postings.ids, ends)]
-                - counts[np.searchsorted(postings.ids, firsts)]
-            ).astype(np.float64)
+            tf = self.blocks.sums(docs, postings.tfs_at)
             sums += postings.idf * tf * (K1 + 1) / (tf + norm)
         return sums
 
@@ -824,11 +828,6 @@ class EmbeddedEngine:
         )
 
     @functools.cached_property
-    def length_prefix(self) -> np.ndarray:
-        """Sums of the records' lengths: [0, l0, l0 + l1, …] (author paragraphs' lengths)."""
-        return np.concatenate(([0.0], np.cumsum(self.lengths)))
-
-    @functools.cached_property
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each paragraph's (town, report) pair code, and each pair's town and report
         codes (worked out on first use)."""
@@ -865,7 +864,7 @@ class EmbeddedEngine:
         for units in needles:
             counts += self.occurrences_of(units)[docs]
         if self.by_block(plan) and len(docs):  # a cut paragraph's in its whole text
-            for i in np.flatnonzero(self.blocks.pieces[docs] > 1).tolist():
+            for i in np.flatnonzero(self.blocks.groups(docs) >= 0).tolist():
                 block = self.blocks.block_units(int(docs[i]))
                 counts[i] = sum(block.count(units) for units in needles)
         return np.maximum(counts, 1)
@@ -893,6 +892,11 @@ class EmbeddedEngine:
                 return index
         raise IndexError(doc)
 
+    def where(self, doc: int) -> tuple[SegmentFile, int]:
+        """The segment file holding record `doc`, and its number there."""
+        index = self.leaf_index(doc)
+        return self.files[index], doc - self.leaves[index].offset
+
     def leaf_of(self, doc: int) -> Leaf:
         return self.leaves[self.leaf_index(doc)]
 
@@ -903,8 +907,7 @@ class EmbeddedEngine:
             index = self.leaf_index(doc)
             segment, local = self.files[index], doc - self.leaves[index].offset
             text, units = segment.text_and_units(local)
-            piece, pieces = int(segment.piece[local]), int(segment.pieces[local])
-            siblings = range(local - piece, local - piece + pieces) if pieces > 1 else range(0)
+            siblings = [self.where(n) for n in self.blocks.siblings(doc)]
             record = Record(
                 **self._report_records[self.report_codes[doc]],
                 para_id=segment.para_id(local),
@@ -913,9 +916,9 @@ class EmbeddedEngine:
                 section=self._section_paths[self.sections.codes[doc]],
                 heading=bool(segment.headings[local]),
                 units=units if len(units) == len(text) else "",
-                piece=piece,
-                piece_ids=tuple(segment.para_id(n) for n in siblings),
-                piece_texts=tuple(segment.text_and_units(n)[0] for n in siblings),
+                piece=int(segment.piece[local]),
+                piece_ids=tuple(f.para_id(n) for f, n in siblings),
+                piece_texts=tuple(f.text_and_units(n)[0] for f, n in siblings),
             )
             out.append(record)
         return out

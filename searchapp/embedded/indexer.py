@@ -82,6 +82,9 @@ SMALL_UPDATE = 8 * 2**20  # changed bytes below which an update uses one process
 # bounds a segment worker's memory (200 MB corpus: 1.65 GB at the largest, with what
 # the worker inherits from the parent; 3.47 GB with two uncapped segments)
 SEGMENT_PARAGRAPHS = 64_000
+# documents the parallel writer deals to one process at a time: a report's paragraphs,
+# and the pieces of a cut one, can so be written into different segments (blocks.py)
+WRITER_BATCH = 200
 
 # --- locations ------------------------------------------------------------------------------
 
@@ -467,7 +470,7 @@ def add_files(
 def make_writer(ix: whoosh_index.Index, procs: int) -> IndexWriter:
     limit = pool_limit_mb(procs)
     if procs > 1:
-        return ix.writer(procs=procs, multisegment=True, limitmb=limit, batchsize=200)
+        return ix.writer(procs=procs, multisegment=True, limitmb=limit, batchsize=WRITER_BATCH)
     return ix.writer(limitmb=limit)
 
 
