@@ -113,15 +113,18 @@ class WordPostings:
             dense = np.zeros(size, dtype=np.float64)
             dense[self.ids] = self.scores
             return dense[docs]
-        at = np.minimum(np.searchsorted(self.ids, docs), len(self.ids) - 1)
-        return np.where(self.ids[at] == docs, self.scores[at], 0.0)
+        return self.found_at(self.scores, docs)
 
     def tfs_at(self, docs: np.ndarray) -> np.ndarray:
         """The word's count in each of `docs` (any order), 0 where it is absent."""
         if not len(self.ids):
             return np.zeros(len(docs), dtype=np.float64)
+        return self.found_at(self.tfs, docs).astype(np.float64)
+
+    def found_at(self, values: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """`values` (one per posting) at each of `docs` by binary search, 0 where absent."""
         at = np.minimum(np.searchsorted(self.ids, docs), len(self.ids) - 1)
-        return np.where(self.ids[at] == docs, self.tfs[at], 0).astype(np.float64)
+        return np.where(self.ids[at] == docs, values[at], 0)
 
 
 @dataclass(frozen=True)
@@ -495,8 +498,8 @@ class EmbeddedEngine:
 
     def units(self, doc: int) -> str:
         """A paragraph's exact-match form (from its segment's file)."""
-        index = self.leaf_index(doc)
-        return self.files[index].units(doc - self.leaves[index].offset)
+        segment, local = self.where(doc)
+        return segment.units(local)
 
     # --- search ---------------------------------------------------------------------------
 
@@ -904,8 +907,7 @@ class EmbeddedEngine:
         """The stored paragraphs of these document numbers, in the same order."""
         out = []
         for doc in docs:
-            index = self.leaf_index(doc)
-            segment, local = self.files[index], doc - self.leaves[index].offset
+            segment, local = self.where(doc)
             text, units = segment.text_and_units(local)
             siblings = [self.where(n) for n in self.blocks.siblings(doc)]
             record = Record(
