@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test install install-test browser solr
+.PHONY: serve test install install-test browser solr ocr
 
-serve: install
+serve: install ocr
 	$(BIN)/searchapp serve
 
-test: install-test browser solr
+test: install-test browser solr ocr
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -34,6 +34,14 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+# Tesseract and its simplified-Chinese model from Debian, for scanned PDFs and page images
+# (searchapp/ocr.py); without them such files are reported as not read, nothing else changes.
+ocr:
+	@if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tesseract-ocr tesseract-ocr-chi-sim >/dev/null; \
 	fi
 
 # The local SolrCloud launcher (solr/, tests marked `solr`): a JDK and Maven from Debian if

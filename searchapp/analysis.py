@@ -50,8 +50,9 @@ jieba.setLogLevel(logging.WARNING)  # jieba reports its dictionary loading at IN
 # by jieba-rs; 11: para_id, ordinal and heading in the segment files, not Whoosh;
 # 12: the paragraphs holding a pair more than once, in the segment files; 13: each
 # paragraph's place among the pieces of its author paragraph; 14: an undated report's
-# year is the one its headings plan for).
-ANALYSIS_VERSION = 14
+# year is the one its headings plan for; 15: the report's `ocr` mark, and scanned PDFs
+# that were skipped are read).
+ANALYSIS_VERSION = 15
 SEGMENTER = f"jieba {jieba.__version__} HMM, routes by rjieba {metadata.version('rjieba')}"
 
 

@@ -21,6 +21,8 @@ from .engine import connect
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .export import FORMATS, write_rows
 from .highlight import snippet_plain
+from .indexing import OCR_CACHE
+from .ocr import Ocr
 from .results import MODES, SearchPage, SearchRequest
 from .search import DEFAULT_BEST, iter_export_rows, parse_best, run_search, run_trend, town_usage
 from .similar import find_similar
@@ -188,6 +190,7 @@ def run_index(
                 procs=config.index_procs,
                 rebuild=rebuild,
                 progress=progress,
+                ocr=Ocr(cache_dir=config.index_dir / OCR_CACHE),
             )
         return build_index(
             config.corpus_dir,
@@ -215,6 +218,12 @@ def format_index_report(report: IndexReport) -> str:
     if report.skipped:
         lines.append(f"  files skipped: {len(report.skipped)}")
         lines += [f"    {f.path}: {f.reason} — {f.message}" for f in report.skipped]
+    if report.scanned:
+        lines.append(f"  files read by OCR: {len(report.scanned)}")
+        lines += [
+            f"    {f.path}: {f.ocr_pages} pages, mean confidence {f.ocr_confidence:.0f}"
+            for f in report.scanned
+        ]
     if report.warned:
         lines.append(f"  files indexed with warnings: {len(report.warned)}")
         lines += [f"    {f.path}: {'; '.join(f.warnings)}" for f in report.warned]

@@ -22,6 +22,7 @@ from pathlib import Path
 from .analysis import without_space
 from .errors import UnreadableFile
 from .metadata import Placement, classify_doc_type, detect_year, place_document
+from .ocr import Ocr
 from .readers import Block, SourceText, is_supported, read_source
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Document:
     county: str = ""
     issuer: str = ""  # the issuing body: 海拉尔区人民政府, 遵义市发展和改革委员会
     adcode: str = ""  # division code of the issuing place, where known
+    ocr: bool = False  # its text was read by OCR, wholly or in part
 
 
 @dataclass
@@ -81,6 +83,8 @@ class FileReport:
     paragraphs: int = 0
     warnings: list[str] = field(default_factory=list)
     content_hash: str = ""
+    ocr_pages: int = 0  # pages read by OCR (scanned PDF pages, page images)
+    ocr_confidence: float = 0.0  # Tesseract's mean confidence over them, 0–100
 
 
 # --- the corpus -----------------------------------------------------------------------
@@ -113,7 +117,7 @@ def load_sidecar(corpus_dir: Path) -> dict[str, dict[str, object]]:
 
 
 def load_file(
-    path: Path, corpus_dir: Path, sidecar: dict[str, dict[str, object]]
+    path: Path, corpus_dir: Path, sidecar: dict[str, dict[str, object]], ocr: Ocr | None = None
 ) -> tuple[FileReport, list[Document]]:
     """Read one file into documents; never raises for a bad file, reports it instead.
 
@@ -129,7 +133,7 @@ def load_file(
     if not is_supported(path):
         return FileReport(rel, "skipped", "unsupported", "unsupported file type"), []
     try:
-        source = read_source(path)
+        source = read_source(path, ocr)
     except UnreadableFile as exc:  # the readers turn every library failure into this
         return FileReport(rel, "skipped", exc.reason, exc.message, content_hash=data_hash), []
     except OSError as exc:
@@ -145,6 +149,8 @@ def load_file(
         paragraphs=sum(len(d.paragraphs) for d in docs),
         warnings=list(source.warnings),
         content_hash=data_hash,
+        ocr_pages=source.ocr_pages,
+        ocr_confidence=source.ocr_confidence,
     )
     return report, docs
 
@@ -181,6 +187,7 @@ def parse_source(
     for number, (title, part_blocks) in enumerate(parts, start=1):
         part = number if len(parts) > 1 else 0
         doc = build_document(part_blocks, rel, part, title, source)
+        doc.ocr = source.ocr_pages > 0
         apply_overrides(doc, sidecar)
         if doc.paragraphs:
             docs.append(doc)

@@ -23,6 +23,7 @@ HEADING = "heading"
 TEXT = "text"
 WORDS = "words"
 FILE_HASH = "file_hash"
+OCR = "ocr"  # "1" (Solr: true) when the report's text was read by OCR, wholly or in part
 # the author's paragraph: one over documents.MAX_PARAGRAPH characters is indexed as
 # pieces of about 450 (each its own record, para_id and permalink); in paragraph scope
 # a query matches the pieces of one author paragraph as one unit (plan.py)
@@ -57,6 +58,7 @@ REPORT_FIELDS = (
     PROVINCE,
     CITY,
     COUNTY,
+    OCR,
 )
 
 FACET_FIELDS = (TOWN, YEAR, DOC_TYPE)  # the facets every search returns (a JSON contract)

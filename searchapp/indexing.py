@@ -22,8 +22,10 @@ from .analysis import (
     shipped_terms,
 )
 from .documents import Document, FileReport, Paragraph, file_hash, load_sidecar
+from .ocr import unavailable as ocr_unavailable
 
 Progress = Callable[[str, int, int], None]  # (file, files done, files in all)
+OCR_CACHE = "ocr-cache"  # the OCR results' folder in an index folder (kept by rebuilds)
 
 
 @dataclass
@@ -56,10 +58,16 @@ class IndexReport:
     def warned(self) -> list[FileReport]:
         return [f for f in self.files if f.status == "indexed" and f.warnings]
 
+    @property
+    def scanned(self) -> list[FileReport]:
+        """Files read by OCR, wholly or in part."""
+        return [f for f in self.files if f.status == "indexed" and f.ocr_pages]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["skipped"] = len(self.skipped)
         data["failed"] = len(self.failed)
+        data["ocr_files"] = len(self.scanned)
         return data
 
 
@@ -90,6 +98,7 @@ def report_fields(doc: Document, file_hash: str) -> dict[str, str]:
         F.PROVINCE: getattr(doc, "province", ""),
         F.CITY: getattr(doc, "city", ""),
         F.COUNTY: getattr(doc, "county", ""),
+        F.OCR: "1" if doc.ocr else "",
     }
 
 
@@ -130,6 +139,14 @@ def can_update(meta: dict[str, Any], corpus_dir: Path, user_dict: Path | None) -
         and meta.get("base_dictionary") == base_dictionary(user_dict)
         and meta.get("corpus_dir") == str(corpus_dir)
     )
+
+
+def can_keep(old: dict[str, Any], content_hash: str) -> bool:
+    """An incremental build keeps a file's records when its content is unchanged, unless
+    it was skipped for want of OCR and OCR can run now."""
+    if old.get("reason") == "no-ocr" and ocr_unavailable() is None:
+        return False
+    return old.get("content_hash") == content_hash
 
 
 def quick_hash(path: Path, old: dict[str, Any]) -> str:

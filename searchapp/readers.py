@@ -10,6 +10,9 @@ Each format is read by a well-kept library, imported only when a file of its kin
 turns up: python-docx (.docx), pdfminer.six (.pdf), trafilatura (.html) and
 markdown-it-py (.md). Whatever a library raises on a hostile file becomes an
 `UnreadableFile` with the reason "corrupt", so one bad file never stops the indexer.
+
+Scanned pages (a PDF's pages without a usable text layer, and page images) are read
+by OCR (ocr.py) and joined into paragraphs by the PDF rules below.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UnreadableFile
+from .ocr import IMAGE_SUFFIXES, Ocr, ScanLine, compact_ranges
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ DOCX_SUFFIXES = {".docx"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | DOCX_SUFFIXES | PDF_SUFFIXES
-)
+) | IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class SourceText:
     title_hint: str | None = None
     encoding: str | None = None
     warnings: list[str] = field(default_factory=list)
+    ocr_pages: int = 0  # pages read by OCR
+    ocr_confidence: float = 0.0  # their mean confidence (0–100)
 
 
 def is_supported(path: Path) -> bool:
@@ -62,15 +68,20 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def read_source(path: Path) -> SourceText:
-    """Read one file; raise UnreadableFile with a reason code when it has no usable text."""
+def read_source(path: Path, ocr: Ocr | None = None) -> SourceText:
+    """Read one file; raise UnreadableFile with a reason code when it has no usable text.
+
+    Scanned pages are read by `ocr` (by default: uncached OCR).
+    """
     suffix = path.suffix.lower()
-    reader = READERS.get(suffix)
-    if reader is None:
+    if suffix in SCAN_READERS:
+        source = SCAN_READERS[suffix](path, ocr or Ocr())
+    elif suffix in READERS:
+        source = READERS[suffix](path)
+    else:
         raise UnreadableFile(
             f"{path.name}: unsupported file type {suffix or '(none)'}", "unsupported"
         )
-    source = reader(path)
     if not any(b.text.strip() for b in source.blocks):
         raise UnreadableFile(f"{path.name}: the file holds no text", "empty")
     return source
@@ -302,12 +313,14 @@ CJK_EDGE = re.compile(rf"[{CJK}]")
 
 
 def join_lines(lines: Iterable[str]) -> str:
-    """Join wrapped lines: no space next to a Chinese character, one between Latin words."""
+    """Join wrapped lines: no space next to a Chinese character or inside a number (Chinese
+    text wraps in the middle of 207.45), one between Latin words."""
     text = ""
     for line in (ln.strip() for ln in lines):
         if not line:
             continue
-        if text and not (CJK_EDGE.match(text[-1]) or CJK_EDGE.match(line[0])):
+        in_number = text[-1:].isdigit() and (line[0].isdigit() or line[0] in ".%")
+        if text and not (CJK_EDGE.match(text[-1]) or CJK_EDGE.match(line[0]) or in_number):
             text += " "
         text += line
     return text
@@ -426,21 +439,89 @@ PARAGRAPH_END = re.compile(r"[。！？：；!?;:][”’」』）)]*$")
 MARGIN_LINES = 2  # lines at the top and at the bottom of a page checked for running text
 
 
-def read_pdf(path: Path) -> SourceText:
-    """A PDF's text layer as paragraphs, without running headers, footers or page numbers."""
+MIN_PAGE_TEXT = 5  # characters of a page's text layer below which the page is scanned
+GARBAGE_SHARE = 0.3  # share of (cid:N) glyphs above which a page's text layer is garbage
+
+
+def read_pdf(path: Path, ocr: Ocr) -> SourceText:
+    """A PDF's text as paragraphs, without running headers, footers or page numbers: its
+    text layer, and OCR for the pages that have none (or only garbage)."""
     with library_errors(path, "PDF"):
         lines, pages, title = pdf_lines(path)
-    if cid_share(lines) > 0.3:
-        raise undecodable(path.name, "the PDF's fonts have no character map (text shows as cid:N)")
     lines = drop_running_lines(lines, pages)
-    if sum(len(line.text) for line in lines) < 5:
-        raise UnreadableFile(
-            f"{path.name}: the PDF has no text layer (at most page numbers); it looks scanned",
-            "no-text",
-            hint="run OCR on it (for example ocrmypdf) and index the result",
-        )
-    blocks = [Block(text) for text in pdf_paragraphs(lines)]
-    return SourceText(blocks, structured=False, title_hint=title)
+    scanned = pages_without_text(lines, pages)
+    source = SourceText([], structured=False, title_hint=title)
+    if scanned:
+        try:
+            scan = ocr.pdf_pages(path, scanned)
+        except UnreadableFile as exc:
+            if len(scanned) < pages:  # the text pages are still worth having
+                source.warnings.append(f"pages {compact_ranges(scanned)} not read: {exc}")
+            else:
+                raise no_text_layer(path, lines, str(exc)) from exc
+        else:
+            kept = [line for line in lines if line.page not in set(scanned)]
+            read = [pdf_line(line) for line in scan.lines]
+            lines = drop_running_lines(sorted(kept + read, key=lambda ln: ln.page), pages)
+            source.ocr_pages, source.ocr_confidence = scan.pages, scan.confidence
+    if sum(len(line.text) for line in lines) < MIN_PAGE_TEXT:
+        raise no_text_layer(path, lines, "OCR found no text on its pages either")
+    source.blocks = [Block(text) for text in pdf_paragraphs(lines, ragged=source.ocr_pages > 0)]
+    return source
+
+
+def pages_without_text(lines: list[PdfLine], pages: int) -> list[int]:
+    """The 1-based pages whose text layer is missing (at most page numbers) or garbage."""
+    by_page = {page[0].page: page for page in group_pages(lines)}
+    return [
+        n
+        for n in range(1, pages + 1)
+        if sum(len(line.text) for line in by_page.get(n, [])) < MIN_PAGE_TEXT
+        or cid_share(by_page[n]) > GARBAGE_SHARE
+    ]
+
+
+def no_text_layer(path: Path, lines: list[PdfLine], why: str) -> UnreadableFile:
+    """The error for a PDF that neither its text layer nor OCR could read."""
+    if lines and cid_share(lines) > GARBAGE_SHARE:
+        detail = "the PDF's fonts have no character map (text shows as cid:N)"
+        return undecodable(path.name, f"{detail}; {why}")
+    return UnreadableFile(
+        f"{path.name}: the PDF has no text layer (at most page numbers); it looks scanned, "
+        f"and OCR could not read it: {why}",
+        "no-text",
+        hint="run OCR on it (for example ocrmypdf) and index the result",
+    )
+
+
+def pdf_line(line: ScanLine) -> PdfLine:
+    """A line read by OCR, as a line of a PDF's text layer."""
+    return PdfLine(
+        cjk_punctuation(join_lines(line.words)),
+        line.page, line.x0, line.x1, line.top, line.bottom,
+    )  # fmt: skip
+
+
+HALF_PUNCTUATION = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+NEXT_TO_HAN = re.compile(rf"(?<=[{CJK}])[,;:?!)]|[,;:?!(](?=[{CJK}])")
+
+
+def cjk_punctuation(text: str) -> str:
+    """OCR's half-width punctuation beside Chinese text in the full-width form it has."""
+    return NEXT_TO_HAN.sub(lambda m: HALF_PUNCTUATION[m.group()], text)
+
+
+# --- page images -------------------------------------------------------------------------------
+
+
+def read_image(path: Path, ocr: Ocr) -> SourceText:
+    """A scanned or photographed page (or a multi-page TIFF) read by OCR."""
+    scan = ocr.image(path)
+    lines = drop_running_lines([pdf_line(line) for line in scan.lines], scan.pages)
+    if not lines:
+        raise UnreadableFile(f"{path.name}: OCR found no text in the image", "empty")
+    blocks = [Block(text) for text in pdf_paragraphs(lines, ragged=True)]
+    return SourceText(blocks, ocr_pages=scan.pages, ocr_confidence=scan.confidence)
 
 
 def pdf_lines(path: Path) -> tuple[list[PdfLine], int, str | None]:
@@ -528,15 +609,35 @@ def running_key(text: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
 
 
-def pdf_paragraphs(lines: list[PdfLine]) -> list[str]:
-    """Join lines into paragraphs: a break after a sentence end, an indent or a wider gap."""
-    left = min(line.x0 for line in lines)
-    right = max(line.x1 for line in lines)
-    spacing = typical_gap(lines)
+RAGGED_SHORT = 0.2  # OCR: a line ends a paragraph if it stops short by this share of the width
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What decides paragraph breaks on a file's pages."""
+
+    left: float  # the text's left and right edge
+    right: float
+    spacing: float  # the usual gap between the lines of a paragraph
+    ragged: bool  # lines read by OCR (see pdf_paragraphs)
+
+
+def pdf_paragraphs(lines: list[PdfLine], ragged: bool = False) -> list[str]:
+    """Join lines into paragraphs: a break after a sentence end, an indent or a wider gap.
+
+    `ragged` (lines read by OCR, whose boxes are uneven): a line ending mid-sentence a
+    little short of the right edge goes on in the next line, and so does one that ends
+    a sentence at the right edge (of a page set flush, only a new paragraph's indent
+    or a short last line tells where it ends; OCR cannot tell a full-width 。 at the
+    edge from one a character before it).
+    """
+    layout = Layout(
+        min(line.x0 for line in lines), max(line.x1 for line in lines), typical_gap(lines), ragged
+    )
     paragraphs: list[list[str]] = []
     previous: PdfLine | None = None
     for line in lines:
-        if previous is None or starts_paragraph(previous, line, (left, right, spacing)):
+        if previous is None or starts_paragraph(previous, line, layout):
             paragraphs.append([])
         paragraphs[-1].append(line.text)
         previous = line
@@ -550,21 +651,21 @@ def typical_gap(lines: list[PdfLine]) -> float:
     return gaps[len(gaps) // 2] if gaps else 0.0
 
 
-def starts_paragraph(previous: PdfLine, line: PdfLine, layout: tuple[float, float, float]) -> bool:
-    """True when a line opens a new paragraph rather than continuing the previous one.
-
-    `layout` is the text's left and right edge and the usual gap between lines.
-    """
-    left, right, spacing = layout
+def starts_paragraph(previous: PdfLine, line: PdfLine, layout: Layout) -> bool:
+    """True when a line opens a new paragraph rather than continuing the previous one."""
     size = max(line.height, 1.0)
-    if PARAGRAPH_END.search(previous.text) or line.x0 > left + size * 1.2:
-        return True  # after a sentence end, or an indented first line
+    if line.x0 > layout.left + size * 1.2:
+        return True  # an indented first line
+    full = previous.x1 >= layout.right - size * 1.5
+    if PARAGRAPH_END.search(previous.text) and not (layout.ragged and full):
+        return True  # after a sentence end
     if line.page != previous.page:
         return False  # a sentence carried over to the next page
     gap = previous.bottom - line.top
+    short = (layout.right - layout.left) * RAGGED_SHORT if layout.ragged else 0.0
     return (
-        previous.x1 < right - size * 2.5  # the previous line stopped short
-        or gap > spacing + size * 0.5  # a wider gap than between wrapped lines
+        previous.x1 < layout.right - max(size * 2.5, short)  # the previous line stopped short
+        or gap > layout.spacing + size * 0.5  # a wider gap than between wrapped lines
         or gap < -size  # not below the previous line: another column or box
     )
 
@@ -673,5 +774,8 @@ READERS: dict[str, Callable[[Path], SourceText]] = {
     **dict.fromkeys(MARKDOWN_SUFFIXES, read_markdown),
     **dict.fromkeys(HTML_SUFFIXES, read_html),
     **dict.fromkeys(DOCX_SUFFIXES, read_docx),
+}
+SCAN_READERS: dict[str, Callable[[Path, Ocr], SourceText]] = {
     **dict.fromkeys(PDF_SUFFIXES, read_pdf),
+    **dict.fromkeys(IMAGE_SUFFIXES, read_image),
 }

@@ -65,6 +65,7 @@ class Record:
     province: str = ""
     city: str = ""
     county: str = ""
+    ocr: bool = False  # the report's text was read by OCR (errors of single characters)
     # the text's exact-match form (`analysis.exact_units`) when the engine holds it and it
     # has a character for each of the text's (no white space dropped), else ""
     units: str = field(default="", repr=False, compare=False)
@@ -108,6 +109,7 @@ class Record:
             province=fields.get(F.PROVINCE) or "",
             city=fields.get(F.CITY) or "",
             county=fields.get(F.COUNTY) or "",
+            ocr=bool(fields.get(F.OCR)),
             piece=int(fields.get(F.PIECE) or 0),
         )
 
@@ -128,6 +130,7 @@ def paragraph_meta(record: Record) -> dict[str, Any]:
         "doc_type": record.doc_type,
         "section": " / ".join(record.section),
         "url": record.url,
+        "ocr": record.ocr,
     }
 
 
@@ -157,6 +160,7 @@ class Hit:
     snippet: str
     url: str
     score: float
+    ocr: bool = False  # the report's text was read by OCR
     place: str = ""
     date: str = ""
     source: str = ""

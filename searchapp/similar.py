@@ -46,6 +46,7 @@ class SimilarSentence:
     marked: str  # HTML: the sentence, escaped, with differing characters in <mark>
     similarity: float
     query_sentence: str
+    ocr: bool = False  # the report's text was read by OCR
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

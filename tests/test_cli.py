@@ -26,12 +26,12 @@ def test_index_reports_files(tmp_path: Path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("某镇2023年政府工作报告\n各位代表：\n推进三清两建。\n", "utf-8")
     (corpus / "empty.txt").write_text("", "utf-8")
-    (corpus / "picture.png").write_bytes(b"\x89PNG")
+    (corpus / "picture.gif").write_bytes(b"\x89PNG")
     args = ["index", "--corpus", str(corpus), "--index", str(tmp_path / "index")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1  # empty.txt could not be read
     assert "files indexed: 1" in result.output
-    assert "empty.txt: empty" in result.output and "picture.png: unsupported" in result.output
+    assert "empty.txt: empty" in result.output and "picture.gif: unsupported" in result.output
     result = CliRunner().invoke(main, [*args, "--json"])
     data = json.loads(result.output)
     assert data["mode"] == "unchanged" and data["documents"] == 1 and data["failed"] == 1

@@ -248,7 +248,7 @@ def test_a_library_failure_is_still_a_corrupt_file(tmp_path: Path) -> None:
 def test_a_file_that_cannot_be_opened_is_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def denied(path: Path) -> object:
+    def denied(path: Path, ocr: object = None) -> object:
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(documents, "read_source", denied)

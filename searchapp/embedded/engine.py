@@ -992,10 +992,11 @@ REPORT_TEXTS += (F.PROVINCE, F.CITY, F.COUNTY)
 
 def report_part(report: dict[str, Any]) -> dict[str, Any]:
     """A report's fields as a Record holds them (`Record.from_fields`: missing ones
-    empty, the year as text)."""
+    empty, the year as text, the OCR mark true or false)."""
     part = {name: report.get(name) or "" for name in REPORT_TEXTS}
     part[F.DOC_ID] = report[F.DOC_ID]
     part[F.YEAR] = str(report.get(F.YEAR) or "")
+    part[F.OCR] = bool(report.get(F.OCR))
     return part
 
 

@@ -56,8 +56,10 @@ from ..documents import (
 )
 from ..errors import IndexIncompatible, IndexLocked, IndexMissing
 from ..indexing import (
+    OCR_CACHE,
     IndexReport,
     Progress,
+    can_keep,
     can_update,
     dictionary_terms,
     make_meta,
@@ -66,6 +68,7 @@ from ..indexing import (
     report_fields,
     sort_key,
 )
+from ..ocr import Ocr
 from .schema import WHOOSH_FIELDS, make_schema
 from .sidecar import Paragraph, SegmentFile, file_name, open_segment, write_segment
 from .whoosh_io import load_leaves
@@ -239,7 +242,11 @@ def write_sidecars(
 
 
 def load_files(
-    paths: list[Path], corpus_dir: Path, sidecar: dict[str, dict[str, object]], procs: int
+    paths: list[Path],
+    corpus_dir: Path,
+    sidecar: dict[str, dict[str, object]],
+    procs: int,
+    ocr: Ocr | None = None,
 ) -> Iterator[tuple[Path, tuple[FileReport, list[Document]]]]:
     """Read files into documents (`documents.load_file`), in order, in up to `procs`
     forked processes (reading, parsing and placing cost ~0.6 s a MB of one core)."""
@@ -249,9 +256,10 @@ def load_files(
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         for path in paths:
-            yield path, load_file(path, corpus_dir, sidecar)
+            yield path, load_file(path, corpus_dir, sidecar, ocr)
         return
-    _loading.update(corpus_dir=corpus_dir, sidecar=sidecar)  # inherited by the forked workers
+    # inherited by the forked workers
+    _loading.update(corpus_dir=corpus_dir, sidecar=sidecar, ocr=ocr)
     with multiprocessing.get_context("fork").Pool(procs) as pool:
         yield from zip(paths, pool.imap(load_one, paths, chunksize=4), strict=True)
 
@@ -261,7 +269,7 @@ _loading: dict[str, Any] = {}
 
 def load_one(path: Path) -> tuple[FileReport, list[Document]]:
     exit_with_parent()
-    return load_file(path, _loading["corpus_dir"], _loading["sidecar"])
+    return load_file(path, _loading["corpus_dir"], _loading["sidecar"], _loading["ocr"])
 
 
 def in_worker(func: Callable[..., None], jobs: list[tuple[Any, ...]]) -> None:
@@ -317,11 +325,17 @@ def build_index(
     rebuild: bool = False,
     procs: int = 1,
     progress: Progress | None = None,
+    ocr: Ocr | None = None,
 ) -> IndexReport:
-    """Index a corpus folder: incrementally when a compatible index exists, else in full."""
+    """Index a corpus folder: incrementally when a compatible index exists, else in full.
+
+    Scanned pages are read by `ocr`, by default cached in index_dir/ocr-cache (which
+    outlives every generation, so no file is OCR'd twice).
+    """
     started = time.perf_counter()
     corpus_dir = corpus_dir.resolve()
     index_dir = index_dir.resolve()
+    ocr = ocr or Ocr(cache_dir=index_dir / OCR_CACHE)
     report = IndexReport(str(corpus_dir), str(index_dir))
     with index_lock(index_dir):
         remove_leftovers(index_dir)
@@ -329,9 +343,9 @@ def build_index(
         meta = read_meta(live) if live else None
         if meta and not rebuild and can_update(meta, corpus_dir, user_dict):
             assert live is not None
-            update_generation(live, meta, corpus_dir, index_dir, report, procs, progress)
+            update_generation(live, meta, corpus_dir, index_dir, report, procs, progress, ocr)
         else:
-            full_generation(corpus_dir, index_dir, user_dict, report, procs, progress)
+            full_generation(corpus_dir, index_dir, user_dict, report, procs, progress, ocr)
         remove_old_generations(index_dir)
     report.seconds = time.perf_counter() - started
     return report
@@ -344,6 +358,7 @@ def full_generation(
     report: IndexReport,
     procs: int,
     progress: Progress | None,
+    ocr: Ocr,
 ) -> None:
     """Read every file, mine the slogans, and write a fresh generation."""
     report.mode = "full"
@@ -354,7 +369,8 @@ def full_generation(
     with ThreadPoolExecutor(1) as background:
         # a first build in this process loads jieba's dictionary while workers read files
         base = None if segmenter_loaded() else background.submit(load_dictionary)
-        for n, (path, file_loaded) in enumerate(load_files(paths, corpus_dir, sidecar, procs), 1):
+        files = load_files(paths, corpus_dir, sidecar, procs, ocr)
+        for n, (path, file_loaded) in enumerate(files, 1):
             loaded.append(file_loaded)
             report.bytes_read += path.stat().st_size
             if progress:
@@ -392,6 +408,7 @@ def update_generation(
     report: IndexReport,
     procs: int,
     progress: Progress | None,
+    ocr: Ocr,
 ) -> None:
     """Re-index only the files whose content hash changed, in a copy of the live index."""
     old_files: dict[str, dict[str, Any]] = {f["path"]: f for f in meta["files"]}
@@ -403,10 +420,10 @@ def update_generation(
     kept: list[FileReport] = []
     for n, (rel, path) in enumerate(current.items(), start=1):
         old = old_files.get(rel)
-        if old and not sidecar_changed and old.get("content_hash") == quick_hash(path, old):
+        if old and not sidecar_changed and can_keep(old, quick_hash(path, old)):
             kept.append(FileReport(**{k: v for k, v in old.items() if k != "mtime"}))
         else:
-            changed.append(load_file(path, corpus_dir, sidecar))
+            changed.append(load_file(path, corpus_dir, sidecar, ocr))
             report.bytes_read += path.stat().st_size
             (report.updated if old else report.added).append(rel)
         if progress:

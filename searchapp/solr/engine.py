@@ -56,7 +56,7 @@ RECORD_FIELDS = ",".join(
     [
         F.KEY, F.DOC_ID, F.PARA_ID, F.TEXT, F.TITLE, F.TOWN, F.PLACE, F.YEAR, F.DOC_TYPE,
         F.DATE, F.SOURCE, F.ORDINAL, F.SECTION, F.HEADING, F.ISSUER, F.LEVEL, F.PROVINCE,
-        F.CITY, F.COUNTY, F.BLOCK, F.PIECE, F.PIECES,
+        F.CITY, F.COUNTY, F.BLOCK, F.PIECE, F.PIECES, F.OCR,
     ]
 )  # fmt: skip
 KEY_BATCH = 500  # records fetched by key per request

@@ -45,18 +45,20 @@ from ..indexing import (
     IndexReport,
     Progress,
     base_dictionary,
+    can_keep,
     can_update,
     dictionary_terms,
     make_meta,
     paragraph_fields,
     quick_hash,
 )
+from ..ocr import Ocr
 from .client import SolrClient
 from .tokens import META_JSON, META_KEY, PARA, block_documents, meta_document, solr_document
 
 log = logging.getLogger(__name__)
 
-CONFIGSET = "searchapp-1"  # bump the number when searchapp/solr/configset changes incompatibly
+CONFIGSET = "searchapp-2"  # bump the number when searchapp/solr/configset changes incompatibly
 BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time
@@ -106,19 +108,21 @@ def held_files(client: SolrClient) -> dict[str, dict[str, int]]:
 _job: dict[str, Any] = {}  # a worker process's corpus folder, sidecar and dictionary
 
 
-def start_worker(corpus_dir: Path, sidecar: dict[str, Any], words: tuple[str, ...]) -> None:
-    _job.update(corpus_dir=corpus_dir, sidecar=sidecar, words=words)
+def start_worker(
+    corpus_dir: Path, sidecar: dict[str, Any], words: tuple[str, ...], ocr: Ocr
+) -> None:
+    _job.update(corpus_dir=corpus_dir, sidecar=sidecar, words=words, ocr=ocr)
 
 
 def quotations(path: Path) -> list[str]:
     """A file's quotations re-wrapped in quotes (what slogan mining reads), nothing else."""
-    _, docs = load_file(path, _job["corpus_dir"], _job["sidecar"])
+    _, docs = load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
     return [f"“{q}”" for d in docs for p in d.paragraphs for q in QUOTED.findall(p.text)]
 
 
 def read_file(path: Path) -> tuple[FileReport, list[dict[str, Any]]]:
     """A file's report and its paragraphs as Solr documents (segmented here)."""
-    report, docs = load_file(path, _job["corpus_dir"], _job["sidecar"])
+    report, docs = load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
     out = [
         solr_document(fields, _job["words"])
         for doc in docs
@@ -157,9 +161,13 @@ def index_solr(
     rebuild: bool = False,
     progress: Progress | None = None,
     timeout: float = 300.0,
+    ocr: Ocr | None = None,
 ) -> IndexReport:
     """Index a corpus folder into a Solr collection: incrementally when the collection was
-    built from this folder with the same analysis settings, else in full."""
+    built from this folder with the same analysis settings, else in full. Scanned pages
+    are read by `ocr` (pass one with a cache folder, or every full build reads them again).
+    """
+    ocr = ocr or Ocr()
     started = time.perf_counter()
     corpus_dir = corpus_dir.resolve()
     client = SolrClient(solr_url, collection, timeout)
@@ -178,7 +186,7 @@ def index_solr(
     else:
         meta, words = {}, []
         report.mode = "full"
-        setup = (corpus_dir, sidecar, ())
+        setup = (corpus_dir, sidecar, (), ocr)
         texts = (q for quotes in run_workers(quotations, paths, procs, setup) for q in quotes)
         mined = mine_slogans(texts)
         words = dictionary_terms(user_dict, mined)
@@ -199,9 +207,8 @@ def index_solr(
         command = {"delete": {"query": f"{{!term f={F.SOURCE}}}{rel}"}}
         client.update(json.dumps(command, ensure_ascii=False).encode("utf-8"))
     get_segmenter(tuple(sorted(set(words))))  # load jieba once; forked workers inherit it
-    feed_files(
-        client, changed, corpus_dir, sidecar, tuple(sorted(set(words))), procs, report, progress
-    )
+    setup = (corpus_dir, sidecar, tuple(sorted(set(words))), ocr)
+    feed_files(client, changed, corpus_dir, setup, procs, report, progress)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
@@ -238,7 +245,7 @@ def plan_files(
         if old and not sidecar_changed:
             digest = quick_hash(path, old)
             expected = {digest: old["paragraphs"]} if old["paragraphs"] else {}
-            if old.get("content_hash") == digest and held.get(rel, {}) == expected:
+            if can_keep(old, digest) and held.get(rel, {}) == expected:
                 kept.append(FileReport(**{k: v for k, v in old.items() if k != "mtime"}))
                 continue
         changed.append(path)
@@ -254,16 +261,15 @@ def feed_files(
     client: SolrClient,
     paths: list[Path],
     corpus_dir: Path,
-    sidecar: dict[str, Any],
-    words: tuple[str, ...],
+    setup: tuple[Any, ...],
     procs: int,
     report: IndexReport,
     progress: Progress | None,
 ) -> None:
-    """Read, segment and send the files' paragraphs in batches."""
+    """Read, segment and send the files' paragraphs in batches (`setup`: what
+    start_worker takes)."""
     batch: list[bytes] = []
     size = 0
-    setup = (corpus_dir, sidecar, words)
     for n, (file_report, docs) in enumerate(run_workers(read_file, paths, procs, setup), 1):
         report.files.append(file_report)
         report.bytes_read += (corpus_dir / file_report.path).stat().st_size

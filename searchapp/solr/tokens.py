@@ -60,6 +60,8 @@ def solr_document(fields: dict[str, Any], words: tuple[str, ...]) -> dict[str, A
             "section_chars": " ".join(section),
         }
     )
+    if doc.pop(F.OCR, ""):  # a boolean field; left out when false, as before it existed
+        doc[F.OCR] = True
     if not doc.get(F.SORT_DATE):  # missing, so it sorts last both ways (sortMissingLast)
         doc.pop(F.SORT_DATE, None)
     if str(fields[F.YEAR]).isdigit():
