@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import fields as F
+from . import ocr
 from .analysis import (
     ANALYSIS_VERSION,
     SEGMENTER,
@@ -22,7 +23,6 @@ from .analysis import (
     shipped_terms,
 )
 from .documents import Document, FileReport, Paragraph, file_hash, load_sidecar
-from .ocr import unavailable as ocr_unavailable
 
 Progress = Callable[[str, int, int], None]  # (file, files done, files in all)
 OCR_CACHE = "ocr-cache"  # the OCR results' folder in an index folder (kept by rebuilds)
@@ -144,7 +144,7 @@ def can_update(meta: dict[str, Any], corpus_dir: Path, user_dict: Path | None) -
 def can_keep(old: dict[str, Any], content_hash: str) -> bool:
     """An incremental build keeps a file's records when its content is unchanged, unless
     it was skipped for want of OCR and OCR can run now."""
-    if old.get("reason") == "no-ocr" and ocr_unavailable() is None:
+    if old.get("reason") == "no-ocr" and ocr.unavailable() is None:
         return False
     return old.get("content_hash") == content_hash
 
@@ -184,5 +184,6 @@ def make_meta(
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "documents": report.documents,
         "paragraphs": report.paragraphs,
+        "ocr_files": len(report.scanned),  # files read by OCR: searches may suggest fuzzy mode
         "files": files,
     }

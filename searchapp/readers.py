@@ -310,6 +310,8 @@ def inline_text(children: list[Any]) -> str:
 
 CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 CJK_EDGE = re.compile(rf"[{CJK}]")
+NUMBER_END = re.compile(r"\d\.?$")  # a line ending inside a number: 207 or 207.
+NUMBER_GOES_ON = re.compile(r"[\d.%]")
 
 
 def join_lines(lines: Iterable[str]) -> str:
@@ -319,7 +321,7 @@ def join_lines(lines: Iterable[str]) -> str:
     for line in (ln.strip() for ln in lines):
         if not line:
             continue
-        in_number = text[-1:].isdigit() and (line[0].isdigit() or line[0] in ".%")
+        in_number = NUMBER_END.search(text) and NUMBER_GOES_ON.match(line)
         if text and not (CJK_EDGE.match(text[-1]) or CJK_EDGE.match(line[0]) or in_number):
             text += " "
         text += line
@@ -458,14 +460,14 @@ def read_pdf(path: Path, ocr: Ocr) -> SourceText:
             if len(scanned) < pages:  # the text pages are still worth having
                 source.warnings.append(f"pages {compact_ranges(scanned)} not read: {exc}")
             else:
-                raise no_text_layer(path, lines, str(exc)) from exc
+                raise no_text_layer(path, lines, exc) from exc
         else:
             kept = [line for line in lines if line.page not in set(scanned)]
             read = [pdf_line(line) for line in scan.lines]
             lines = drop_running_lines(sorted(kept + read, key=lambda ln: ln.page), pages)
             source.ocr_pages, source.ocr_confidence = scan.pages, scan.confidence
     if sum(len(line.text) for line in lines) < MIN_PAGE_TEXT:
-        raise no_text_layer(path, lines, "OCR found no text on its pages either")
+        raise no_text_layer(path, lines, None)
     source.blocks = [Block(text) for text in pdf_paragraphs(lines, ragged=source.ocr_pages > 0)]
     return source
 
@@ -481,8 +483,19 @@ def pages_without_text(lines: list[PdfLine], pages: int) -> list[int]:
     ]
 
 
-def no_text_layer(path: Path, lines: list[PdfLine], why: str) -> UnreadableFile:
-    """The error for a PDF that neither its text layer nor OCR could read."""
+def no_text_layer(
+    path: Path, lines: list[PdfLine], failed: UnreadableFile | None
+) -> UnreadableFile:
+    """The error for a PDF that neither its text layer nor OCR could read (`failed`: why
+    OCR did not run or failed; None when it found no text either). Without Tesseract
+    the reason is "no-ocr", so that a later build reads the file once it can."""
+    why = failed.message if failed else "OCR found no text on its pages either"
+    if failed and failed.reason == "no-ocr":
+        return UnreadableFile(
+            f"{path.name}: the PDF has no text layer (it looks scanned); {why}",
+            "no-ocr",
+            hint=failed.hint,
+        )
     if lines and cid_share(lines) > GARBAGE_SHARE:
         detail = "the PDF's fonts have no character map (text shows as cid:N)"
         return undecodable(path.name, f"{detail}; {why}")
@@ -490,7 +503,7 @@ def no_text_layer(path: Path, lines: list[PdfLine], why: str) -> UnreadableFile:
         f"{path.name}: the PDF has no text layer (at most page numbers); it looks scanned, "
         f"and OCR could not read it: {why}",
         "no-text",
-        hint="run OCR on it (for example ocrmypdf) and index the result",
+        hint="scan it again at 300 dpi, or run OCR on it (for example ocrmypdf)",
     )
 
 

@@ -242,6 +242,7 @@ class SearchPage:
     notices: list[str] = field(default_factory=list)
     suggestions: list[dict[str, Any]] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    try_fuzzy: bool = False  # few exact hits in an index with OCR text: fuzzy mode may find more
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -256,6 +257,7 @@ class SearchPage:
             "facets": self.facets,
             "notices": self.notices,
             "suggestions": self.suggestions,
+            "try_fuzzy": self.try_fuzzy,
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
 

@@ -37,6 +37,10 @@ from .results import (
 )
 
 SUGGEST_BELOW = 3  # fewer hits than this: suggest corpus terms ("did you mean")
+FEW_FOR_OCR = 10  # fewer hits than this in an index with OCR text: suggest fuzzy mode
+OCR_NOTICE = (
+    "部分报告由扫描件识别（OCR）而来，个别字可能识别有误；结果少时可改用模糊检索（mode=fuzzy）"
+)
 RECORD_BATCH = 500  # every-hit output reads records this many at a time
 
 
@@ -97,6 +101,11 @@ def run_search(
         page = run_indexed(engine, request, parsed, plan)
     if request.mode != "fuzzy" and page.total < SUGGEST_BELOW and plan.positive:
         page.suggestions = suggest_terms(engine, " ".join(t.text for t in plan.positive))
+    # OCR errors are single characters, which fuzzy mode finds
+    few = request.mode != "fuzzy" and page.total < FEW_FOR_OCR and plan.positive
+    if few and engine.meta.get("ocr_files"):
+        page.try_fuzzy = True
+        page.notices.append(OCR_NOTICE)
     page.filters = merged_filters(parsed, request)
     page.elapsed_ms = (time.perf_counter() - started) * 1000
     return page

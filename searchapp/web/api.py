@@ -301,6 +301,7 @@ def openapi_spec() -> dict[str, Any]:
                             ("facets", "object"),
                             ("notices", "array"),
                             ("suggestions", "array"),
+                            ("try_fuzzy", "boolean"),
                             ("elapsed_ms", "number"),
                         )
                     },

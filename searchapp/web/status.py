@@ -20,4 +20,5 @@ def show() -> str:
         indexed=sum(1 for f in files if f["status"] == "indexed"),
         skipped=sum(1 for f in files if f["status"] != "indexed"),
         warned=sum(1 for f in files if f["warnings"]),
+        scanned=sum(1 for f in files if f["ocr_pages"]),
     )

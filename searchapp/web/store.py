@@ -134,6 +134,7 @@ def index_status() -> dict[str, Any]:
             key: f.get(key)
             for key in ("path", "status", "reason", "message", "documents", "paragraphs")
         }
+        | {"ocr_pages": f.get("ocr_pages", 0), "ocr_confidence": f.get("ocr_confidence", 0.0)}
         | {"warnings": list(f.get("warnings") or [])}
         for f in meta.get("files", [])
     ]
