@@ -257,8 +257,8 @@ class SearchPage:
             "facets": self.facets,
             "notices": self.notices,
             "suggestions": self.suggestions,
-            "try_fuzzy": self.try_fuzzy,
             "elapsed_ms": round(self.elapsed_ms, 2),
+            "try_fuzzy": self.try_fuzzy,
         }
 
 

@@ -459,6 +459,7 @@ def test_api_search_is_the_engine_json(client: FlaskClient):
         "notices",
         "suggestions",
         "elapsed_ms",
+        "try_fuzzy",
     ]
     assert data["total"] == 5
     assert data["facets"]["town"] == {"潭头镇": 5}
