@@ -524,6 +524,27 @@ def cjk_punctuation(text: str) -> str:
     return NEXT_TO_HAN.sub(lambda m: HALF_PUNCTUATION[m.group()], text)
 
 
+STRAIGHT_QUOTE = re.compile(rf'"(?=[{CJK}])|(?<=[{CJK}])"')
+
+
+def curly_quotes(paragraph: str) -> str:
+    """OCR reads Chinese quotation marks as " more often than not: beside Chinese text,
+    each " becomes “ or ”, opposite to the curly quote before it in the paragraph."""
+    out = []
+    last = 0
+    opened = False
+    for match in STRAIGHT_QUOTE.finditer(paragraph):
+        before = paragraph[last : match.start()]
+        for char in before:
+            if char in "“”":
+                opened = char == "“"
+        out += [before, "”" if opened else "“"]
+        opened = not opened
+        last = match.end()
+    out.append(paragraph[last:])
+    return "".join(out)
+
+
 # --- page images -------------------------------------------------------------------------------
 
 
@@ -654,7 +675,8 @@ def pdf_paragraphs(lines: list[PdfLine], ragged: bool = False) -> list[str]:
             paragraphs.append([])
         paragraphs[-1].append(line.text)
         previous = line
-    return [join_lines(p) for p in paragraphs]
+    texts = [join_lines(p) for p in paragraphs]
+    return [curly_quotes(text) for text in texts] if ragged else texts
 
 
 def typical_gap(lines: list[PdfLine]) -> float:

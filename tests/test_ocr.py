@@ -384,3 +384,12 @@ def test_solr_holds_the_same_ocr_text_and_marks(
         assert search(solr, "清理沟果河道").try_fuzzy
     finally:
         solr.close()
+
+
+def test_straight_quotes_beside_chinese_become_curly() -> None:
+    from searchapp.readers import curly_quotes
+
+    assert curly_quotes('开展"三清两建"行动') == "开展“三清两建”行动"
+    assert curly_quotes('从"二十条""新十条"到"乙类乙管"') == "从“二十条”“新十条”到“乙类乙管”"
+    assert curly_quotes('从“二十条"到') == "从“二十条”到"  # after a curly one: the other
+    assert curly_quotes('say "hello" to 乡镇') == 'say "hello" to 乡镇'
