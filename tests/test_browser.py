@@ -336,3 +336,39 @@ def test_hostile_text_stays_text(browser: Browser, make_index):
         expect(page.locator(".search-input")).to_have_value('"><img src=x onerror=alert(1)>')
         assert page.locator("img").count() == 0
         assert dialogs == []
+
+
+def test_a_scanned_page_is_found_marked_and_fuzzy_mode_is_offered(browser: Browser, make_index):
+    import io
+
+    from scans import render_pages
+
+    from searchapp import ocr
+
+    if ocr.unavailable():
+        pytest.skip(f"OCR: {ocr.unavailable()} (make ocr installs it)")
+    paragraphs = [
+        "白水镇关于人居环境整治工作的报告",
+        "今年以来，白水镇把垃圾分类作为民生实事来抓，在全镇十四个行政村推行垃圾分类。",
+        "我们组织党员干部带头参与村庄清洁行动，清理沟渠河道四十五公里。",
+    ]
+    (scan,) = render_pages(paragraphs, seed=5)
+    png = io.BytesIO()
+    scan.image.save(png, format="PNG")
+    config = make_index(
+        {"baishui.png": png.getvalue(), "typed.txt": "绿水镇2024年工作报告\n推进垃圾分类。\n"}
+    )
+    with serve(create_app(config)) as base, open_context(browser, base) as context:
+        page = context.new_page()
+        page.goto(base + "/search?q=垃圾分类")
+        scanned = page.locator(".hit", has_text="行政村")
+        expect(scanned.locator(".badge-ocr")).to_be_visible()
+        expect(page.locator(".hit", has_text="绿水镇").locator(".badge-ocr")).to_have_count(0)
+        page.goto(base + "/search?q=清理沟果河道")  # a character OCR might misread
+        expect(page.locator(".hit")).to_have_count(0)
+        page.get_by_role("link", name="改用模糊检索").click()
+        page.wait_for_url("**mode=fuzzy**")
+        expect(page.locator(".hit").first).to_contain_text("清理沟渠河道")
+        page.goto(base + "/status")
+        expect(page.locator(".file-path", has_text="baishui.png")).to_be_visible()
+        expect(page.locator("tr", has_text="baishui.png")).to_contain_text("平均置信度")
