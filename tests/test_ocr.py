@@ -398,3 +398,13 @@ def test_straight_quotes_beside_chinese_become_curly() -> None:
     assert curly_quotes('从"二十条""新十条"到"乙类乙管"') == "从“二十条”“新十条”到“乙类乙管”"
     assert curly_quotes('从“二十条"到') == "从“二十条”到"  # after a curly one: the other
     assert curly_quotes('say "hello" to 乡镇') == 'say "hello" to 乡镇'
+
+
+def test_the_build_report_lists_the_files_read_by_ocr(built: tuple[Any, ...]) -> None:
+    from searchapp.cli import format_index_report
+
+    text = format_index_report(built[1])
+    assert "files read by OCR: 3" in text
+    assert "qingshan-scan.pdf: 2 pages, mean confidence" in text
+    assert "damaged.png: corrupt" in text
+    assert built[1].to_dict()["ocr_files"] == 3
