@@ -14,7 +14,7 @@ Prints figures, asserts nothing:
 
 `--reuse-tutorial` keeps a tutorial index already in WORK (built from the same corpus by an
 earlier run) instead of building it again (~35 min at 200 MB); its build time is then not
-measured.
+measured. `--no-tutorial` leaves the baseline out (what a 1 GB run needs).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from pathlib import Path
 
 import jieba
@@ -170,6 +171,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--reuse-tutorial", action="store_true")
+    parser.add_argument(
+        "--no-tutorial",
+        action="store_true",
+        help="searchapp alone (the baseline takes hours at 1 GB)",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-bench-"))
     shutil.rmtree(work / "searchapp", ignore_errors=True)
@@ -188,7 +194,10 @@ def main() -> None:
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"build peak RSS: this process {build_peak:.0f} MB, largest worker {workers:.0f} MB")
-    tutorial_build = 0.0 if reuse else build_tutorial(args.corpus, work / "tutorial")
+    tutorial = not args.no_tutorial
+    tutorial_build = (
+        0.0 if reuse or not tutorial else build_tutorial(args.corpus, work / "tutorial")
+    )
     ours_size = folder_size(work / "searchapp") / 1e6
     tutorial_size = folder_size(work / "tutorial") / 1e6
     print(f"paragraphs: {report.paragraphs}  documents: {report.documents}")
@@ -197,7 +206,9 @@ def main() -> None:
         f"  searchapp ({args.procs} procs)  {ours_build:8.1f} {size_mb / ours_build:8.2f}"
         f" {ours_size:9.1f}"
     )
-    if reuse:
+    if not tutorial:
+        print("  tutorial              (not built: --no-tutorial)")
+    elif reuse:
         print(f"  tutorial (1 proc)     (index of an earlier run reused) {tutorial_size:9.1f}")
     else:
         print(
@@ -210,8 +221,11 @@ def main() -> None:
     app = create_app(Config(corpus_dir=args.corpus, index_dir=work / "searchapp"))
     client = app.test_client()  # its own engine: the first /api/towns calls find it fresh
     client.get("/api/search?q=测试")  # opened, and jieba loaded, before anything is timed
-    tix = whoosh_index.open_dir(str(work / "tutorial"))
-    with tix.searcher() as tsearcher:
+    with ExitStack() as stack:
+        tsearcher = None
+        if tutorial:
+            tix = whoosh_index.open_dir(str(work / "tutorial"))
+            tsearcher = stack.enter_context(tix.searcher())
         print("\nquery latency")
 
         def ours_top(q: str) -> object:
@@ -247,9 +261,11 @@ def main() -> None:
                 return write_csv(iter_export_rows(engine, SearchRequest(q=q)), sink)
 
         top = report_latency("searchapp top10+facets", ours_top, args.repeat)
-        ttop = report_latency(
-            "tutorial top10+facets", lambda q: tutorial_search(tsearcher, q, 10), args.repeat
-        )
+        ttop = {}
+        if tsearcher is not None:
+            ttop = report_latency(
+                "tutorial top10+facets", lambda q: tutorial_search(tsearcher, q, 10), args.repeat
+            )
         report_latency("searchapp every hit (ids, ranked)", ours_ids, max(1, args.repeat // 2))
         report_latency("searchapp every hit", ours_all, max(1, args.repeat // 2))
         report_latency("searchapp every hit streamed", ours_stream, max(1, args.repeat // 2))
@@ -261,15 +277,16 @@ def main() -> None:
         report_latency("town_usage objects, best=20", ours_towns_objects, max(1, args.repeat // 2))
         report_latency("searchapp trend (/api/trend)", ours_trend, max(1, args.repeat // 2))
         report_latency("searchapp export CSV (every hit)", ours_export, max(1, args.repeat // 2))
-        report_latency(
-            "tutorial every hit",
-            lambda q: tutorial_search(tsearcher, q, None),
-            max(1, args.repeat // 2),
-        )
-        print(
-            "\n  top-10 p50 ratio searchapp/tutorial: "
-            + ", ".join(f"{k} {top[k] / ttop[k]:.2f}" for k in top if ttop[k] > 0)
-        )
+        if tsearcher is not None:
+            report_latency(
+                "tutorial every hit",
+                lambda q: tutorial_search(tsearcher, q, None),
+                max(1, args.repeat // 2),
+            )
+            print(
+                "\n  top-10 p50 ratio searchapp/tutorial: "
+                + ", ".join(f"{k} {top[k] / ttop[k]:.2f}" for k in top if ttop[k] > 0)
+            )
 
         print("\nphrase recall against a brute-force substring scan")
         texts = {
@@ -285,7 +302,7 @@ def main() -> None:
             truth = {k for k, t in texts.items() if key in t}
             page = run_search(engine, SearchRequest(q=phrase, mode="phrase", all=True))
             ours = {f"{h.doc_id}/{h.para_id}" for h in page.hits}
-            theirs = tutorial_search(tsearcher, f'"{phrase}"', None)
+            theirs = truth if tsearcher is None else tutorial_search(tsearcher, f'"{phrase}"', None)
             expected_total += len(truth)
             ours_found += len(truth & ours)
             tutorial_found += len(truth & theirs)
@@ -295,7 +312,8 @@ def main() -> None:
                     f" tutorial {len(truth & theirs)}/{len(theirs)}"
                 )
         print(f"  searchapp phrase recall: {ours_found / max(1, expected_total):.3f}")
-        print(f"  tutorial  phrase recall: {tutorial_found / max(1, expected_total):.3f}")
+        if tsearcher is not None:
+            print(f"  tutorial  phrase recall: {tutorial_found / max(1, expected_total):.3f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process (both engines open): {peak:.0f} MB")
     server = Path(__file__).resolve().parent / "server_rss.py"
