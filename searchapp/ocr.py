@@ -29,7 +29,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -98,7 +98,7 @@ class Ocr:
         """OCR every frame of a page image (a multi-page TIFF has several)."""
         return self.cached(path, "image", lambda: self.read_pages(path, image_frames(path)))
 
-    def cached(self, path: Path, what: str, read: Any) -> Scan:
+    def cached(self, path: Path, what: str, read: Callable[[], Scan]) -> Scan:
         reason = unavailable()
         if reason:
             raise UnreadableFile(f"{path.name}: {reason}", "no-ocr", hint=INSTALL_HINT)
@@ -119,6 +119,8 @@ class Ocr:
     def cache_entry(self, path: Path, what: str) -> Path | None:
         if self.cache_dir is None:
             return None
+        # The file is hashed again here (documents.load_file has its hash too) so that the
+        # readers keep taking a path alone; a read is milliseconds against seconds a page.
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha1").hexdigest()
         settings = f"{OCR_VERSION}|{self.dpi}|{self.language}|{tesseract_version()}|{what}"
