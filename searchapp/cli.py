@@ -7,26 +7,26 @@ import html
 import itertools
 import json
 import logging
+import sqlite3
 import sys
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from . import office
+from .build import index_corpus
 from .config import BACKENDS, Config
-from .embedded import IndexReport, build_index, current_generation, read_meta
+from .embedded import IndexReport, current_generation, read_meta
 from .engine import connect
 from .errors import IndexIncompatible, IndexMissing, SearchAppError
 from .export import FORMATS, write_rows
 from .highlight import snippet_plain
-from .indexing import OCR_CACHE
-from .ocr import Ocr
 from .results import MODES, SearchPage, SearchRequest
 from .search import DEFAULT_BEST, iter_export_rows, parse_best, run_search, run_trend, town_usage
 from .similar import find_similar
-from .solr import index_solr
 
 log = logging.getLogger(__name__)
 
@@ -179,27 +179,7 @@ def run_index(
                 bar.length = total
                 bar.update(done - bar.pos, current_item=name)
 
-        if config.backend == "solr":
-            return index_solr(
-                config.corpus_dir,
-                config.solr_url,
-                config.solr_collection,
-                shards=shards,
-                replicas=replicas,
-                user_dict=config.user_dict,
-                procs=config.index_procs,
-                rebuild=rebuild,
-                progress=progress,
-                ocr=Ocr(cache_dir=config.index_dir / OCR_CACHE),
-            )
-        return build_index(
-            config.corpus_dir,
-            config.index_dir,
-            user_dict=config.user_dict,
-            rebuild=rebuild,
-            procs=config.index_procs,
-            progress=progress,
-        )
+        return index_corpus(config, rebuild, progress, shards=shards, replicas=replicas)
 
 
 def format_index_report(report: IndexReport) -> str:
@@ -596,12 +576,175 @@ def serve_command(
     config = load_config(corpus_dir=corpus_dir, threads=threads, **where)
     try:
         ensure_index(config)
-        app = create_app(config)
+        app = create_app(config, host=host)
         warm_up(app)
     except SearchAppError as exc:
         raise fail(exc) from exc
     click.echo(f"searchapp serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=config.threads, ident="searchapp")
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def data_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Data folder of the office service [default: data/, or $SEARCHAPP_DATA].",
+    )(func)
+
+
+@contextmanager
+def office_db(data_dir: Path | None) -> Iterator[sqlite3.Connection]:
+    """The office database of the configured data folder; account errors as messages."""
+    config = load_config(data_dir=data_dir)
+    try:
+        with office.db.connect(config.data_folder) as conn:
+            yield conn
+    except SearchAppError as exc:
+        raise fail(exc) from exc
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts of the web service: readers search, editors add, correct and remove
+    documents, admins also manage users and see the audit log."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option(
+    "--role", type=click.Choice(office.accounts.ROLES), default="reader", show_default=True
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+@data_option
+def users_add(name: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Create a user (asks for the password twice unless --password-stdin).
+
+    Example: echo 'long secret' | searchapp users add wang --role editor --password-stdin
+    """
+    password = read_password(password_stdin)
+    with office_db(data_dir) as conn:
+        office.accounts.add_user(conn, name, role, password)
+        office.db.log_change(conn, "cli", "user-add", name, new=role)
+    click.echo(f"user {name} ({role}) added")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
+@data_option
+def users_list(as_json: bool, data_dir: Path | None) -> None:
+    """The users, their roles and how many API tokens each holds.
+
+    Example: searchapp users list
+    """
+    with office_db(data_dir) as conn:
+        users = office.accounts.list_users(conn)
+    if as_json:
+        click.echo(json.dumps(users, ensure_ascii=False, indent=2))
+        return
+    for u in users:
+        click.echo(f"{u['name']}\t{u['role']}\t{u['created_at']}\ttokens: {u['tokens']}")
+    if not users:
+        click.echo("no users yet: searchapp users add NAME --role admin")
+
+
+@users_group.command("remove")
+@click.argument("name")
+@data_option
+def users_remove(name: str, data_dir: Path | None) -> None:
+    """Remove a user and revoke their tokens (their signed-in sessions end).
+
+    Example: searchapp users remove wang
+    """
+    with office_db(data_dir) as conn:
+        office.accounts.remove_user(conn, name)
+        office.db.log_change(conn, "cli", "user-remove", name)
+    click.echo(f"user {name} removed")
+
+
+@users_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+@data_option
+def users_passwd(name: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Set a new password (the user's signed-in sessions end).
+
+    Example: searchapp users passwd wang
+    """
+    password = read_password(password_stdin)
+    with office_db(data_dir) as conn:
+        office.accounts.set_password(conn, name, password)
+        office.db.log_change(conn, "cli", "user-passwd", name)
+    click.echo(f"password of {name} changed")
+
+
+@users_group.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(office.accounts.ROLES))
+@data_option
+def users_role(name: str, role: str, data_dir: Path | None) -> None:
+    """Give a user another role (their signed-in sessions end).
+
+    Example: searchapp users role wang admin
+    """
+    with office_db(data_dir) as conn:
+        office.accounts.set_role(conn, name, role)
+        office.db.log_change(conn, "cli", "user-role", name, new=role)
+    click.echo(f"{name} is now {role}")
+
+
+@users_group.command("token")
+@click.argument("name")
+@data_option
+def users_token(name: str, data_dir: Path | None) -> None:
+    """Print a new API token for the user (shown once: only its hash is stored).
+
+    Send it as `Authorization: Bearer TOKEN`. Example: searchapp users token wang
+    """
+    with office_db(data_dir) as conn:
+        token = office.accounts.new_token(conn, name)
+        office.db.log_change(conn, "cli", "token-add", name)
+    click.echo(token)
+
+
+@users_group.command("tokens")
+@click.argument("name", required=False)
+@data_option
+def users_tokens(name: str | None, data_dir: Path | None) -> None:
+    """List API tokens (id, user, first characters, made, last used).
+
+    Example: searchapp users tokens wang
+    """
+    with office_db(data_dir) as conn:
+        tokens = office.accounts.list_tokens(conn, name)
+    for t in tokens:
+        used = t["last_used"] or "never used"
+        click.echo(f"{t['id']}\t{t['name']}\t{t['hint']}…\t{t['created_at']}\t{used}")
+    if not tokens:
+        click.echo("no tokens")
+
+
+@users_group.command("revoke")
+@click.argument("token_id", type=int)
+@data_option
+def users_revoke(token_id: int, data_dir: Path | None) -> None:
+    """Revoke an API token by its id (from `users tokens`).
+
+    Example: searchapp users revoke 3
+    """
+    with office_db(data_dir) as conn:
+        office.accounts.revoke_token(conn, token_id)
+        office.db.log_change(conn, "cli", "token-revoke", str(token_id))
+    click.echo(f"token {token_id} revoked")
 
 
 from .cluster import cluster_group  # noqa: E402  (the `cluster` commands: a local SolrCloud)

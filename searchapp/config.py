@@ -37,10 +37,18 @@ ENV_FIELDS = {
     "SEARCHAPP_SOLR_URL": "solr_url",
     "SEARCHAPP_SOLR_COLLECTION": "solr_collection",
     "SEARCHAPP_BASE_URL": "base_url",
+    "SEARCHAPP_DATA": "data_dir",
+    "SEARCHAPP_READING": "reading",
+    "SEARCHAPP_SECURE_COOKIES": "secure_cookies",
+    "SEARCHAPP_MAX_UPLOAD_MB": "max_upload_mb",
+    "SEARCHAPP_MAX_UPLOAD_FILES": "max_upload_files",
 }
-PATH_FIELDS = ("corpus_dir", "index_dir", "user_dict")
-TEXT_FIELDS = ("backend", "solr_url", "solr_collection", "base_url")
+PATH_FIELDS = ("corpus_dir", "index_dir", "user_dict", "data_dir")
+TEXT_FIELDS = ("backend", "solr_url", "solr_collection", "base_url", "reading")
+FLAG_FIELDS = ("secure_cookies",)
 BACKENDS = ("embedded", "solr")
+READING = ("auto", "open", "sign-in")  # who may search: see Config.reading
+FLAG_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 class BadConfig(SearchAppError):
@@ -63,8 +71,23 @@ class Config:
     solr_url: str = ""  # e.g. http://127.0.0.1:8983/solr
     solr_collection: str = "searchapp"
     base_url: str = ""  # e.g. https://search.example.gov.cn: exported permalinks are absolute
+    # the office service (accounts, corrections, jobs, trash): never inside index or
+    # corpus; by default `data/` beside the index folder (./data for ./index)
+    data_dir: Path | None = None
+    # "open": anyone may search; "sign-in": readers must sign in; "auto": open when the
+    # server listens on a loopback address only, sign-in otherwise
+    reading: str = "auto"
+    secure_cookies: bool = False  # behind https: the session cookie is sent over https only
+    max_upload_mb: int = 50  # per file
+    max_upload_files: int = 20  # per upload
 
     def __post_init__(self) -> None:
+        if self.data_dir is None:
+            object.__setattr__(self, "data_dir", self.index_dir.parent / "data")
+        if self.reading not in READING:
+            raise BadConfig(
+                f"未知的 reading 设置 “{self.reading}”", hint="可选：auto、open、sign-in"
+            )
         if self.backend not in BACKENDS:
             raise BadConfig(f"未知的后端 “{self.backend}”", hint="可选：embedded、solr")
         if self.backend == "solr" and not self.solr_url:
@@ -72,6 +95,12 @@ class Config:
                 "使用 Solr 后端需要 Solr 的地址",
                 hint="--solr-url http://主机:8983/solr，或环境变量 SEARCHAPP_SOLR_URL",
             )
+
+    @property
+    def data_folder(self) -> Path:
+        """The office service's folder (data_dir, made definite in __post_init__)."""
+        assert self.data_dir is not None
+        return self.data_dir
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
@@ -119,6 +148,8 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise BadConfig(f"配置文件 {path} 中 {key} 应是文字（字符串）")
             values[key] = value
+        elif key in FLAG_FIELDS:
+            values[key] = check_flag(value, f"配置文件 {path} 中的 {key}")
         else:
             values[key] = check_count(value, f"配置文件 {path} 中的 {key}")
     return values
@@ -134,6 +165,8 @@ def read_environment(env: Mapping[str, str]) -> dict[str, Any]:
             values[key] = Path(env[name]).expanduser()
         elif key in TEXT_FIELDS:
             values[key] = env[name]
+        elif key in FLAG_FIELDS:
+            values[key] = check_flag(env[name], f"环境变量 {name}")
         else:
             values[key] = check_count(env[name], f"环境变量 {name}")
     return values
@@ -147,3 +180,12 @@ def check_count(value: object, where: str) -> int:
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise BadConfig(f"{where} 应是正整数，而不是 “{value}”")
     return number
+
+
+def check_flag(value: object, where: str) -> bool:
+    """A yes/no setting: a TOML boolean, or 1/0, true/false, yes/no as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in FLAG_WORDS:
+        return FLAG_WORDS[value.strip().lower()]
+    raise BadConfig(f"{where} 应是 yes 或 no，而不是 “{value}”")

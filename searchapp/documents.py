@@ -139,7 +139,7 @@ def load_file(
     except OSError as exc:
         message = f"{type(exc).__name__}: {exc}"
         return FileReport(rel, "skipped", "unreadable", message, content_hash=data_hash), []
-    docs = parse_source(source, rel, sidecar)  # our own code: a bug here raises
+    docs = parse_source(source, rel, sidecar, data_hash)  # our own code: a bug here raises
     if not docs:
         raise RuntimeError(f"{rel}: a file with text gave no paragraphs (a bug in searchapp)")
     report = FileReport(
@@ -175,7 +175,10 @@ def file_hash(path: Path) -> str:
 
 
 def parse_source(
-    source: SourceText, rel: str, sidecar: dict[str, dict[str, object]] | None = None
+    source: SourceText,
+    rel: str,
+    sidecar: dict[str, dict[str, object]] | None = None,
+    content_hash: str = "",
 ) -> list[Document]:
     """Split a source into reports and build each report's paragraphs and metadata."""
     sidecar = sidecar or {}
@@ -188,7 +191,7 @@ def parse_source(
         part = number if len(parts) > 1 else 0
         doc = build_document(part_blocks, rel, part, title, source)
         doc.ocr = source.ocr_pages > 0
-        apply_overrides(doc, sidecar)
+        apply_overrides(doc, sidecar, content_hash)
         if doc.paragraphs:
             docs.append(doc)
     return docs
@@ -226,9 +229,16 @@ def build_document(
     return doc
 
 
-def apply_overrides(doc: Document, sidecar: dict[str, dict[str, object]]) -> None:
-    """Apply sidecar fields for the whole file, then for this report (`file#title`)."""
-    for key in (doc.source, f"{doc.source}#{doc.title}"):
+def apply_overrides(
+    doc: Document, sidecar: dict[str, dict[str, object]], content_hash: str = ""
+) -> None:
+    """Apply sidecar fields for the whole file, then for this report (`file#title`), then
+    the corrections made in the browser (`sha1:HASH#PART`: keyed by content, so they
+    follow a renamed or moved file)."""
+    keys = [doc.source, f"{doc.source}#{doc.title}"]
+    if content_hash:
+        keys.append(correction_key(content_hash, doc.part))
+    for key in keys:
         for name, value in sidecar.get(key, {}).items():
             if name == "year":
                 doc.year = parse_year(value, key) or doc.year
@@ -236,6 +246,28 @@ def apply_overrides(doc: Document, sidecar: dict[str, dict[str, object]]) -> Non
                 setattr(doc, name, str(value))
             else:
                 log.warning("%s: unknown metadata field %r in %s", key, name, SIDECAR_NAME)
+
+
+def correction_key(content_hash: str, part: int) -> str:
+    """The metadata key of one report of a file's content (part 0: a single report)."""
+    return f"{CONTENT_KEY}{content_hash}#{part}"
+
+
+Entries = dict[str, dict[str, object]]  # metadata key → fields (sidecar and corrections)
+
+
+def entries_by_file(sidecar: Entries) -> dict[str, Entries]:
+    """The entries grouped by what they name: a path, or a content hash (`sha1:HASH`)."""
+    grouped: dict[str, Entries] = {}
+    for key, value in sidecar.items():
+        grouped.setdefault(key.split("#", 1)[0], {})[key] = value
+    return grouped
+
+
+def file_entries(grouped: dict[str, Entries], rel: str, content_hash: str) -> Entries:
+    """The entries that apply to one file: an incremental build re-reads a file when
+    these change, and keeps every other file."""
+    return grouped.get(rel, {}) | grouped.get(f"{CONTENT_KEY}{content_hash}", {})
 
 
 def parse_year(value: object, key: str) -> int | None:
@@ -637,6 +669,7 @@ def section_label(text: str) -> str:
 # --- metadata -----------------------------------------------------------------------------
 
 HEAD_CHARS = 1500  # the title page: where the meeting line and the signature stand
+CONTENT_KEY = "sha1:"  # a metadata key by content hash (corrections), not by path
 OVERRIDABLE = {  # sidecar fields taken as text ("year" is parsed)
     *("title", "town", "place", "doc_type", "date"),
     *("level", "province", "city", "county", "issuer", "adcode"),

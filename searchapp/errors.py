@@ -65,3 +65,27 @@ class BackendUnavailable(SearchAppError):
 
 class IncompleteResults(BackendUnavailable):
     """Part of the index (a shard with no live replica) did not answer: a count would be short."""
+
+
+class Unauthorized(SearchAppError):
+    """No credentials, or credentials that do not hold: sign in, or send an API token."""
+
+    status = 401
+
+
+class Forbidden(SearchAppError):
+    """Signed in, but with a role too small for this."""
+
+    status = 403
+
+
+class Gone(SearchAppError):
+    """A report that was removed (it may be restored from the trash)."""
+
+    status = 410
+
+
+class TooManyRequests(SearchAppError):
+    """Too many attempts in a short time (sign-in)."""
+
+    status = 429

@@ -22,7 +22,7 @@ from .analysis import (
     read_user_dict,
     shipped_terms,
 )
-from .documents import Document, FileReport, Paragraph, file_hash, load_sidecar
+from .documents import Document, FileReport, Paragraph, file_hash
 
 Progress = Callable[[str, int, int], None]  # (file, files done, files in all)
 OCR_CACHE = "ocr-cache"  # the OCR results' folder in an index folder (kept by rebuilds)
@@ -163,7 +163,10 @@ def make_meta(
     words: list[str],
     mined: list[str],
     report: IndexReport,
+    sidecar: dict[str, Any],
 ) -> dict[str, Any]:
+    """The build report kept with an index; `sidecar` is the metadata entries applied (the
+    sidecar file's and the corrections), so the next update sees which files they change."""
     files = []
     for f in report.files:
         record = asdict(f)
@@ -180,7 +183,7 @@ def make_meta(
         "base_dictionary": base_dictionary(user_dict),
         "mined": mined,
         "corpus_dir": str(corpus_dir),
-        "sidecar": load_sidecar(corpus_dir),
+        "sidecar": sidecar,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "documents": report.documents,
         "paragraphs": report.paragraphs,

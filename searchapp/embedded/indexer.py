@@ -49,7 +49,10 @@ from ..analysis import (
 )
 from ..documents import (
     Document,
+    Entries,
     FileReport,
+    entries_by_file,
+    file_entries,
     iter_corpus_files,
     load_file,
     load_sidecar,
@@ -326,11 +329,13 @@ def build_index(
     procs: int = 1,
     progress: Progress | None = None,
     ocr: Ocr | None = None,
+    corrections: Entries | None = None,
 ) -> IndexReport:
     """Index a corpus folder: incrementally when a compatible index exists, else in full.
 
     Scanned pages are read by `ocr`, by default cached in index_dir/ocr-cache (which
-    outlives every generation, so no file is OCR'd twice).
+    outlives every generation, so no file is OCR'd twice). `corrections` are metadata
+    entries made in the browser (office/overrides.py), applied after the sidecar's.
     """
     started = time.perf_counter()
     corpus_dir = corpus_dir.resolve()
@@ -341,11 +346,14 @@ def build_index(
         remove_leftovers(index_dir)
         live = current_generation(index_dir)
         meta = read_meta(live) if live else None
+        sidecar = load_sidecar(corpus_dir) | (corrections or {})
         if meta and not rebuild and can_update(meta, corpus_dir, user_dict):
             assert live is not None
-            update_generation(live, meta, corpus_dir, index_dir, report, procs, progress, ocr)
+            update_generation(
+                live, meta, corpus_dir, index_dir, report, procs, progress, ocr, sidecar
+            )
         else:
-            full_generation(corpus_dir, index_dir, user_dict, report, procs, progress, ocr)
+            full_generation(corpus_dir, index_dir, user_dict, report, procs, progress, ocr, sidecar)
         remove_old_generations(index_dir)
     report.seconds = time.perf_counter() - started
     return report
@@ -359,11 +367,11 @@ def full_generation(
     procs: int,
     progress: Progress | None,
     ocr: Ocr,
+    sidecar: Entries,
 ) -> None:
     """Read every file, mine the slogans, and write a fresh generation."""
     report.mode = "full"
     clock = time.perf_counter()
-    sidecar = load_sidecar(corpus_dir)
     paths = iter_corpus_files(corpus_dir)
     loaded: list[tuple[FileReport, list[Document]]] = []
     with ThreadPoolExecutor(1) as background:
@@ -389,7 +397,7 @@ def full_generation(
     get_segmenter(dictionary, base=base.result() if base else None)
     write_sidecars(target, loaded, dictionary, procs=procs)
     log_phase("wrote the segment files", since=clock)
-    meta = make_meta(corpus_dir, user_dict, words, mined, report)
+    meta = make_meta(corpus_dir, user_dict, words, mined, report, sidecar)
     publish(target, index_dir, meta, report)
 
 
@@ -409,18 +417,23 @@ def update_generation(
     procs: int,
     progress: Progress | None,
     ocr: Ocr,
+    sidecar: Entries,
 ) -> None:
-    """Re-index only the files whose content hash changed, in a copy of the live index."""
+    """Re-index only the files whose content hash or metadata entries changed, in a copy
+    of the live index."""
     old_files: dict[str, dict[str, Any]] = {f["path"]: f for f in meta["files"]}
-    sidecar = load_sidecar(corpus_dir)
-    sidecar_changed = meta.get("sidecar") != sidecar
+    old_entries, new_entries = entries_by_file(meta.get("sidecar") or {}), entries_by_file(sidecar)
     paths = iter_corpus_files(corpus_dir)
     current = {p.relative_to(corpus_dir).as_posix(): p for p in paths}
     changed: list[tuple[FileReport, list[Document]]] = []
     kept: list[FileReport] = []
     for n, (rel, path) in enumerate(current.items(), start=1):
         old = old_files.get(rel)
-        if old and not sidecar_changed and can_keep(old, quick_hash(path, old)):
+        digest = quick_hash(path, old) if old else ""
+        same_entries = file_entries(old_entries, rel, digest) == file_entries(
+            new_entries, rel, digest
+        )
+        if old and same_entries and can_keep(old, digest):
             kept.append(FileReport(**{k: v for k, v in old.items() if k != "mtime"}))
         else:
             changed.append(load_file(path, corpus_dir, sidecar, ocr))
@@ -455,7 +468,7 @@ def update_generation(
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
     report.paragraphs = sum(f.paragraphs for f in report.files)
-    new_meta = make_meta(corpus_dir, None, list(words), meta.get("mined", []), report)
+    new_meta = make_meta(corpus_dir, None, list(words), meta.get("mined", []), report, sidecar)
     new_meta["base_dictionary"] = meta["base_dictionary"]
     publish(target, index_dir, new_meta, report)
 

@@ -40,7 +40,15 @@ from ..cluster import (
     redact_url,
     upload_configset,
 )
-from ..documents import FileReport, iter_corpus_files, load_file, load_sidecar
+from ..documents import (
+    Entries,
+    FileReport,
+    entries_by_file,
+    file_entries,
+    iter_corpus_files,
+    load_file,
+    load_sidecar,
+)
 from ..indexing import (
     IndexReport,
     Progress,
@@ -162,10 +170,12 @@ def index_solr(
     progress: Progress | None = None,
     timeout: float = 300.0,
     ocr: Ocr | None = None,
+    corrections: Entries | None = None,
 ) -> IndexReport:
     """Index a corpus folder into a Solr collection: incrementally when the collection was
     built from this folder with the same analysis settings, else in full. Scanned pages
     are read by `ocr` (pass one with a cache folder, or every full build reads them again).
+    `corrections` are metadata entries made in the browser, applied after the sidecar's.
     """
     ocr = ocr or Ocr()
     started = time.perf_counter()
@@ -176,7 +186,7 @@ def index_solr(
     client.discover_nodes()
     client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
     found = read_meta(client)
-    sidecar = load_sidecar(corpus_dir)
+    sidecar = load_sidecar(corpus_dir) | (corrections or {})
     paths = iter_corpus_files(corpus_dir)
     if found and not rebuild and can_update(found[0], corpus_dir, user_dict):
         meta, words = found
@@ -213,7 +223,7 @@ def index_solr(
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
     report.paragraphs = sum(f.paragraphs for f in report.files)
-    new_meta = make_meta(corpus_dir, user_dict, words, mined, report)
+    new_meta = make_meta(corpus_dir, user_dict, words, mined, report, sidecar)
     new_meta.update(base_dictionary=base, backend="solr", collection=collection)
     body = json.dumps([meta_document(new_meta, words)], ensure_ascii=False).encode("utf-8")
     client.update(body)
@@ -233,7 +243,7 @@ def plan_files(
 ) -> tuple[list[Path], list[FileReport]]:
     """Which files to read again, and the reports of those kept as they are."""
     old_files = {f["path"]: f for f in meta.get("files", [])}
-    sidecar_changed = bool(meta) and meta.get("sidecar") != sidecar
+    old_entries, new_entries = entries_by_file(meta.get("sidecar") or {}), entries_by_file(sidecar)
     held = held_files(client)
     changed: list[Path] = []
     kept: list[FileReport] = []
@@ -242,8 +252,8 @@ def plan_files(
         rel = path.relative_to(corpus_dir).as_posix()
         current.add(rel)
         old = old_files.get(rel)
-        if old and not sidecar_changed:
-            digest = quick_hash(path, old)
+        digest = quick_hash(path, old) if old else ""
+        if old and file_entries(old_entries, rel, digest) == file_entries(new_entries, rel, digest):
             expected = {digest: old["paragraphs"]} if old["paragraphs"] else {}
             if can_keep(old, digest) and held.get(rel, {}) == expected:
                 kept.append(FileReport(**{k: v for k, v in old.items() if k != "mtime"}))

@@ -7,6 +7,9 @@
     api         /api/search, /api/doc/<id>, /api/status, /healthz, /api/openapi.json
     export      /export?…&format=csv|xlsx   every hit of a search as a table
     trend       /trend, /trend/table   a phrase across years and towns
+    auth        /login, /logout          sign-in (sessions, API tokens, CSRF: auth.py)
+    manage      /manage, /manage/audit, POST /api/documents, GET /api/jobs/<id>,
+                PATCH and DELETE /api/doc/<id>   the office's writes (editors, admins)
 
 Templates come from the package `searchapp.templates` (the project's top-level
 `templates/` folder, installed under that name); CSS and JS from `static/` beside this
@@ -20,12 +23,17 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 
+from ..build import index_corpus
 from ..config import Config
+from ..office.jobs import Runner
+from ..office.service import Office
 from ..results import MODES
-from . import api, documents, export, search, similar, status, trend
+from . import api, auth, documents, export, manage, search, similar, status, trend
+from .auth import init_auth
 from .handlers import register_error_handler
 from .jsonio import OrjsonProvider
 from .links import register_links
+from .manage import OFFICE
 from .params import (
     FIELD_LABELS,
     FILTER_LABELS,
@@ -44,8 +52,15 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
-    """The Flask application serving `config`'s index (from the environment when None)."""
+def create_app(
+    config: Config | None = None,
+    test_config: dict[str, Any] | None = None,
+    host: str | None = None,
+) -> Flask:
+    """The Flask application serving `config`'s index (from the environment when None).
+
+    `host` is the address the server listens on: with the `reading` setting "auto",
+    reading is open on a loopback address and needs a sign-in on any other."""
     config = config or Config.from_env()
     app = Flask(__name__, template_folder=template_folder())
     app.config.update(SEARCHAPP=config, MAX_CONTENT_LENGTH=64 * 1024)
@@ -58,7 +73,10 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.jinja_env.lstrip_blocks = True
 
     init_store(app, config)
-    for module in (search, documents, similar, status, api, export, trend):
+    init_auth(app, config, host)
+    runner = Runner(config, lambda cfg, progress: index_corpus(cfg, progress=progress))
+    app.extensions[OFFICE] = Office(config, runner)
+    for module in (search, documents, similar, status, api, export, trend, auth, manage):
         app.register_blueprint(module.bp)
     register_error_handler(app)
     register_links(app)

@@ -9,8 +9,10 @@ from flask import Blueprint, Response, render_template, request, send_file
 from markupsafe import Markup
 
 from ..config import Config
-from ..errors import NotFound
+from ..errors import Gone, NotFound
 from ..highlight import Span, highlight
+from ..office import db, library
+from ..office.overrides import FIELDS
 from ..results import MODES, DocumentView
 from ..search import load_document
 from .links import permalink
@@ -56,6 +58,7 @@ def show(doc_id: str) -> str:
         toc=[p for p in paragraphs if p.heading],
         total_matches=sum(p.matches for p in paragraphs),
         source_available=source_path(corpus_dir(config), doc) is not None,
+        correction_fields=FIELDS,
     )
 
 
@@ -72,10 +75,30 @@ def source(doc_id: str) -> Response:
 
 
 def find_document(doc_id: str) -> DocumentView:
-    doc = load_document(get_engine(), doc_id) if len(doc_id) <= MAX_DOC_ID_CHARS else None
+    """The report, or 404; 410 with a notice when it was removed in the browser."""
+    if len(doc_id) > MAX_DOC_ID_CHARS:
+        raise NotFound("没有找到这份文档", hint="文档编号太长")
+    # removed answers 410 at once, while the index may hold it until the job's build
+    notice = removed_notice(doc_id)
+    if notice is not None:
+        when = str(notice["removed_at"])[:16].replace("T", " ")
+        raise Gone(
+            f"《{notice['title']}》已于 {when} 由 {notice['removed_by']} 删除",
+            hint="编辑可以在“文档管理”的回收站中恢复它",
+        )
+    doc = load_document(get_engine(), doc_id)
     if doc is None:
         raise NotFound("没有找到这份文档", hint="它可能已从语料中删除；请重新检索")
     return doc
+
+
+def removed_notice(doc_id: str) -> dict[str, object] | None:
+    """The removal of a report, if it was removed (None when there is no office database)."""
+    data_dir = get_config().data_folder
+    if not db.exists(data_dir):
+        return None
+    with db.connect(data_dir) as conn:
+        return library.removed_notice(conn, doc_id)
 
 
 def search_params(config: Config) -> SearchParams:
