@@ -616,7 +616,10 @@ def read_password(from_stdin: bool) -> str:
 @main.group("users")
 def users_group() -> None:
     """Accounts of the web service: readers search, editors add, correct and remove
-    documents, admins also manage users and see the audit log."""
+    documents, admins also manage users and see the audit log.
+
+    Example: searchapp users add wang --role editor
+    """
 
 
 @users_group.command("add")

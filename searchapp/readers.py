@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -333,6 +334,10 @@ def join_lines(lines: Iterable[str]) -> str:
 HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 TITLE_STYLES = {"title", "标题"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# A .docx is a zip: a few MB of zeros compress a thousandfold, and python-docx would
+# inflate them whole in memory. Real reports stay far below both limits.
+MAX_DOCX_INFLATED = 256 << 20  # bytes, all members together
+MAX_DOCX_RATIO = 200  # inflated / compressed, above 1 MB inflated
 DOCX_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 DOCX_OUTLINE = f"{DOCX_NS}outlineLvl"
 DOCX_VAL = f"{DOCX_NS}val"
@@ -351,6 +356,7 @@ def read_docx(path: Path) -> SourceText:
     from docx.table import Table
 
     with library_errors(path, ".docx"):
+        check_zip_size(path)
         document = docx.Document(str(path))
         title = (document.core_properties.title or "").strip() or None
         blocks: list[Block] = []
@@ -368,6 +374,21 @@ def read_docx(path: Path) -> SourceText:
             else:
                 blocks.append(Block(join_lines(split_lines(item.text)), style))
     return SourceText(blocks, structured=True, title_hint=title)
+
+
+def check_zip_size(path: Path) -> None:
+    """Refuse a zip that would inflate to far more than any report (a zip bomb)."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    inflated = sum(m.file_size for m in members)
+    packed = max(1, sum(m.compress_size for m in members))
+    if inflated > MAX_DOCX_INFLATED or (inflated > 1 << 20 and inflated / packed > MAX_DOCX_RATIO):
+        raise UnreadableFile(
+            f"{path.name}: would inflate to {inflated >> 20} MB from {packed >> 10} KB "
+            "(a zip bomb, or not a real report)",
+            "corrupt",
+            hint="open it in Word or LibreOffice and save it again as .docx",
+        )
 
 
 def docx_style_level(paragraph: Any) -> int | str | None:

@@ -15,10 +15,13 @@ from searchapp.errors import IndexIncompatible
 
 def test_every_command_has_help_with_an_example():
     runner = CliRunner()
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert command.help and "Example:" in command.help, name
+    commands = [([name], command) for name, command in main.commands.items()]
+    for names, command in commands:
+        result = runner.invoke(main, [*names, "--help"])
+        assert result.exit_code == 0, names
+        assert command.help and "Example:" in command.help, names
+        for sub, subcommand in getattr(command, "commands", {}).items():
+            commands.append(([*names, sub], subcommand))
 
 
 def test_index_reports_files(tmp_path: Path):

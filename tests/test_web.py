@@ -99,6 +99,8 @@ def test_factory_never_debug_and_uses_the_packaged_templates(seed_config: Config
         "api",
         "export",
         "trend",
+        "auth",
+        "manage",
     }
 
 

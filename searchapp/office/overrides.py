@@ -91,10 +91,12 @@ def correct(
     changed = []
     with transaction(conn):
         for name, value in changes.items():
-            old = current.get(name, "")
+            # a correction not yet indexed is what the field holds now, not the index's value
+            stored = stored_value(conn, content_hash, part, name)
+            prior = stored is not None
+            old = stored if stored is not None else current.get(name, "")
             if value == old:
                 continue
-            prior = stored_value(conn, content_hash, part, name) is not None
             conn.execute(
                 "INSERT INTO overrides (content_hash, part, field, value) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (content_hash, part, field) DO UPDATE SET value = excluded.value",

@@ -63,8 +63,15 @@ def indexed_files() -> dict[str, str]:
 def uploaded_files() -> list[tuple[str, Any]]:
     """The request's files, within the count and size limits (413 otherwise)."""
     config = get_office().config
-    # the whole request may hold every file at its largest; each is checked below
-    request.max_content_length = (config.max_upload_mb * config.max_upload_files + 1) << 20
+    # the whole request may hold every file at its largest; each is checked below. Refused
+    # before parsing when the length says so (a parse cut short leaves its temporary files)
+    limit = (config.max_upload_mb * config.max_upload_files + 1) << 20
+    if (request.content_length or 0) > limit:
+        raise TooLarge(
+            f"一次上传的内容超过 {limit >> 20} MB",
+            hint=f"每个文件不超过 {config.max_upload_mb} MB，一次最多 {config.max_upload_files} 个",
+        )
+    request.max_content_length = limit  # a body without a length is cut off there
     files = [f for f in request.files.getlist("files") if f.filename]
     if not files:
         raise SearchAppError("没有收到文件", hint="表单字段 files，可一次选多个文件")
