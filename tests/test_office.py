@@ -490,3 +490,41 @@ def test_users_commands(tmp_path: Path):
         stored = conn.execute("SELECT * FROM users").fetchall()
         assert stored == []
         assert accounts.authenticate(conn, "zhang", "a newer password") is None
+
+
+def test_the_openapi_document_names_the_office_endpoints(tmp_path: Path):
+    office = make_office(tmp_path, CORPUS)
+    spec = office.app.test_client().get("/api/openapi.json").json
+    assert set(spec["paths"]["/api/doc/{doc_id}"]) == {"get", "patch", "delete"}
+    assert "post" in spec["paths"]["/api/documents"]
+    assert "202" in spec["paths"]["/api/documents"]["post"]["responses"]
+    assert "get" in spec["paths"]["/api/jobs/{job_id}"]
+    assert {"bearer", "session"} <= set(spec["components"]["securitySchemes"])
+
+
+@pytest.mark.solr
+def test_the_solr_backend_applies_corrections_and_removals(tmp_path: Path, solr_cluster):
+    from solr_fixture import new_collection
+
+    office = make_office(
+        tmp_path,
+        CORPUS,
+        backend="solr",
+        solr_url=solr_cluster.solr_url,
+        solr_collection=new_collection("office"),
+    )
+    doc_id = uploaded_doc(office)
+    editor = office.client("ed")
+    response = editor.patch(
+        f"/api/doc/{doc_id}", json={"town": "绿水镇"}, headers=office.headers(editor)
+    )
+    assert response.status_code == 200
+    office.wait()
+    assert office.search(PHRASE, town="绿水镇")["total"] == 1
+    index_corpus(office.config, rebuild=True)
+    assert office.search(PHRASE, town="绿水镇")["total"] == 1
+    assert office.search(PHRASE, town="青山镇")["total"] == 0
+    editor.delete(f"/api/doc/{doc_id}", headers=office.headers(editor))
+    office.wait()
+    assert office.search(PHRASE)["total"] == 0
+    assert office.app.test_client().get(f"/doc/{doc_id}").status_code == 410

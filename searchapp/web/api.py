@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from ..results import MODES
 from ..search import DEFAULT_BEST, parse_best, run_search, run_trend, town_table
 from .documents import find_document
+from .manage import SECURITY_SCHEMES, openapi_paths
 from .params import MAX_PAGE, parse_params
 from .store import get_config, get_engine, index_status
 
@@ -103,7 +104,7 @@ def openapi_spec() -> dict[str, Any]:
         return param
 
     error = {"$ref": "#/components/responses/Error"}
-    return {
+    spec: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {
             "title": "searchapp",
@@ -323,5 +324,9 @@ def openapi_spec() -> dict[str, Any]:
                     },
                 }
             },
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
+    for path, methods in openapi_paths(error).items():  # GET and PATCH share /api/doc/{id}
+        spec["paths"].setdefault(path, {}).update(methods)
+    return spec

@@ -213,3 +213,98 @@ def revert(audit_id: int) -> Response:
     job = get_office().revert(signed_in(), audit_id)
     flash(f"已撤销更正 {audit_id}（任务 {job}）", "ok")
     return redirect(url_for("manage.audit"))
+
+
+def openapi_paths(error: dict[str, str]) -> dict[str, Any]:
+    """The office's endpoints in the OpenAPI document (api.py merges them in)."""
+    writes = {"401": error, "403": error}
+    doc_id = {"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    secured = [{"bearer": []}, {"session": []}]
+    fields = {name: {"type": "string", "description": label} for name, label in FIELDS.items()}
+    fields["type"] = {"type": "string", "description": "同 doc_type"}
+    return {
+        "/api/documents": {
+            "post": {
+                "summary": "上传报告（编辑）：保存到语料的 uploads/ 并在后台建立索引",
+                "security": secured,
+                "requestBody": {
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "files": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                    }
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "202": {"description": '{"job": ID, "files": [name, status, path, …]}'},
+                    "200": {"description": "没有新文件（都重复或被拒绝）：job 为 null"},
+                    "400": error,
+                    "413": error,
+                    **writes,
+                },
+            }
+        },
+        "/api/jobs/{job_id}": {
+            "get": {
+                "summary": "后台任务：state 为 queued、running、done、failed；files 为各文件结果",
+                "security": secured,
+                "parameters": [job_id],
+                "responses": {
+                    "200": {"description": "id、state、done、total、files、error"},
+                    "404": error,
+                    **writes,
+                },
+            }
+        },
+        "/api/doc/{doc_id}": {
+            "patch": {
+                "summary": "更正报告信息（编辑）：按文件内容保存，每次建立索引都会应用",
+                "security": secured,
+                "parameters": [doc_id],
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"type": "object", "properties": fields}}
+                    }
+                },
+                "responses": {
+                    "200": {"description": '{"doc_id", "changed": [字段], "job": ID 或 null}'},
+                    "400": error,
+                    "404": error,
+                    "410": error,
+                    **writes,
+                },
+            },
+            "delete": {
+                "summary": "删除报告（编辑）：文件移入回收站，固定链接返回 410，可恢复",
+                "security": secured,
+                "parameters": [doc_id],
+                "responses": {
+                    "200": {
+                        "description": '{"doc_id", "removed": [doc_id], "trash": ID, "job": ID}'
+                    },
+                    "404": error,
+                    "410": error,
+                    **writes,
+                },
+            },
+        },
+    }
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "searchapp users token NAME"},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "searchapp_session",
+        "description": "登录后的会话；写操作另需 X-CSRF-Token 请求头",
+    },
+}
