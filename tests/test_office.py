@@ -528,3 +528,24 @@ def test_the_solr_backend_applies_corrections_and_removals(tmp_path: Path, solr_
     office.wait()
     assert office.search(PHRASE)["total"] == 0
     assert office.app.test_client().get(f"/doc/{doc_id}").status_code == 410
+
+
+def test_jobs_a_stopped_server_left_run_at_the_next_start(tmp_path: Path):
+    from searchapp.office import jobs
+    from searchapp.web import create_app
+
+    office = make_office(tmp_path, CORPUS)
+    (office.config.corpus_dir / "新的.txt").write_text(
+        "白云镇报告\n独有的新句子在这里。\n", "utf-8"
+    )
+    with db.connect(office.config.data_folder) as conn:
+        queued = jobs.queue(conn, "upload", "ed", [{"name": "新的.txt", "path": "新的.txt"}])
+        running = jobs.queue(conn, "upload", "ed", [])
+        conn.execute("UPDATE jobs SET state = 'running' WHERE id = ?", (running,))
+    app = create_app(office.config)  # a restart
+    assert app.extensions["searchapp-office"].runner.wait_idle(60)
+    with db.connect(office.config.data_folder) as conn:
+        assert jobs.get_job(conn, queued)["files"][0]["status"] == "indexed"  # type: ignore[index]
+        interrupted = jobs.get_job(conn, running)
+    assert interrupted is not None and interrupted["state"] == "failed" and interrupted["error"]
+    assert office.search("独有的新句子")["total"] == 1

@@ -115,21 +115,28 @@ class Runner:
         self.thread: threading.Thread | None = None
         self.idle = threading.Event()
         self.idle.set()
+        self.lock = threading.Lock()
 
     @property
     def data_dir(self) -> Path:
         return self.config.data_folder
 
     def start(self) -> None:
-        with connect(self.data_dir) as conn:
-            interrupt_running(conn)
-        self.thread = threading.Thread(target=self.loop, name="searchapp-jobs", daemon=True)
-        self.thread.start()
+        """Start the thread once (later calls do nothing): jobs left running by a stopped
+        server are marked failed, and those left queued run now."""
+        with self.lock:
+            if self.thread is not None:
+                return
+            with connect(self.data_dir) as conn:
+                interrupt_running(conn)
+            self.thread = threading.Thread(target=self.loop, name="searchapp-jobs", daemon=True)
+            self.thread.start()
         self.wake()
 
     def wake(self) -> None:
-        self.idle.clear()
-        self.wakeup.set()
+        with self.lock:  # with loop's check: idle is never set while a wake-up is pending
+            self.idle.clear()
+            self.wakeup.set()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -146,8 +153,9 @@ class Runner:
                     pass
             except Exception:  # never let the thread die: the next job may succeed
                 log.exception("job runner")
-            if not self.wakeup.is_set():
-                self.idle.set()
+            with self.lock:
+                if not self.wakeup.is_set():
+                    self.idle.set()
 
     def run_queued(self) -> bool:
         """Run every job queued now with one build; False when there was none."""

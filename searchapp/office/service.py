@@ -14,7 +14,7 @@ from ..config import Config
 from ..indexing import OCR_CACHE
 from ..ocr import Ocr
 from ..results import DocumentView
-from . import jobs, library, overrides
+from . import db, jobs, library, overrides
 from .accounts import User
 from .db import connect, log_change
 
@@ -41,10 +41,20 @@ class Office:
         with connect(self.data_dir) as conn:
             job = jobs.queue(conn, kind, user.name, files)
         if self.runner:
-            if self.runner.thread is None:
-                self.runner.start()
+            self.runner.start()  # once
             self.runner.wake()
         return job
+
+    def resume(self) -> None:
+        """At start-up: run the jobs a stopped server left queued (when there are any)."""
+        if self.runner is None or not db.exists(self.data_dir):
+            return
+        with connect(self.data_dir) as conn:
+            pending = conn.execute(
+                "SELECT 1 FROM jobs WHERE state IN ('queued', 'running') LIMIT 1"
+            ).fetchone()
+        if pending:
+            self.runner.start()
 
     def upload(
         self, user: User, files: Iterable[tuple[str, BinaryIO]], indexed: dict[str, str]

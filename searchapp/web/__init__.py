@@ -76,6 +76,7 @@ def create_app(
     init_auth(app, config, host)
     runner = Runner(config, lambda cfg, progress: index_corpus(cfg, progress=progress))
     app.extensions[OFFICE] = Office(config, runner)
+    app.extensions[OFFICE].resume()
     for module in (search, documents, similar, status, api, export, trend, auth, manage):
         app.register_blueprint(module.bp)
     register_error_handler(app)

@@ -61,6 +61,9 @@ def handle_error(exc: Exception) -> Response | HTTPException | tuple[Response | 
     else:
         response = Response(render_error_page(status, message, hint))
     response.headers.update(headers)
+    # never kept by a browser: a 410 of a removed report turns 200 when it is restored,
+    # a 404 or 503 when the index catches up
+    response.headers["Cache-Control"] = "no-store"
     return response, status
 
 

@@ -21,7 +21,8 @@
     files.forEach(function (f) {
       var tr = document.createElement("tr");
       tr.className = "job-file job-file-" + f.status;
-      [f.path || f.name, LABELS[f.status] || f.status, f.message || f.reason || ""].forEach(function (v) {
+      // the name sent first: a duplicate's path is the file already held
+      [f.name || f.path || f.doc_id, LABELS[f.status] || f.status, f.message || f.reason || ""].forEach(function (v) {
         var td = document.createElement("td");
         td.textContent = v;  // text, never HTML: names come from the uploader
         tr.appendChild(td);
