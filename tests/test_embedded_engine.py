@@ -286,3 +286,34 @@ def test_a_warmed_engine_answers_as_a_cold_one(
         assert answers[0] == answers[1]
     cold.close()
     warmed.close()
+
+
+def test_records_read_in_batches_are_each_paragraphs_own(make_index):
+    """records() gathers each segment's columns at once; every record must still be the
+    one its segment file gives paragraph by paragraph, in the order asked, repeats kept."""
+    files = {
+        f"r{n}.txt": f"第{n}号镇报告\n"
+        + "".join(f"（{n}）第{k}段，含“引号”与 全角、半角,混排；\n" for k in range(30))
+        for n in range(6)
+    }
+    config = make_index(files)
+    engine = open_live(config.index_dir)
+    try:
+        # a second segment: an incremental build adds one
+        (config.corpus_dir / "new.txt").write_text("新镇报告\n新的一段（补充）。\n", "utf-8")
+        build_index(config.corpus_dir, config.index_dir, procs=1)
+        engine.close()
+        engine = open_live(config.index_dir)
+        assert len(engine.files) >= 2
+        docs = [*range(engine.size - 1, -1, -1), 0, 0, engine.size - 1]
+        for doc, record in zip(docs, engine.records(docs), strict=True):
+            segment, local = engine.where(doc)
+            text, units = segment.text_and_units(local)
+            assert (record.text, record.para_id) == (text, segment.para_id(local))
+            assert record.units == (units if len(units) == len(text) else "")
+            assert record.ordinal == int(segment.ordinals[local])
+            assert record.piece == int(segment.piece[local])
+            assert record.heading == bool(segment.headings[local])
+        assert engine.records([]) == []
+    finally:
+        engine.close()

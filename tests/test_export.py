@@ -444,3 +444,34 @@ def test_export_filename_is_safe():
         == "三清_两建_town潭头镇-检索结果.xlsx"
     )
     assert export_filename("", "jsonl") == "检索结果.jsonl"
+
+
+def test_a_record_becomes_the_row_its_hit_json_makes(seed_engine):
+    from searchapp.results import paragraph_meta
+    from searchapp.search import row_from_record
+
+    docs = list(range(0, seed_engine.size, 7))
+    records = seed_engine.records(docs)
+    assert len(records) == len(docs) > 20
+    for record in records:
+        hit = {
+            **paragraph_meta(record),
+            "text": record.text,
+            "place": record.place,
+            "date": record.date,
+            "province": record.province,
+            "city": record.city,
+            "county": record.county,
+            "level": record.level,
+        }
+        for base in (None, "https://search.example.org/"):
+            assert row_from_record(record, base) == row_from_hit(hit, base)
+
+
+def test_jsonl_escapes_line_separators_and_keeps_a_lone_surrogate():
+    rows = [replace(ROW, text="甲\u2028乙\u2029丙\x85丁"), replace(ROW, text="坏\ud800字")]
+    out = io.BytesIO()
+    write_jsonl(rows, out)
+    lines = out.getvalue().split(b"\n")[:-1]
+    assert len(lines) == 2 and b"\\u2028" in lines[0] and b"\\u0085" in lines[0]
+    assert [json.loads(line)["text"] for line in lines] == [r.text for r in rows]

@@ -549,3 +549,12 @@ def test_jobs_a_stopped_server_left_run_at_the_next_start(tmp_path: Path):
         interrupted = jobs.get_job(conn, running)
     assert interrupted is not None and interrupted["state"] == "failed" and interrupted["error"]
     assert office.search("独有的新句子")["total"] == 1
+
+
+def test_an_anonymous_search_sets_no_cookie(tmp_path: Path):
+    office = make_office(tmp_path, CORPUS)
+    client = office.app.test_client()
+    for path in ("/", "/search?q=三清两建", "/api/search?q=三清两建", "/status"):
+        response = client.get(path)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers, path
+    assert "Set-Cookie" in client.get("/login").headers  # its form's CSRF token

@@ -905,25 +905,35 @@ class EmbeddedEngine:
 
     def records(self, docs: Sequence[int]) -> list[Record]:
         """The stored paragraphs of these document numbers, in the same order."""
-        out = []
-        for doc in docs:
-            segment, local = self.where(doc)
-            text, units = segment.text_and_units(local)
-            siblings = [self.where(n) for n in self.blocks.siblings(doc)]
-            record = Record(
-                **self._report_records[self.report_codes[doc]],
-                para_id=segment.para_id(local),
-                text=text,
-                ordinal=int(segment.ordinals[local]),
-                section=self._section_paths[self.sections.codes[doc]],
-                heading=bool(segment.headings[local]),
-                units=units if len(units) == len(text) else "",
-                piece=int(segment.piece[local]),
-                piece_ids=tuple(f.para_id(n) for f, n in siblings),
-                piece_texts=tuple(f.text_and_units(n)[0] for f, n in siblings),
-            )
-            out.append(record)
-        return out
+        if not len(docs):
+            return []
+        wanted = np.asarray(docs, dtype=np.int64)
+        starts = np.array([leaf.offset for leaf in self.leaves], dtype=np.int64)
+        leaf_of = np.searchsorted(starts, wanted, side="right") - 1
+        report_codes = self.report_codes[wanted].tolist()
+        section_codes = self.sections.codes[wanted].tolist()
+        out: list[Record | None] = [None] * len(wanted)
+        for index in np.unique(leaf_of).tolist():  # each segment's records in one pass
+            at = np.flatnonzero(leaf_of == index)
+            segment = self.files[index]
+            stored = segment.stored(wanted[at] - self.leaves[index].offset)
+            for i, (text, units, para_id, ordinal, heading, piece) in zip(
+                at.tolist(), stored, strict=True
+            ):
+                siblings = [self.where(n) for n in self.blocks.siblings(int(wanted[i]))]
+                out[i] = Record(
+                    **self._report_records[report_codes[i]],
+                    para_id=para_id,
+                    text=text,
+                    ordinal=ordinal,
+                    section=self._section_paths[section_codes[i]],
+                    heading=heading,
+                    units=units if len(units) == len(text) else "",
+                    piece=piece,
+                    piece_ids=tuple(f.para_id(n) for f, n in siblings),
+                    piece_texts=tuple(f.text_and_units(n)[0] for f, n in siblings),
+                )
+        return out  # type: ignore[return-value]  (every place filled)
 
     def document(self, doc_id: str) -> list[Record]:
         """Every paragraph of one report, in any order ([] when there is no such report)."""
