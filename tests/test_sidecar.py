@@ -200,6 +200,25 @@ def test_patches_are_small_for_chinese_prose():
     assert len(patch) < len(text.encode("utf-8")) / 4
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.text(alphabet="三清两建ＡＢａ１1 \u3000\t\n，,。：:（）()發展\u00a0\ud800", max_size=40),
+        max_size=12,
+    )
+)
+def test_patches_applied_together_give_each_text(texts: list[str]):
+    """The batched restore (an every-hit export's) gives what the loop gives, and the text:
+    full-width forms, every kind of white space, traditional characters, a lone surrogate."""
+    patches = [
+        p.decode("utf-8", "surrogatepass")
+        for p in grams.make_patches(texts, [normalize(t) for t in texts])
+    ]
+    units = [exact_key(t) for t in texts]
+    assert grams.apply_patches(units, patches) == texts
+    assert [grams.apply_patch(u, p) for u, p in zip(units, patches, strict=True)] == texts
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     lists=st.lists(

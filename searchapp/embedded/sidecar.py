@@ -201,6 +201,37 @@ def apply_patch(units: str, patch: str) -> str:
     return "".join(out)
 
 
+def apply_patches(units: list[str], patches: list[str]) -> list[str]:
+    """`apply_patch` of many paragraphs in a few numpy passes: an every-hit export restores
+    100,000s, and the loop costs about one microsecond a punctuation mark.
+
+    Entry k of a paragraph lands at end_k = (gaps up to k) + (replacing entries before k):
+    a replacement overwrites that exact-match character, a white-space entry is inserted
+    before it (np.insert keeps equal positions in their order).
+    """
+    if not any(patches):
+        return list(units)
+    lengths = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
+    starts = np.cumsum(lengths) - lengths
+    entries = np.fromiter((len(p) // 2 for p in patches), dtype=np.int64, count=len(patches))
+    pairs = codepoints("".join(patches)).astype(np.int64)
+    gaps, chars = pairs[0::2], pairs[1::2]
+    space = spaces(chars)
+    first = np.cumsum(entries) - entries  # each paragraph's first entry
+    gap_sum = np.concatenate(([0], np.cumsum(gaps)))
+    replaced = np.concatenate(([0], np.cumsum(~space)))
+    doc = np.repeat(np.arange(len(units)), entries)
+    base = np.repeat(gap_sum[first] + replaced[first], entries)
+    at = starts[doc] + gap_sum[1:] + replaced[:-1] - base
+    out = codepoints("".join(units)).copy()
+    out[at[~space]] = chars[~space]
+    out = np.insert(out, at[space], chars[space].astype(out.dtype))
+    ends = np.cumsum(lengths + np.bincount(doc[space], minlength=len(units)))
+    whole = out.tobytes().decode("utf-32-le", "surrogatepass")
+    begins = np.concatenate(([0], ends[:-1])).tolist()
+    return [whole[a:b] for a, b in zip(begins, ends.tolist(), strict=True)]
+
+
 # --- writing --------------------------------------------------------------------------------
 
 CHUNK = 4096  # paragraphs whose grams and words are gathered together
@@ -739,11 +770,19 @@ class SegmentFile:
             self.headings[docs].tolist(),
             self.piece[docs].tolist(),
         )
-        for t0, t1, p0, p1, i0, i1, ordinal, heading, piece in zip(*columns, strict=True):
-            units = data[texts + t0 : texts + t1 - 1].decode(*encoding)
-            text = apply_patch(units, data[patches + p0 : patches + p1].decode(*encoding))
-            para_id = data[ids + i0 : ids + i1].decode("ascii")
-            yield text, units, para_id, ordinal, bool(heading), piece
+        t0s, t1s, p0s, p1s, i0s, i1s, ordinals, headings, pieces = columns
+        units = [
+            data[texts + a : texts + b - 1].decode(*encoding) for a, b in zip(t0s, t1s, strict=True)
+        ]
+        patched = [
+            data[patches + a : patches + b].decode(*encoding) for a, b in zip(p0s, p1s, strict=True)
+        ]
+        para_ids = [data[ids + a : ids + b].decode("ascii") for a, b in zip(i0s, i1s, strict=True)]
+        for row in zip(
+            apply_patches(units, patched), units, para_ids, ordinals, headings, pieces, strict=True
+        ):
+            text, unit, para_id, ordinal, heading, piece = row
+            yield text, unit, para_id, ordinal, bool(heading), piece
 
     # --- the word channel -----------------------------------------------------------------
 
