@@ -147,6 +147,9 @@ def index_command(
 
     With --backend solr the paragraphs go to a SolrCloud collection (created, with the
     project's configset, when missing: --shards, --replicas); updates are incremental too.
+    A full build (--rebuild, or the first) goes into a new collection that the
+    --collection name, an alias, is switched to when it is complete: searches go on
+    meanwhile, on the old one.
 
     Example: searchapp index --corpus seeds --index index
     """

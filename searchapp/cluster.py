@@ -677,6 +677,35 @@ def delete_collection(solr_url: str, name: str) -> None:
     solr_get(solr_url, "/admin/collections", action="DELETE", name=name, timeout=120)
 
 
+def list_aliases(solr_url: str) -> dict[str, str]:
+    """Each alias of the cluster and the collection(s) it names (comma-separated)."""
+    return dict(solr_get(solr_url, "/admin/collections", action="LISTALIASES").get("aliases", {}))
+
+
+def create_alias(solr_url: str, name: str, collection: str) -> None:
+    """Point an alias at a collection: a new alias, or an existing one switched in one
+    ZooKeeper write (a search reaches the old collection or the new one, never neither)."""
+    solr_get(
+        solr_url, "/admin/collections", action="CREATEALIAS", name=name, collections=collection
+    )
+
+
+def delete_alias(solr_url: str, name: str) -> None:
+    solr_get(solr_url, "/admin/collections", action="DELETEALIAS", name=name)
+
+
+def collection_state(status: dict[str, Any], name: str) -> dict[str, Any]:
+    """A collection's entry of a CLUSTERSTATUS answer, `name` a collection or an alias."""
+    cluster = status["cluster"]
+    collections = cluster.get("collections", {})
+    if name in collections:
+        return collections[name]
+    target = cluster.get("aliases", {}).get(name, "")
+    if target in collections:
+        return collections[target]
+    raise ClusterError(f"Solr 集群中没有集合 {name}")
+
+
 # --- command line -----------------------------------------------------------------------------
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,7 @@ from searchapp import fields as F
 from searchapp.analysis import exact_key
 from searchapp.cluster import (
     ClusterInfo,
+    collection_state,
     free_port,
     kill_node,
     process_running,
@@ -473,7 +476,7 @@ def test_incremental_updates_and_an_interrupted_run(
 def replica_nodes(url: str, collection: str) -> dict[str, set[str]]:
     """shard → the node names holding its replicas."""
     status = solr_get(url, "/admin/collections", action="CLUSTERSTATUS", collection=collection)
-    shards = status["cluster"]["collections"][collection]["shards"]
+    shards = collection_state(status, collection)["shards"]
     return {s: {r["node_name"] for r in shard["replicas"].values()} for s, shard in shards.items()}
 
 
@@ -496,8 +499,28 @@ def test_a_killed_node_leaves_searches_complete_and_a_lost_shard_is_reported(
     request = SearchRequest(q="发展", page_size=5)
     before = run_search(engine, request).to_json()
     partial_total = run_search(partial, request).total
-    kill_node(info, victim)
+    errors: list[str] = []
+    totals: list[int] = []
+    stop = threading.Event()
+
+    def search() -> None:  # searches already running when the node dies
+        while not stop.is_set():
+            try:
+                totals.append(run_search(engine, request).total)
+            except Exception as exc:  # every failure is the finding
+                errors.append(repr(exc))
+
+    loop = threading.Thread(target=search)
+    loop.start()
+    time.sleep(0.5)
     try:
+        kill_node(info, victim)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        loop.join()
+    try:
+        assert errors == [] and set(totals) == {before["total"]} and len(totals) > 5
         for _ in range(3):
             after = run_search(engine, request).to_json()
             assert (after["total"], after["facets"], after["hits"]) == (

@@ -2,11 +2,15 @@
 
 Every request of the Solr backend goes through `SolrClient`. Parameters travel in the
 request body (queries with hundreds of keys do not fit in a URL). A node that refuses the
-connection is skipped for the next live node of the cluster (read from CLUSTERSTATUS when
-the client opens); when none answers, `BackendUnavailable` says so in Chinese — never a
-traceback. Searches are sent with `shards.tolerant=true`: a shard without a live replica
-then gives an answer marked `partialResults`, which the engine reports instead of
-presenting a short count as complete.
+connection, does not answer within the timeout, or answers 5xx is skipped for the next
+node of the cluster; the node list is read from CLUSTERSTATUS when the client connects and
+again every NODES_TTL seconds and whenever every known node failed (a cluster grows,
+nodes move). When none answers, `BackendUnavailable` says so in Chinese — never a
+traceback. `connect` also checks Solr's version: below MIN_SOLR the backend's queries
+(JSON facets, the configset) would fail in ways no message explains. Searches are sent
+with `shards.tolerant=true`: a shard without a live replica then gives an answer marked
+`partialResults`, which the engine reports instead of presenting a short count as
+complete.
 
 Authentication: a cluster with Solr's BasicAuthPlugin is reached by giving the credentials
 in the URL, `http://user:password@host:8983/solr` (percent-encode `@`, `:` and `/` in
@@ -17,6 +21,7 @@ line and no error message (`redact_url` shows such a URL with the password maske
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -36,6 +41,9 @@ Params = Sequence[tuple[str, str | int | float]]
 HINT = "请检查 Solr 集群是否在运行、--solr-url 是否正确（searchapp cluster status --dir …）"
 UPDATE_TRIES = 6  # an update refused while a shard elects a new leader is tried again
 UPDATE_PAUSE = 2.0  # seconds before the first retry (doubling, up to ~1 minute in all)
+NODES_TTL = 60.0  # seconds between reads of the cluster's live nodes
+RETRIED = (500, 502, 503, 504)  # answers after which another node is tried
+MIN_SOLR = (9, 0)  # the oldest Solr the configset and the queries are written for
 AUTH_HINT = (
     "Solr 集群要求认证：在地址中给出用户名与密码，如 --solr-url http://用户:密码@主机:8983/solr"
     "（用户名或密码中的 @ : / 写作 %40 %3A %2F），并确认该用户有权访问此集合"
@@ -44,6 +52,10 @@ AUTH_HINT = (
 
 class AuthenticationFailed(BackendUnavailable):
     """Solr refused the credentials (or wants some): trying again would not help."""
+
+
+class SolrTooOld(BackendUnavailable):
+    """The cluster runs a Solr older than MIN_SOLR."""
 
 
 class SolrClient:
@@ -55,14 +67,45 @@ class SolrClient:
         self.collection = collection
         self.timeout = timeout
         self._lock = threading.Lock()
+        self._discovered = 0.0  # monotonic time of the last node list read; 0: never
+        self.version = ""
+
+    def connect(self) -> None:
+        """Read the live nodes and check Solr's version (SolrTooOld below MIN_SOLR)."""
+        self.discover_nodes()
+        self.check_version()
 
     def discover_nodes(self) -> None:
-        """Add the cluster's other live nodes as fail-over addresses (the given one first)."""
-        status = self.admin("/admin/collections", [("action", "CLUSTERSTATUS")])
-        for name in status.get("cluster", {}).get("live_nodes", []):
-            url = node_url(name, self.urls[0])
-            if url not in self.urls:
-                self.urls.append(url)
+        """Make the cluster's live nodes the fail-over addresses, in their present order
+        (the given one first); nodes no longer live go last, not away: they may return."""
+        status = self.call("/admin/collections", [("action", "CLUSTERSTATUS")], refresh=False)
+        live = [node_url(n, self.urls[0]) for n in status.get("cluster", {}).get("live_nodes", [])]
+        with self._lock:
+            self._discovered = time.monotonic()
+            if live:
+                kept = [u for u in self.urls if u in live]
+                gone = [u for u in self.urls if u not in live]
+                self.urls = kept + [u for u in live if u not in kept] + gone
+
+    def check_version(self) -> None:
+        """Solr's version from a node's system info; SolrTooOld below MIN_SOLR."""
+        info = self.call("/admin/info/system", [], refresh=False)
+        version = str(info.get("lucene", {}).get("solr-spec-version", ""))
+        self.version = version
+        if version and parse_version(version) < MIN_SOLR:
+            raise SolrTooOld(
+                f"Solr {version} 低于 searchapp 支持的版本 {'.'.join(map(str, MIN_SOLR))}",
+                hint="请升级 Solr 集群，或改用内置引擎（--backend embedded）",
+            )
+
+    def refresh_nodes(self) -> bool:
+        """Read the node list again (best effort); True when it was read."""
+        try:
+            self.discover_nodes()
+        except BackendUnavailable as exc:
+            log.warning("could not read the cluster's live nodes: %s", exc.message)
+            return False
+        return True
 
     # --- requests -------------------------------------------------------------------------
 
@@ -107,48 +150,57 @@ class SolrClient:
         *,
         body: bytes | None = None,
         content_type: str = "application/x-www-form-urlencoded",
+        refresh: bool = True,
     ) -> dict[str, Any]:
-        """POST to `path` on the first node that accepts the connection; its JSON answer."""
+        """POST to `path` on the first node that answers; its JSON answer. A node that
+        cannot be reached, times out or answers 5xx is tried last from then on; when every
+        node failed, the node list is read again and the new nodes are tried."""
         pairs = [(k, str(v)) for k, v in params] + [("wt", "json")]
         if body is None:
             data, query = urllib.parse.urlencode(pairs).encode("utf-8"), ""
         else:
             data, query = body, "?" + urllib.parse.urlencode(pairs)
-        reasons = []
-        for base in list(self.urls):
-            request = urllib.request.Request(f"{base}{path}{query}", data=data, method="POST")
-            request.add_header("Content-Type", content_type)
-            if self._authorization:
-                request.add_header("Authorization", self._authorization)
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.loads(response.read())
-            except urllib.error.HTTPError as exc:
-                error = self.http_error(exc, path)
-                if exc.code in (500, 503) and "proxy" in str(error) and len(self.urls) > 1:
-                    # the node forwarded to one that just died (its cluster state lags)
-                    reasons.append(f"{base}：{error}")
-                    log.warning("Solr node %s could not forward (%s); trying the next", base, error)
-                    self.demote(base)
-                    continue
-                raise error from exc
-            except TimeoutError as exc:
-                raise BackendUnavailable(
-                    f"Solr {base} 在 {self.timeout:.0f} 秒内没有回答（{path}）", hint=HINT
-                ) from exc
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                if isinstance(reason, TimeoutError):
-                    raise BackendUnavailable(
-                        f"Solr {base} 在 {self.timeout:.0f} 秒内没有回答（{path}）", hint=HINT
-                    ) from exc
+        if refresh and time.monotonic() - self._discovered > NODES_TTL and self._discovered:
+            self.refresh_nodes()
+        reasons: list[str] = []
+        tried: set[str] = set()
+        last: Exception | None = None
+        for attempt in range(2):
+            for base in [u for u in list(self.urls) if u not in tried]:
+                tried.add(base)
+                try:
+                    return self.post(f"{base}{path}{query}", data, content_type)
+                except urllib.error.HTTPError as exc:
+                    error = self.http_error(exc, path)
+                    if exc.code not in RETRIED:
+                        raise error from exc
+                    last, reason = error, str(error)
+                except (TimeoutError, urllib.error.URLError, OSError) as exc:
+                    cause = getattr(exc, "reason", exc)
+                    if isinstance(cause, TimeoutError) or isinstance(exc, TimeoutError):
+                        reason = f"{self.timeout:g} 秒内没有回答"
+                    else:
+                        reason = str(cause)
+                    last = None
                 reasons.append(f"{base}：{reason}")
-                log.warning("Solr node %s unreachable (%s); trying the next", base, reason)
+                log.warning("Solr node %s failed (%s); trying the next", base, reason)
                 self.demote(base)
-        raise BackendUnavailable(f"无法连接 Solr（{'；'.join(reasons)}）", hint=HINT)
+            if attempt or not refresh or not self.refresh_nodes():
+                break
+        if last is not None and len(reasons) == 1:
+            raise last
+        raise BackendUnavailable(f"无法连接 Solr（{path}；{'；'.join(reasons)}）", hint=HINT)
+
+    def post(self, url: str, data: bytes, content_type: str) -> dict[str, Any]:
+        request = urllib.request.Request(url, data=data, method="POST")
+        request.add_header("Content-Type", content_type)
+        if self._authorization:
+            request.add_header("Authorization", self._authorization)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.loads(response.read())
 
     def demote(self, base: str) -> None:
-        """Try a node that refused a connection last from now on."""
+        """Try a node that failed last from now on."""
         with self._lock:
             if base in self.urls and len(self.urls) > 1:
                 self.urls.remove(base)
@@ -179,6 +231,17 @@ def node_url(node_name: str, like: str) -> str:
     host, _, context = node_name.partition("_")
     scheme = like.split("://", 1)[0] if "://" in like else "http"
     return f"{scheme}://{host}/{urllib.parse.unquote(context) or 'solr'}"
+
+
+def parse_version(version: str) -> tuple[int, ...]:
+    """(9, 10, 1) of "9.10.1" (a suffix such as -SNAPSHOT ignored)."""
+    numbers = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
 
 
 def is_partial(response: dict[str, Any]) -> bool:

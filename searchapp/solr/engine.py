@@ -41,7 +41,7 @@ from typing import Any
 
 from .. import fields as F
 from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
-from ..cluster import redact_url
+from ..cluster import collection_state, redact_url
 from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
 from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence, representative
@@ -91,7 +91,7 @@ class SolrEngine:
         self.solr_url = solr_url
         self.collection = collection
         self.client = SolrClient(solr_url, collection, timeout)
-        self.client.discover_nodes()
+        self.client.connect()
         self._lock = threading.Lock()
         self._loaded = 0.0
         self._meta: dict[str, Any] = {}
@@ -141,14 +141,16 @@ class SolrEngine:
         """Backend, collection, paragraphs, and each shard's replicas and their states."""
         found = self.client.select([("q", PARAGRAPHS), ("rows", "0")])
         self.check_complete(found)
-        cluster = self.client.admin(
+        status = self.client.admin(
             "/admin/collections", [("action", "CLUSTERSTATUS"), ("collection", self.collection)]
-        )["cluster"]
-        shards = cluster["collections"][self.collection]["shards"]
-        live = set(cluster.get("live_nodes", []))
+        )
+        state = collection_state(status, self.collection)
+        shards = state["shards"]
+        live = set(status["cluster"].get("live_nodes", []))
         return {
             "backend": self.backend,
             "collection": self.collection,
+            "build": status["cluster"].get("aliases", {}).get(self.collection, self.collection),
             "solr_url": redact_url(self.solr_url),
             "paragraphs": found["response"]["numFound"],
             "built_at": self.meta.get("built_at"),

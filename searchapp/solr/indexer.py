@@ -2,22 +2,35 @@
 
 A run:
 
-1. uploads the configset if the cluster lacks it and creates the collection if missing;
+1. finds the collection the name's alias points at, and deletes what an interrupted full
+   build left behind;
 2. commits whatever an interrupted earlier run left uncommitted, so the collection shows
    everything it holds;
-3. compares every file with the collection: a file is kept when the meta document (written
-   by the last complete run) lists it with its current content hash and the collection
-   holds exactly that many paragraphs of it, all with that hash; every other file is read
-   again (its old paragraphs deleted by source first), and paragraphs of files that are
-   gone are deleted;
+3. unless a full build is due, compares every file with the collection: a file is kept
+   when the meta document (written by the last complete run) lists it with its current
+   content hash and the collection holds exactly that many paragraphs of it, all with
+   that hash; every other file is read again (its old paragraphs deleted by source
+   first), and paragraphs of files that are gone are deleted;
 4. reads and segments the files in worker processes (a window of files at a time, so
    memory stays bounded), feeds the paragraphs in JSON batches, writes the meta document,
    and commits once.
 
 Keys are unique ("<doc_id>/<para_id>", the uniqueKey), so a paragraph sent twice
 overwrites itself: an interrupted run leaves no duplicate, and the next run re-reads
-every file it did not confirm. doc_id and para_id come from documents.py, as in the
-embedded index, so permalinks work on both backends.
+every file it did not confirm.
+
+The name searches use is an alias. A full build (the first, `--rebuild`, or one whose
+analysis settings changed) goes into a collection of its own, `<name>__b<time>`, and
+the alias is switched to it only once it is complete and committed; the collection it
+replaces is deleted a few seconds later. Searches during a rebuild therefore see the old
+collection, whole, until they see the new one, whole. A full build that fails or is
+interrupted deletes its collection; one killed outright leaves it behind, and the next
+run deletes it. Incremental runs update the live collection through the alias. A
+collection of the name itself (built before aliases) is replaced by the first full
+build: deleted just before the alias is made, the one moment searches fail.
+
+doc_id and para_id come from documents.py, as in the embedded index, so permalinks work
+on both backends.
 """
 
 from __future__ import annotations
@@ -26,7 +39,10 @@ import json
 import logging
 import multiprocessing
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +50,10 @@ from .. import fields as F
 from ..analysis import QUOTED, get_segmenter, mine_slogans
 from ..cluster import (
     CONFIGSET_DIR,
+    create_alias,
     create_collection,
+    delete_collection,
+    list_aliases,
     list_collections,
     list_configsets,
     redact_url,
@@ -49,6 +68,7 @@ from ..documents import (
     load_file,
     load_sidecar,
 )
+from ..errors import SearchAppError
 from ..indexing import (
     IndexReport,
     Progress,
@@ -70,17 +90,56 @@ CONFIGSET = "searchapp-2"  # bump the number when searchapp/solr/configset chang
 BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time
+IN_FLIGHT = 3  # update requests sent at once
 
 
-def ensure_collection(client: SolrClient, solr_url: str, shards: int, replicas: int) -> bool:
-    """Upload the configset and create the collection when missing; True if created."""
-    if client.collection in list_collections(solr_url):
-        return False
+BUILD_MARK = "__b"  # a full build's collection: <name>__b<milliseconds since 1970>
+ALIAS_GRACE = 5.0  # seconds the replaced collection lives on for searches already sent to it
+
+
+def live_collection(solr_url: str, name: str) -> str | None:
+    """The collection that searches of `name` reach: the alias's, the collection of that
+    name itself (built before aliases), or None."""
+    aliases = list_aliases(solr_url)
+    if name in aliases:
+        return aliases[name]
+    return name if name in list_collections(solr_url) else None
+
+
+def new_build(solr_url: str, name: str, shards: int, replicas: int) -> str:
+    """Create the collection of a full build of `name` (the configset uploaded if missing)."""
     if CONFIGSET not in list_configsets(solr_url):
         upload_configset(solr_url, CONFIGSET, CONFIGSET_DIR)
-    create_collection(solr_url, client.collection, CONFIGSET, shards, replicas)
-    log.info("created collection %s (%d×%d)", client.collection, shards, replicas)
-    return True
+    build = f"{name}{BUILD_MARK}{time.time_ns() // 1_000_000}"
+    create_collection(solr_url, build, CONFIGSET, shards, replicas)
+    log.info("created collection %s (%d×%d) for a full build of %s", build, shards, replicas, name)
+    return build
+
+
+def remove_leftovers(solr_url: str, name: str, live: str | None) -> None:
+    """Delete the collections of full builds of `name` that never went live."""
+    for other in list_collections(solr_url):
+        if other.startswith(name + BUILD_MARK) and other != live:
+            log.warning("deleting %s, left by an interrupted full build of %s", other, name)
+            delete_collection(solr_url, other)
+
+
+def go_live(solr_url: str, name: str, build: str, old: str | None) -> None:
+    """Point the alias `name` at a complete build; delete the collection it replaces."""
+    if old == name:  # a collection of the alias's name: it must go first
+        delete_collection(solr_url, name)
+    create_alias(solr_url, name, build)
+    if old and old != name:
+        time.sleep(ALIAS_GRACE)  # requests already routed to it finish; nodes see the alias
+        delete_collection(solr_url, old)
+
+
+def drop_build(solr_url: str, build: str) -> None:
+    """Delete a full build that did not complete (best effort: the next run retries)."""
+    try:
+        delete_collection(solr_url, build)
+    except SearchAppError as exc:
+        log.warning("could not delete the unfinished build %s: %s", build, exc)
 
 
 def read_meta(client: SolrClient) -> tuple[dict[str, Any], list[str]] | None:
@@ -128,15 +187,18 @@ def quotations(path: Path) -> list[str]:
     return [f"“{q}”" for d in docs for p in d.paragraphs for q in QUOTED.findall(p.text)]
 
 
-def read_file(path: Path) -> tuple[FileReport, list[dict[str, Any]]]:
-    """A file's report and its paragraphs as Solr documents (segmented here)."""
+def read_file(path: Path) -> tuple[FileReport, list[bytes]]:
+    """A file's report and its paragraphs as Solr documents in JSON (segmented and encoded
+    here, in the worker: the parent only batches bytes)."""
     report, docs = load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
     out = [
         solr_document(fields, _job["words"])
         for doc in docs
         for fields in paragraph_fields(doc, report.content_hash)
     ]
-    return report, out + block_documents(out)
+    return report, [
+        json.dumps(d, ensure_ascii=False).encode("utf-8") for d in out + block_documents(out)
+    ]
 
 
 def run_workers(func: Any, paths: list[Path], procs: int, setup: tuple[Any, ...]) -> Iterator[Any]:
@@ -157,6 +219,28 @@ def run_workers(func: Any, paths: list[Path], procs: int, setup: tuple[Any, ...]
 # --- a run --------------------------------------------------------------------------------------
 
 
+@dataclass
+class Run:
+    """What one indexing run reads with and reports into."""
+
+    corpus_dir: Path
+    sidecar: dict[str, Any]
+    user_dict: Path | None
+    procs: int
+    ocr: Ocr
+    progress: Progress | None
+    report: IndexReport
+    started: float = field(default_factory=time.perf_counter)
+
+    def worker_setup(self, words: Sequence[str]) -> tuple[Any, ...]:
+        """What start_worker takes."""
+        return (self.corpus_dir, self.sidecar, tuple(sorted(set(words))), self.ocr)
+
+    def finished(self) -> IndexReport:
+        self.report.seconds = time.perf_counter() - self.started
+        return self.report
+
+
 def index_solr(
     corpus_dir: Path,
     solr_url: str,
@@ -173,64 +257,91 @@ def index_solr(
     corrections: Entries | None = None,
 ) -> IndexReport:
     """Index a corpus folder into a Solr collection: incrementally when the collection was
-    built from this folder with the same analysis settings, else in full. Scanned pages
-    are read by `ocr` (pass one with a cache folder, or every full build reads them again).
-    `corrections` are metadata entries made in the browser, applied after the sidecar's.
+    built from this folder with the same analysis settings, else in full into a new
+    collection that the alias `collection` is switched to. Scanned pages are read by `ocr`
+    (pass one with a cache folder, or every full build reads them again). `corrections`
+    are metadata entries made in the browser, applied after the sidecar's.
     """
-    ocr = ocr or Ocr()
-    started = time.perf_counter()
     corpus_dir = corpus_dir.resolve()
-    client = SolrClient(solr_url, collection, timeout)
     report = IndexReport(str(corpus_dir), f"{redact_url(solr_url).rstrip('/')}/{collection}")
-    ensure_collection(client, solr_url, shards, replicas)
-    client.discover_nodes()
-    client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
-    found = read_meta(client)
+    live = live_collection(solr_url, collection)
+    remove_leftovers(solr_url, collection, live)
     sidecar = load_sidecar(corpus_dir) | (corrections or {})
+    run = Run(corpus_dir, sidecar, user_dict, procs, ocr or Ocr(), progress, report)
     paths = iter_corpus_files(corpus_dir)
-    if found and not rebuild and can_update(found[0], corpus_dir, user_dict):
-        meta, words = found
-        mined = list(meta.get("mined", []))
-        base = meta["base_dictionary"]
-        report.mode = "incremental"
-    else:
-        meta, words = {}, []
+    if live:
+        client = SolrClient(solr_url, collection, timeout)
+        client.connect()
+        client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
+        found = read_meta(client)
+        if found and not rebuild and can_update(found[0], corpus_dir, user_dict):
+            return update_collection(client, found, paths, run)
+    build = new_build(solr_url, collection, shards, replicas)
+    try:
+        target = SolrClient(solr_url, build, timeout)
+        target.connect()
         report.mode = "full"
-        setup = (corpus_dir, sidecar, (), ocr)
-        texts = (q for quotes in run_workers(quotations, paths, procs, setup) for q in quotes)
+        texts = (q for quotes in run_workers(quotations, paths, procs, run.worker_setup(()))
+                 for q in quotes)  # fmt: skip
         mined = mine_slogans(texts)
         words = dictionary_terms(user_dict, mined)
-        base = base_dictionary(user_dict)
-        client.update(json.dumps({"delete": {"query": "*:*"}}).encode())
-    if report.mode == "full":
-        changed, kept = paths, []
-    else:
-        changed, kept = plan_files(client, meta, corpus_dir, paths, sidecar, report)
-    if report.mode == "incremental" and not changed and not report.removed:
+        meta = {"mined": mined, "base_dictionary": base_dictionary(user_dict)}
+        feed(target, paths, [], words, meta, collection, run)
+        go_live(solr_url, collection, build, live)
+    except BaseException:
+        drop_build(solr_url, build)
+        raise
+    return run.finished()
+
+
+def update_collection(
+    client: SolrClient, found: tuple[dict[str, Any], list[str]], paths: list[Path], run: Run
+) -> IndexReport:
+    """An incremental run on the live collection: the files that changed read again."""
+    meta, words = found
+    report = run.report
+    report.mode = "incremental"
+    changed, kept = plan_files(client, meta, run.corpus_dir, paths, run.sidecar, report)
+    if not changed and not report.removed:
         report.mode = "unchanged"
         report.files = kept
         report.documents = meta.get("documents", 0)
         report.paragraphs = meta.get("paragraphs", 0)
-        report.seconds = time.perf_counter() - started
-        return report
+        return run.finished()
     for rel in report.removed + report.updated:
         command = {"delete": {"query": f"{{!term f={F.SOURCE}}}{rel}"}}
         client.update(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    feed(client, changed, kept, words, meta, client.collection, run)
+    return run.finished()
+
+
+def feed(
+    client: SolrClient,
+    changed: list[Path],
+    kept: list[FileReport],
+    words: list[str],
+    old_meta: dict[str, Any],
+    name: str,
+    run: Run,
+) -> None:
+    """Send the changed files' paragraphs, then the meta document (its mined slogans and
+    base dictionary from `old_meta`, `name` the collection as searches name it), and
+    commit."""
     get_segmenter(tuple(sorted(set(words))))  # load jieba once; forked workers inherit it
-    setup = (corpus_dir, sidecar, tuple(sorted(set(words))), ocr)
-    feed_files(client, changed, corpus_dir, setup, procs, report, progress)
+    report = run.report
+    feed_files(client, changed, run.corpus_dir, run.worker_setup(words), run.procs, report,
+               run.progress)  # fmt: skip
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
     report.paragraphs = sum(f.paragraphs for f in report.files)
-    new_meta = make_meta(corpus_dir, user_dict, words, mined, report, sidecar)
-    new_meta.update(base_dictionary=base, backend="solr", collection=collection)
+    mined = list(old_meta.get("mined", []))
+    new_meta = make_meta(run.corpus_dir, run.user_dict, words, mined, report, run.sidecar)
+    new_meta.update(base_dictionary=old_meta["base_dictionary"], backend="solr", collection=name)
     body = json.dumps([meta_document(new_meta, words)], ensure_ascii=False).encode("utf-8")
     client.update(body)
     client.update(b'{"commit": {}}', [("waitSearcher", "true")])
     report.generation = new_meta["built_at"]
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def plan_files(
@@ -277,24 +388,34 @@ def feed_files(
     progress: Progress | None,
 ) -> None:
     """Read, segment and send the files' paragraphs in batches (`setup`: what
-    start_worker takes)."""
+    start_worker takes), IN_FLIGHT batches at a time: Solr indexes one while the next
+    is on its way. A batch that fails stops the run with its error."""
     batch: list[bytes] = []
     size = 0
-    for n, (file_report, docs) in enumerate(run_workers(read_file, paths, procs, setup), 1):
-        report.files.append(file_report)
-        report.bytes_read += (corpus_dir / file_report.path).stat().st_size
-        for doc in docs:
-            encoded = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-            batch.append(encoded)
-            size += len(encoded)
-            if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
-                send(client, batch)
-                batch, size = [], 0
-        if progress:
-            progress(file_report.path, n, len(paths))
-    if batch:
-        send(client, batch)
+    with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="solr-feed") as pool:
+        pending: deque[Future[Any]] = deque()
 
+        def send(docs: list[bytes]) -> None:
+            while len(pending) >= IN_FLIGHT:
+                pending.popleft().result()
+            pending.append(pool.submit(client.update, b"[" + b",".join(docs) + b"]"))
 
-def send(client: SolrClient, batch: list[bytes]) -> None:
-    client.update(b"[" + b",".join(batch) + b"]")
+        try:
+            for n, (file_report, docs) in enumerate(run_workers(read_file, paths, procs, setup), 1):
+                report.files.append(file_report)
+                report.bytes_read += (corpus_dir / file_report.path).stat().st_size
+                for encoded in docs:
+                    batch.append(encoded)
+                    size += len(encoded)
+                    if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+                        send(batch)
+                        batch, size = [], 0
+                if progress:
+                    progress(file_report.path, n, len(paths))
+            if batch:
+                send(batch)
+            while pending:
+                pending.popleft().result()
+        finally:
+            for future in pending:  # an interrupted run sends nothing more
+                future.cancel()
