@@ -131,15 +131,15 @@ def go_live(solr_url: str, name: str, build: str, old: str | None) -> None:
     create_alias(solr_url, name, build)
     if old and old != name:
         time.sleep(ALIAS_GRACE)  # requests already routed to it finish; nodes see the alias
-        delete_collection(solr_url, old)
+        drop_build(solr_url, old)  # live already: a failure here is the next run's leftover
 
 
 def drop_build(solr_url: str, build: str) -> None:
-    """Delete a full build that did not complete (best effort: the next run retries)."""
+    """Delete a build that is not live (best effort: the next run deletes leftovers)."""
     try:
         delete_collection(solr_url, build)
     except SearchAppError as exc:
-        log.warning("could not delete the unfinished build %s: %s", build, exc)
+        log.warning("could not delete the collection %s: %s", build, exc)
 
 
 def read_meta(client: SolrClient) -> tuple[dict[str, Any], list[str]] | None:
@@ -287,10 +287,10 @@ def index_solr(
         words = dictionary_terms(user_dict, mined)
         meta = {"mined": mined, "base_dictionary": base_dictionary(user_dict)}
         feed(target, paths, [], words, meta, collection, run)
-        go_live(solr_url, collection, build, live)
     except BaseException:
         drop_build(solr_url, build)
         raise
+    go_live(solr_url, collection, build, live)  # a failure here keeps the complete build
     return run.finished()
 
 
