@@ -690,10 +690,6 @@ def create_alias(solr_url: str, name: str, collection: str) -> None:
     )
 
 
-def delete_alias(solr_url: str, name: str) -> None:
-    solr_get(solr_url, "/admin/collections", action="DELETEALIAS", name=name)
-
-
 def collection_state(status: dict[str, Any], name: str) -> dict[str, Any]:
     """A collection's entry of a CLUSTERSTATUS answer, `name` a collection or an alias."""
     cluster = status["cluster"]

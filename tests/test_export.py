@@ -88,7 +88,13 @@ def hostile_rows() -> list[ExportRow]:
 
 def expected_cells(row: ExportRow) -> list[str]:
     """Brute force: the cells a spreadsheet should show for a row."""
-    levels = {"town": "乡镇级", "county": "县级", "city": "市级", "province": "省级"}
+    levels = {
+        "town": "乡镇级",
+        "county": "县级",
+        "city": "市级",
+        "province": "省级",
+        "national": "国家级",
+    }
     values = asdict(row) | {"level": levels.get(row.level, row.level)}
     return [("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v) for v in values.values()]
 

@@ -778,11 +778,9 @@ class SegmentFile:
             data[patches + a : patches + b].decode(*encoding) for a, b in zip(p0s, p1s, strict=True)
         ]
         para_ids = [data[ids + a : ids + b].decode("ascii") for a, b in zip(i0s, i1s, strict=True)]
-        for row in zip(
-            apply_patches(units, patched), units, para_ids, ordinals, headings, pieces, strict=True
-        ):
-            text, unit, para_id, ordinal, heading, piece = row
-            yield text, unit, para_id, ordinal, bool(heading), piece
+        texts_written = apply_patches(units, patched)
+        for i, heading in enumerate(headings):
+            yield texts_written[i], units[i], para_ids[i], ordinals[i], bool(heading), pieces[i]
 
     # --- the word channel -----------------------------------------------------------------
 

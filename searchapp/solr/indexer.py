@@ -281,9 +281,8 @@ def index_solr(
         target = SolrClient(solr_url, build, timeout)
         target.connect()
         report.mode = "full"
-        texts = (q for quotes in run_workers(quotations, paths, procs, run.worker_setup(()))
-                 for q in quotes)  # fmt: skip
-        mined = mine_slogans(texts)
+        quoted = run_workers(quotations, paths, procs, run.worker_setup(()))
+        mined = mine_slogans(q for quotes in quoted for q in quotes)
         words = dictionary_terms(user_dict, mined)
         meta = {"mined": mined, "base_dictionary": base_dictionary(user_dict)}
         feed(target, paths, [], words, meta, collection, run)
@@ -329,8 +328,7 @@ def feed(
     commit."""
     get_segmenter(tuple(sorted(set(words))))  # load jieba once; forked workers inherit it
     report = run.report
-    feed_files(client, changed, run.corpus_dir, run.worker_setup(words), run.procs, report,
-               run.progress)  # fmt: skip
+    feed_files(client, changed, words, run)
     report.files.extend(kept)
     report.files.sort(key=lambda f: f.path)
     report.documents = sum(f.documents for f in report.files)
@@ -378,18 +376,11 @@ def plan_files(
     return changed, kept
 
 
-def feed_files(
-    client: SolrClient,
-    paths: list[Path],
-    corpus_dir: Path,
-    setup: tuple[Any, ...],
-    procs: int,
-    report: IndexReport,
-    progress: Progress | None,
-) -> None:
-    """Read, segment and send the files' paragraphs in batches (`setup`: what
-    start_worker takes), IN_FLIGHT batches at a time: Solr indexes one while the next
-    is on its way. A batch that fails stops the run with its error."""
+def feed_files(client: SolrClient, paths: list[Path], words: Sequence[str], run: Run) -> None:
+    """Read, segment (with `words`) and send the files' paragraphs in batches, IN_FLIGHT
+    batches at a time: Solr indexes one while the next is on its way. A batch that fails
+    stops the run with its error."""
+    report, progress = run.report, run.progress
     batch: list[bytes] = []
     size = 0
     with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="solr-feed") as pool:
@@ -401,9 +392,10 @@ def feed_files(
             pending.append(pool.submit(client.update, b"[" + b",".join(docs) + b"]"))
 
         try:
-            for n, (file_report, docs) in enumerate(run_workers(read_file, paths, procs, setup), 1):
+            read = run_workers(read_file, paths, run.procs, run.worker_setup(words))
+            for n, (file_report, docs) in enumerate(read, 1):
                 report.files.append(file_report)
-                report.bytes_read += (corpus_dir / file_report.path).stat().st_size
+                report.bytes_read += (run.corpus_dir / file_report.path).stat().st_size
                 for encoded in docs:
                     batch.append(encoded)
                     size += len(encoded)
