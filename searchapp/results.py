@@ -143,6 +143,7 @@ class Matches:
     facets: dict[str, dict[str, int]]
     ranked: list[tuple[Any, float]]
     notices: list[str] = field(default_factory=list)  # e.g. a shard that did not answer
+    records: dict[Any, Record] = field(default_factory=dict)  # some refs' records, if at hand
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ the hits of the page (or every hit when a caller asks for all of them).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -117,7 +117,7 @@ def run_indexed(
     first = 0 if request.all else (request.page - 1) * request.page_size
     stop = None if request.all else request.page * request.page_size
     matches = engine.match(plan, first, stop)
-    hits = make_hits(engine, matches.ranked, plan)
+    hits = make_hits(engine, matches.ranked, plan, matches.records)
     total = matches.total
     return SearchPage(
         request.q,
@@ -132,14 +132,19 @@ def run_indexed(
     )
 
 
-def make_hits(engine: Engine, ranked: Sequence[tuple[Any, float]], plan: QueryPlan) -> list[Hit]:
+def make_hits(
+    engine: Engine,
+    ranked: Sequence[tuple[Any, float]],
+    plan: QueryPlan,
+    known: Mapping[Any, Record] | None = None,
+) -> list[Hit]:
     """Full hits (text, snippet, marked spans) for ranked refs, their records read a
-    batch at a time (a record also holds the text's exact-match form)."""
+    batch at a time (a record also holds the text's exact-match form) unless `known`."""
     needles = plan.needles()
     hits: list[Hit] = []
     for start in range(0, len(ranked), RECORD_BATCH):
         batch = ranked[start : start + RECORD_BATCH]
-        records = engine.records([ref for ref, _ in batch])
+        records = known_records(engine, [ref for ref, _ in batch], known or {})
         hits += (
             Hit.from_record(
                 record,
@@ -150,6 +155,13 @@ def make_hits(engine: Engine, ranked: Sequence[tuple[Any, float]], plan: QueryPl
             for record, (_, score) in zip(records, batch, strict=True)
         )
     return hits
+
+
+def known_records(engine: Engine, refs: list[Any], known: Mapping[Any, Record]) -> list[Record]:
+    """The records of refs, those not in `known` read from the engine."""
+    missing = [ref for ref in refs if ref not in known]
+    read = dict(zip(missing, engine.records(missing), strict=True)) if missing else {}
+    return [known[ref] if ref in known else read[ref] for ref in refs]
 
 
 SNIPPET_PIECES = 3  # a cut paragraph's snippet shows the terms of at most this many pieces

@@ -3,9 +3,10 @@
 The seeds are indexed into a 2-shard × 2-replica collection of the session's local SolrCloud
 (tests/solr_fixture.py) and into the session's embedded index (conftest.py). Matching, filters,
 facets, ids, trends, fuzzy and similar wording must agree between the backends and with a scan
-of the texts; Solr's ranking is checked against plan.py's formula recomputed from the texts
-(Solr stores exact word counts, the embedded index one lossy byte, so near-equal BM25 scores may
-order differently between the two: tiers and sets must agree, and each engine follows the rule).
+of the texts. Solr ranks with Lucene's own scoring (the verbatim tier as a constant, then
+Lucene's BM25), checked against that formula recomputed from the texts; the embedded engine
+ranks with plan.py's BM25, so within a tier the two orders may differ: sets, tiers, totals and
+facets must agree, and each engine follows its rule.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from searchapp.documents import load_corpus
 from searchapp.embedded import build_index
 from searchapp.engine import Engine, open_engine
 from searchapp.errors import BackendUnavailable, IncompleteResults, SearchAppError
-from searchapp.plan import EXACT_BOOST, K1, B, Term, make_plan
+from searchapp.plan import EXACT_BOOST, Term, make_plan
 from searchapp.querylang import parse_query, strip_outer_quotes
 from searchapp.results import Record, SearchRequest
 from searchapp.search import run_search, run_trend, town_usage
@@ -276,22 +277,41 @@ def test_filters_equal_a_scan_of_the_records(solr: SolrEngine, corpus: dict[Key,
 # --- ranking -------------------------------------------------------------------------------------
 
 
+LUCENE_K1, LUCENE_B = 1.2, 0.75  # BM25Similarity's defaults (the configset sets none)
+FREE_LENGTHS = 24  # lengths Lucene stores exactly in the norm byte (SmallFloat.intToByte4)
+
+
+def norm_length(length: int) -> int:
+    """The length Lucene's BM25 sees: SmallFloat.intToByte4, then byte4ToInt (4 bits of
+    mantissa above 23 words)."""
+    if length < FREE_LENGTHS:
+        return length
+    rest = length - FREE_LENGTHS
+    shift = max(rest.bit_length() - 4, 0)
+    mantissa = rest >> shift if shift else rest
+    return FREE_LENGTHS + (mantissa << shift)
+
+
 def expected_scores(solr: SolrEngine, corpus: dict[Key, str], q: str) -> dict[str, float]:
-    """plan.py's score of every author paragraph the query matches (named by its first
-    piece's key), from the texts: 1000 per term held verbatim + BM25 (exact word counts,
-    live paragraphs) of each query word held; a cut paragraph's tf and length are its
-    pieces' summed, N, df and the average length the records'."""
+    """The score of every author paragraph the query matches (named by its block), from the
+    texts: 1000 per term held verbatim + Lucene's BM25 of each query word held. Lucene's
+    statistics count every document with words: each piece, and each cut paragraph's block
+    document (its pieces' words in order), so a block's tf and length are its pieces' summed."""
     plan = make_plan(parse_query(q), {}, solr.segment)
-    records = {f"{d}/{p}": solr.segment(text) for (d, p), text in corpus.items()}
-    n = len(records)
-    avg = sum(len(t) for t in records.values()) / n
-    df = Counter(w for t in records.values() for w in set(t))
+    pieces = {f"{d}/{p}": solr.segment(text) for (d, p), text in corpus.items()}
     tokens: dict[str, list[str]] = {}
     units: dict[str, str] = {}
-    for record in solr.records(sorted(records)):  # in document order within a report
+    cut: set[str] = set()
+    for record in solr.records(sorted(pieces)):  # in document order within a report
         block = record.block
-        tokens.setdefault(block, []).extend(records[f"{record.doc_id}/{record.para_id}"])
+        tokens.setdefault(block, []).extend(pieces[f"{record.doc_id}/{record.para_id}"])
         units[block] = units.get(block, "") + exact_key(record.text)
+        if len(record.piece_ids) > 1:
+            cut.add(block)
+    documents = [t for t in pieces.values() if t] + [tokens[b] for b in cut if tokens[b]]
+    n = len(documents)
+    avg = sum(len(t) for t in documents) / n
+    df = Counter(w for t in documents for w in set(t))
     out = {}
     for key, words in tokens.items():
         held, text = set(words), units[key]
@@ -307,11 +327,12 @@ def expected_scores(solr: SolrEngine, corpus: dict[Key, str], q: str) -> dict[st
             continue
         score = EXACT_BOOST * sum(1 for t in plan.positive if t.units in units[key])
         tf = Counter(words)
+        length = norm_length(len(words))
         for word in plan.scoring_words:
             if tf[word]:
-                idf = math.log(n / (df[word] + 1)) + 1
-                norm = tf[word] + K1 * (1 - B + B * len(words) / avg)
-                score += idf * tf[word] * (K1 + 1) / norm
+                idf = math.log(1 + (n - df[word] + 0.5) / (df[word] + 0.5))
+                norm = LUCENE_K1 * (1 - LUCENE_B + LUCENE_B * length / avg)
+                score += idf * tf[word] / (tf[word] + norm)
         out[key] = score
     return out
 

@@ -7,14 +7,13 @@ paragraphs were. The plan's rules (plan.py) map onto Solr as follows (queries.py
 * matching: verbatim = phrase over character pairs in `grams` (single characters: `chars`),
   an unquoted term also by all its words in `words`; groups AND-ed, OR within; exclusions
   NOT; filters as `fq`. Exactly the embedded engine's sets.
-* ranking: the verbatim tier, then plan.py's BM25 computed by a Solr function from
-  collection-wide idf and average length (fetched in one small request per search) and
-  each paragraph's term frequencies and word count; ties in document order (`sort_key`).
-  Differences from the embedded engine: N and df count live paragraphs (the embedded
-  index counts deleted ones until a merge), the embedded index caps a word's count in
-  a paragraph at 255, and Solr computes functions in 32-bit floats. The order
-  rule — tier, then word relevance, then document order — is the same; BM25 values and so
-  the order of near-equal scores can differ slightly.
+* ranking: Lucene's own scoring in the same request as the total and the facets
+  (queries.py `scored`): EXACT_BOOST per positive term held verbatim (the tier), plus Solr's
+  BM25 on `words`, collection-wide through the statsCache; ties in document order
+  (`sort_key`). The rule — tier, then word relevance, then document order — is plan.py's,
+  but the BM25 is Lucene's (idf ln(1 + (N − df + 0.5)/(df + 0.5)), lengths in one lossy
+  byte, N and df over every document with words, pieces and cut paragraphs' block documents
+  alike), so within a tier the order can differ from the embedded engine's.
 * facets: the JSON Facet API over `fields.COLUMNS` (counts desc, then value);
   every hit: `cursorMark` over the same sort (the key last).
 * sentence and document scopes are applied in Python over every paragraph-scope hit.
@@ -47,7 +46,7 @@ from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence, representative
 from ..results import Matches, Record, TownTable, TownUsage, Trend, YearCount
 from .client import SolrClient, is_partial
-from .queries import PARAGRAPHS, UNITS, Request, Stats
+from .queries import PARAGRAPHS, UNITS, Request
 from .tokens import BLOCK_SUFFIX, META_JSON, META_KEY, word_tokens
 
 log = logging.getLogger(__name__)
@@ -172,41 +171,15 @@ class SolrEngine:
                 PARTIAL_NOTICE, hint="请稍后重试，或检查集群：searchapp cluster status"
             )
 
-    def stats(self, plan: QueryPlan) -> Stats:
-        """Paragraphs, average word count and the plan's words' df, over the collection."""
-        request = Request()
-        facet: dict[str, Any] = {"length": f"sum({WORD_COUNT})"}
-        for i, word in enumerate(plan.scoring_words):
-            facet[f"w{i}"] = {"type": "query", "q": request.term(F.WORDS, word)}
-        found = self.client.select(
-            request.with_params(
-                [("q", PARAGRAPHS), ("rows", "0"), ("json.facet", json.dumps(facet))]
-            )
-        )
-        # a partial answer here is reported by the search that follows (a notice or an error)
-        total = int(found["response"]["numFound"])
-        facets = found.get("facets", {})
-        df = {
-            w: int(facets.get(f"w{i}", {}).get("count", 0))
-            for i, w in enumerate(plan.scoring_words)
-        }
-        length = float(facets.get("length", 0) or 0)
-        return Stats(total, (length / total) if total else 1.0, df)
-
     def ranked_request(
         self, plan: QueryPlan, any_group: bool = False
     ) -> tuple[Request, list[tuple[str, str]]]:
         """The parameters of the plan's ranked hits (paragraph scope): q, fq, sort, fl."""
         request = Request()
-        q = request.matching(plan, any_group)
+        q = request.scored(plan, any_group)
         fqs = request.filters(plan, whole=plan.scope == "paragraph")
-        tier = request.tier(plan)
-        bm25 = request.bm25(plan, self.stats(plan)) if plan.scoring_words else "0"
         params = [("q", q), *(("fq", f) for f in fqs)]
-        params += [
-            ("sort", request.sort(plan, tier, bm25)),
-            ("fl", f"{F.KEY},tier:{tier},bm:{bm25}"),
-        ]
+        params += [("sort", request.sort(plan)), ("fl", f"{F.KEY},score")]
         return request, params
 
     def facet_spec(self, request: Request) -> str:
@@ -258,9 +231,10 @@ class SolrEngine:
         while True:
             found = self.client.select([*params, ("rows", str(batch)), ("cursorMark", cursor)])
             self.check_complete(found)
-            yield from found["response"]["docs"]
+            docs = found["response"]["docs"]
+            yield from docs
             following = found.get("nextCursorMark", cursor)
-            if following == cursor or not found["response"]["docs"]:
+            if following == cursor or len(docs) < batch:  # a short page is the last
                 return
             cursor = following
 
@@ -283,10 +257,9 @@ class SolrEngine:
             ranked = [(r.key, r.score) for r in rows[start:stop]]
             return SolrMatches(len(rows), facets, ranked)
         request, params = self.ranked_request(plan)
-        if stop is not None and stop <= start:
-            rows_wanted = 0
-        else:
-            rows_wanted = 0 if stop is None else stop - start
+        rows_wanted = 0 if stop is None or stop <= start else stop - start
+        # one request: the page with its records, the total and the facets
+        params = [(k, f"{v},{RECORD_FIELDS}" if k == "fl" else v) for k, v in params]
         found = self.client.select(
             request.with_params([*params, ("start", str(start)), ("rows", str(rows_wanted)),
              ("json.facet", self.facet_spec(request))])
@@ -295,10 +268,14 @@ class SolrEngine:
         notices = [PARTIAL_NOTICE] if is_partial(found) else []
         facets = parse_facets(found.get("facets", {}))
         facets[F.SECTION] = self.section_counts(found.get("facets", {}))
-        ranked = [(d[F.KEY], score_of(d)) for d in found["response"]["docs"]]
+        docs = found["response"]["docs"]
+        ranked = [(d[F.KEY], score_of(d)) for d in docs]
         if stop is None and total:
             ranked = [(r.key, r.score) for r in self.rows(plan)][start:]
-        return SolrMatches(total, facets, self.representatives(plan, ranked), notices)
+        known = {d[F.KEY]: Record.from_fields(d) for d in docs if int(d.get(F.PIECES) or 1) == 1}
+        ranked, pieces = self.chosen_pieces(plan, ranked)
+        known.update(pieces)
+        return SolrMatches(total, facets, ranked, notices, records=known)
 
     def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[str, float]]:
         """Every hit as (key, score), best first, fetched `batch` at a time."""
@@ -321,13 +298,21 @@ class SolrEngine:
         represents it: the one holding the most positive terms (an occurrence across a cut
         counting for the piece it starts in), then the most scoring words, then the
         earliest (plan.py)."""
+        return self.chosen_pieces(plan, ranked)[0]
+
+    def chosen_pieces(
+        self, plan: QueryPlan, ranked: list[tuple[str, float]]
+    ) -> tuple[list[tuple[str, float]], dict[str, Record]]:
+        """`representatives`, with the records of the pieces chosen (read on the way)."""
         blocks = [key[: -len(BLOCK_SUFFIX)] for key, _ in ranked if key.endswith(BLOCK_SUFFIX)]
         if not blocks:
-            return ranked
-        chosen = {}
-        for block, pieces in self.pieces_of(blocks, f"{F.KEY},{F.BLOCK},{F.TEXT}").items():
-            chosen[block + BLOCK_SUFFIX] = pieces[representative(plan, pieces, self.segment)][F.KEY]
-        return [(chosen.get(key, key), score) for key, score in ranked]
+            return ranked, {}
+        chosen, records = {}, {}
+        for block, pieces in self.pieces_of(blocks, RECORD_FIELDS).items():
+            piece = pieces[representative(plan, pieces, self.segment)]
+            chosen[block + BLOCK_SUFFIX] = piece[F.KEY]
+            records[piece[F.KEY]] = with_pieces(piece, pieces)
+        return [(chosen.get(key, key), score) for key, score in ranked], records
 
     def pieces_of(self, blocks: Sequence[str], fl: str) -> dict[str, list[dict[str, Any]]]:
         """The pieces of these cut paragraphs, in order, by block name."""
@@ -357,7 +342,8 @@ class SolrEngine:
         extra = [("fq", request_ref) for request_ref in extra_fq]
         params = [(k, f"{v},{','.join(names)}" if k == "fl" and names else v) for k, v in params]
         for doc in self.stream(request.with_params([*params, *extra]), batch):
-            yield Row(doc[F.KEY], score_of(doc), int(doc.get("tier") or 0), doc)
+            score = score_of(doc)
+            yield Row(doc[F.KEY], score, int(score // EXACT_BOOST), doc)
 
     def scoped_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
         """Every hit of a sentence- or document-scope plan, in ranking order (in Python)."""
@@ -529,17 +515,8 @@ class SolrEngine:
             )
         cut = [d[F.BLOCK] for d in docs.values() if int(d.get(F.PIECES) or 1) > 1]
         pieces = self.pieces_of(cut, f"{F.PARA_ID},{F.BLOCK},{F.TEXT}") if cut else {}
-        found = {}
-        for key, doc in docs.items():
-            record = Record.from_fields(doc)
-            siblings = pieces.get(doc.get(F.BLOCK, ""), []) if cut else []
-            if siblings:
-                record = replace(
-                    record,
-                    piece_ids=tuple(d[F.PARA_ID] for d in siblings),
-                    piece_texts=tuple(d[F.TEXT] for d in siblings),
-                )
-            found[key] = record
+        found = {key: with_pieces(doc, pieces.get(doc.get(F.BLOCK, ""), [])) for key, doc in
+                 docs.items()}  # fmt: skip
         return [found[r] for r in refs]
 
     def document(self, doc_id: str) -> list[Record]:
@@ -623,12 +600,21 @@ class SolrEngine:
         return words
 
 
-WORD_COUNT = "word_count"
-
-
 def score_of(doc: dict[str, Any]) -> float:
-    """plan.py's score from the tier and BM25 pseudo-fields."""
-    return EXACT_BOOST * float(doc.get("tier") or 0) + float(doc.get("bm") or 0.0)
+    """Lucene's score: EXACT_BOOST × the tier + BM25 (under EXACT_BOOST)."""
+    return float(doc.get("score") or 0.0)
+
+
+def with_pieces(doc: dict[str, Any], pieces: list[dict[str, Any]]) -> Record:
+    """A paragraph's record; a cut one's with its pieces' ids and texts, in order."""
+    record = Record.from_fields(doc)
+    if not pieces:
+        return record
+    return replace(
+        record,
+        piece_ids=tuple(d[F.PARA_ID] for d in pieces),
+        piece_texts=tuple(d[F.TEXT] for d in pieces),
+    )
 
 
 def ordered(counts: Counter[str]) -> dict[str, int]:

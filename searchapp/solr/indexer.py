@@ -86,7 +86,7 @@ from .tokens import META_JSON, META_KEY, PARA, block_documents, meta_document, s
 
 log = logging.getLogger(__name__)
 
-CONFIGSET = "searchapp-2"  # bump the number when searchapp/solr/configset changes incompatibly
+CONFIGSET = "searchapp-3"  # bump the number when searchapp/solr/configset changes incompatibly
 BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time

@@ -12,21 +12,20 @@ tokens.py, on our side):
 * filters: exact values as terms of the string fields, year ranges on `year_int`, section
   substrings as phrases over `section_grams`/`section_chars`.
 
-Ranking is plan.py's, computed by Solr as two sort functions: the verbatim tier (how many
-positive terms a paragraph holds verbatim) and the BM25 sum of the plan's words, with
-plan.py's formula: the idf and average length are constants computed over the whole
-collection (`Stats`), the term frequency and the paragraph's word count are read per
-document (`termfreq(words, w)`, `word_count`). Ties go to `sort_key` (document order).
+Ranking is Lucene's own, in the one request that also counts and facets (`scored`): the
+matching is a non-scoring filter clause; each positive term held verbatim adds a constant
+EXACT_BOOST (the verbatim tier, plan.py's rule), and each of the plan's words adds Solr's
+BM25 similarity on `words` (k1 1.2, b 0.75; idf and average length collection-wide through
+the configset's statsCache). Ties go to `sort_key` (document order).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import fields as F
-from ..plan import K1, B, QueryPlan, Term
+from ..plan import EXACT_BOOST, QueryPlan, Term
 from .tokens import BLOCK, KIND, PARA, pairs
 
 PARAGRAPHS = f"{{!term f={KIND}}}{PARA}"  # the filter every search carries
@@ -34,19 +33,6 @@ PARAGRAPHS = f"{{!term f={KIND}}}{PARA}"  # the filter every search carries
 UNITS = f"{KIND}:{BLOCK} OR ({KIND}:{PARA} AND -{F.PIECES}:[2 TO *])"
 TERM_FIELDS = frozenset(F.COLUMNS)  # fields an exact-value filter may name
 NOTHING = "{!term f=kind}-none-"  # matches no document
-
-
-@dataclass
-class Stats:
-    """Collection-wide figures for BM25: paragraphs, average word count, each word's df."""
-
-    paragraphs: int
-    avg_length: float
-    df: dict[str, int]
-
-    def idf(self, word: str) -> float:
-        """plan.py's idf: ln(N / (df + 1)) + 1."""
-        return math.log(self.paragraphs / (self.df.get(word, 0) + 1)) + 1
 
 
 @dataclass
@@ -149,31 +135,23 @@ class Request:
 
     # --- ranking --------------------------------------------------------------------------------
 
-    def tier(self, plan: QueryPlan) -> str:
-        """How many positive terms a paragraph holds verbatim (a function)."""
-        parts = [f"if(exists(query({self.ref(self.exact(t.units))})),1,0)" for t in plan.positive]
-        return function_sum(parts)
+    def scored(self, plan: QueryPlan, any_group: bool = False) -> str:
+        """The plan's matches as a non-scoring filter, ranked by Lucene's own scoring: a
+        constant EXACT_BOOST for each positive term held verbatim (the tier) plus the
+        collection's BM25 similarity on `words` for each scoring word held."""
+        tiers = [f"{{!lucene}}({self.exact(t.units)})^={EXACT_BOOST!r}" for t in plan.positive]
+        words = [self.term(F.WORDS, w) for w in plan.scoring_words]
+        parts = [f"filter={self.ref(self.matching(plan, any_group))}"]
+        parts += [f"should={self.ref(q)}" for q in [*tiers, *words]]
+        return "{!bool " + " ".join(parts) + "}"
 
-    def bm25(self, plan: QueryPlan, stats: Stats) -> str:
-        """plan.py's BM25 summed over the plan's words (a function)."""
-        per_length = K1 * B / (stats.avg_length or 1.0)
-        parts = []
-        for word in plan.scoring_words:
-            if not stats.df.get(word):
-                continue
-            weight = stats.idf(word) * (K1 + 1)
-            tf = f"termfreq({F.WORDS},{self.ref(word)})"
-            norm = f"sum({tf},{K1 * (1 - B)!r},product({per_length!r},{WORD_COUNT}))"
-            parts.append(f"product({weight!r},div({tf},{norm}))")
-        return function_sum(parts)
-
-    def sort(self, plan: QueryPlan, tier: str, bm25: str) -> str:
+    def sort(self, plan: QueryPlan) -> str:
         """The plan's order: tier, BM25, document order (or by date); the key last (cursors)."""
         if plan.sort == "newest":
             return f"{F.SORT_DATE} desc,{F.SORT_KEY} asc,{F.KEY} asc"
         if plan.sort == "oldest":
             return f"{F.SORT_DATE} asc,{F.SORT_KEY} asc,{F.KEY} asc"
-        return f"{tier} desc,{bm25} desc,{F.SORT_KEY} asc,{F.KEY} asc"
+        return f"score desc,{F.SORT_KEY} asc,{F.KEY} asc"
 
     def shared_grams(self, grams: list[str]) -> str:
         """How many of these pairs/characters a paragraph holds (a function)."""
@@ -182,9 +160,6 @@ class Request:
     def gram(self, gram: str) -> str:
         """One pair (in `grams`) or character (in `chars`)."""
         return self.term("chars" if len(gram) == 1 else "grams", gram)
-
-
-WORD_COUNT = "word_count"
 
 
 def function_sum(parts: list[str]) -> str:

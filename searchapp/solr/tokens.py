@@ -4,7 +4,7 @@ One Solr document per paragraph, with the fields of `indexing.paragraph_fields`
 (the same ids, sort key and metadata) plus the token channels of the configset:
 
 * `words`: the jieba words of the text (`analysis.segment` with the collection's
-  dictionary), and `word_count`, their number;
+  dictionary), which Lucene's BM25 ranks by;
 * `grams`: the adjacent character pairs of `exact_key(text)`, in order (consecutive
   positions), and `chars`: its single characters;
 * `section_grams`/`section_chars`: the same for the section path (for `section:` filters);
@@ -53,7 +53,6 @@ def solr_document(fields: dict[str, Any], words: tuple[str, ...]) -> dict[str, A
         {
             KIND: PARA,
             F.WORDS: " ".join(tokens),
-            "word_count": len(tokens),
             "grams": pairs(units),
             "chars": " ".join(units),
             "section_grams": pairs(section),
@@ -89,7 +88,6 @@ def block_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 KIND: BLOCK,
                 F.TEXT: "".join(d[F.TEXT] for d in group),
                 F.WORDS: " ".join(d[F.WORDS] for d in group if d[F.WORDS]),
-                "word_count": sum(d["word_count"] for d in group),
                 "grams": pairs(units),
                 "chars": " ".join(units),
             }
