@@ -53,9 +53,10 @@ class Engine(Protocol):
         counted from every hit without building hits."""
         ...
 
-    def town_table(self, plan: QueryPlan) -> TownTable:
-        """Every hit counted by town and report (most paragraphs first), each town's
-        best hit named in `best_refs`, without building hits."""
+    def town_table(self, plan: QueryPlan, best: int | None = None) -> TownTable:
+        """Every hit counted by town and report (most paragraphs first), the best hit of
+        the first `best` towns (at least; every town's when None) named in `best_refs`,
+        without building hits."""
         ...
 
     def count_exact(self, text: str) -> int:

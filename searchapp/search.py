@@ -300,7 +300,7 @@ def town_table(
     _, plan = plan_request(engine, request)
     if plan.is_empty:
         return TownTable.from_usages([])
-    table = engine.town_table(plan)
+    table = engine.town_table(plan, best)
     table.best = list(make_hits(engine, table.best_refs[:best], plan))
     return table
 

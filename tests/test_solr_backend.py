@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import shutil
 import threading
 import time
@@ -46,7 +47,7 @@ from searchapp.errors import BackendUnavailable, IncompleteResults, SearchAppErr
 from searchapp.plan import EXACT_BOOST, Term, make_plan
 from searchapp.querylang import parse_query, strip_outer_quotes
 from searchapp.results import Record, SearchRequest
-from searchapp.search import run_search, run_trend, town_usage
+from searchapp.search import plan_request, run_search, run_trend, town_usage
 from searchapp.similar import find_similar
 from searchapp.solr import SolrEngine, index_solr, open_solr_engine
 from searchapp.solr import indexer as solr_indexer
@@ -406,6 +407,7 @@ def test_vocabulary_and_suggestions_equal(solr: SolrEngine, seed_engine: Engine)
         ("三清两建", "phrase", "paragraph"),
         ("发展 集体经济", "keyword", "paragraph"),
         ("的", "phrase", "paragraph"),
+        ("乡村振兴 发展", "keyword", "paragraph"),  # 4 characters: occurrences from the texts
         ("发展 集体", "keyword", "sentence"),
     ],
 )
@@ -417,10 +419,25 @@ def test_trend_and_towns_equal_the_embedded_engine(
     ours, theirs = town_usage(solr, request), town_usage(seed_engine, request)
     assert ours[0] == theirs[0] > 0
 
-    def counts(usage: list) -> list:  # a town's best paragraph may differ on near-equal scores
-        return [(u.town, u.paragraphs, u.occurrences, u.reports) for u in usage]
+    def counts(usage: list) -> list:  # reports as a set: each in the order of its engine's hits
+        key = operator.itemgetter("doc_id")
+        return [(u.town, u.paragraphs, u.occurrences, sorted(u.reports, key=key)) for u in usage]
 
     assert counts(ours[1]) == counts(theirs[1])
+    # Solr's own order: a town's best hit is its first in Solr's ranking; its reports come
+    # by the tier of their first hit (within a tier by a facet's score, which may use
+    # shard-local statistics)
+    _, plan = plan_request(solr, request)
+    ranked = list(solr.iter_matches(plan))
+    tier: dict[str, int] = {}
+    best: dict[str, str] = {}
+    for record, (_, score) in zip(solr.records([k for k, _ in ranked]), ranked, strict=True):
+        tier.setdefault(record.doc_id, int(score // EXACT_BOOST))
+        best.setdefault(record.town, record.para_id)
+    assert {u.town: u.best.para_id for u in ours[1]} == best
+    for usage in ours[1]:
+        tiers = [tier[r["doc_id"]] for r in usage.reports]
+        assert tiers == sorted(tiers, reverse=True)
 
 
 # --- incremental updates, interrupted runs -------------------------------------------------------

@@ -787,10 +787,10 @@ class EmbeddedEngine:
             sums += postings.idf * tf * (K1 + 1) / (tf + norm)
         return sums
 
-    def town_table(self, plan: QueryPlan) -> TownTable:
+    def town_table(self, plan: QueryPlan, best: int | None = None) -> TownTable:
         """Every hit counted by town and report from the columns, most paragraphs first;
         a town's best hit is its first in ranking order, its reports in the order of
-        their first hit."""
+        their first hit (every town's best named: they come at once, whatever `best`)."""
         docs, tiers, scores = self.ranking_keys(plan, self.hit_bits(plan))
         pair_of, pair_towns, pair_reports = self.pairs
         pairs = pair_of[docs]

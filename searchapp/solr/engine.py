@@ -46,7 +46,7 @@ from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence, representative
 from ..results import Matches, Record, TownTable, TownUsage, Trend, YearCount
 from .client import SolrClient, is_partial
-from .queries import PARAGRAPHS, UNITS, Request
+from .queries import PARAGRAPHS, Request, function_sum
 from .tokens import BLOCK_SUFFIX, META_JSON, META_KEY, word_tokens
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ RECORD_FIELDS = ",".join(
 )  # fmt: skip
 KEY_BATCH = 500  # records fetched by key per request
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the collection holds
+BEST_BATCH = 500  # hits read a page at a time while looking for the towns' best
 META_TTL = 30.0  # seconds before the meta document (and dictionary) is read again
 PARTIAL_NOTICE = "部分索引分片暂时无法访问，结果不完整：总数与分面只计入可访问的分片"
 
@@ -69,6 +70,15 @@ class SolrMatches(Matches):
     """Matches with the notices of an incomplete answer (a shard without a live replica)."""
 
     notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Cell:
+    """Hits counted for one combination of facet values."""
+
+    paragraphs: int
+    occurrences: int
+    best: float = 0.0  # the best score among them (when asked for)
 
 
 @dataclass
@@ -385,22 +395,107 @@ class SolrEngine:
 
     # --- across years and towns --------------------------------------------------------------
 
-    def hit_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
+    def occurrence_function(self, plan: QueryPlan, request: Request) -> str | None:
+        """A paragraph's verbatim occurrences of the plan's terms (at least 1) as a function
+        of the index's counts: a term of one character or of two different characters is a
+        token whose frequency is its count; None when a term is longer (or "AA", whose pairs
+        overlap): those are counted in the texts (`extra_occurrences`)."""
+        parts = []
+        for term in plan.positive:
+            units = term.units
+            if len(units) == 2 and units[0] != units[1]:
+                parts.append(f"termfreq(grams,{request.ref(units)})")
+            elif len(units) == 1:
+                parts.append(f"termfreq(chars,{request.ref(units)})")
+            else:
+                return None
+        return f"max(1,{function_sum(parts)})" if parts else None
+
+    def extra_occurrences(self, plan: QueryPlan, names: Sequence[str]) -> Counter[tuple[str, ...]]:
+        """Occurrences beyond one a paragraph, by the values of `names`, counted in the texts
+        of the paragraphs holding a positive term verbatim (paragraph scope)."""
+        units = [t.units for t in plan.positive]
+        extra: Counter[tuple[str, ...]] = Counter()
+        if not units:
+            return extra
+        request = Request()
+        q = request.bool(must=[request.matching(plan), request.verbatim_any(plan)])
+        fqs = request.filters(plan, whole=True)
+        params = request.with_params([("q", q), *(("fq", f) for f in fqs)])
+        params += [("sort", f"{F.KEY} asc"), ("fl", ",".join([F.KEY, F.TEXT, *names]))]
+        for doc in self.stream(params, KEY_BATCH):
+            text = exact_key(doc.get(F.TEXT, ""))
+            n = max(1, sum(text.count(u) for u in units))
+            if n > 1:
+                extra[tuple(str(doc.get(name, "")) for name in names)] += n - 1
+        return extra
+
+    def counted(
+        self, plan: QueryPlan, names: Sequence[str], best: bool = False
+    ) -> dict[tuple[str, ...], Cell]:
+        """Paragraph-scope hits counted by the values of `names` (nested terms facets), with
+        (`best`) the best score among each cell's hits. The occurrences come from the index
+        where it can count them, else from the texts; the scores are the ranking's own
+        (the query's score, collection-wide statistics)."""
+        request = Request()
+        occurrence = self.occurrence_function(plan, request)
+        leaf = {"o": f"sum({occurrence})"} if occurrence else {}
+        if best:
+            leaf["m"] = f"max(query({request.ref(request.scored(plan))}))"
+        spec: dict[str, Any] = leaf  # the innermost level's statistics, then each level's
+        for name in reversed(names):
+            spec = {"f": {"type": "terms", "field": name, "limit": -1, "facet": spec}}
+        found = self.client.select(
+            request.with_params([("q", request.matching(plan)),
+             *(("fq", f) for f in request.filters(plan, whole=True)), ("rows", "0"),
+             ("json.facet", json.dumps(spec))])
+        )  # fmt: skip
+        self.check_complete(found)
+        out: dict[tuple[str, ...], Cell] = {}
+
+        def walk(bucket: dict[str, Any], values: tuple[str, ...]) -> None:
+            if len(values) == len(names):
+                n = int(bucket["count"])
+                out[values] = Cell(n, int(bucket.get("o", n)), float(bucket.get("m", 0.0)))
+                return
+            for child in bucket["f"]["buckets"]:
+                walk(child, (*values, str(child["val"])))
+
+        walk(found.get("facets", {}), ())
+        if not occurrence:
+            for values, more in self.extra_occurrences(plan, names).items():
+                out[values].occurrences += more
+        return out
+
+    def trend(self, plan: QueryPlan) -> Trend:
+        """Per-year reports, towns, paragraphs and occurrences, and a town × year table:
+        counted by the JSON Facet API in paragraph scope (texts read only for occurrences
+        the index cannot count), from every hit in the other scopes."""
+        cells: Counter[tuple[str, str, str]] = Counter()  # (year, town, doc_id) → paragraphs
+        extra: Counter[str] = Counter()  # year → occurrences beyond one a paragraph
         if plan.scope == "paragraph":
-            return list(self.rows(plan, names))
-        return self.scoped_rows(plan, names)
+            for (year, town, doc_id), cell in self.counted(
+                plan, [F.YEAR, F.TOWN, F.DOC_ID]
+            ).items():
+                cells[(year, town, doc_id)] += cell.paragraphs
+                extra[year] += cell.occurrences - cell.paragraphs
+        else:
+            occurrences = self.occurrences(plan)
+            for row in self.scoped_rows(plan, [F.YEAR, F.TOWN, F.DOC_ID]):
+                year = str(row.fields.get(F.YEAR, ""))
+                cells[(year, row.fields.get(F.TOWN, ""), row.fields[F.DOC_ID])] += 1
+                extra[year] += occurrences.get(row.key, 1) - 1
+        return make_trend(plan, cells, extra)
 
     def occurrences(self, plan: QueryPlan) -> dict[str, int]:
-        """Verbatim occurrences of the plan's terms in each verbatim hit (paragraph scope);
-        hits missing here count 1."""
+        """Verbatim occurrences of the plan's terms in each verbatim hit of paragraph scope
+        (what the sentence and document scopes count, hit by hit); hits missing count 1."""
         units = [t.units for t in plan.positive]
         if not units:
             return {}
         request = Request()
-        verbatim = request.verbatim_any(plan)
-        q = request.bool(must=[request.matching(plan), verbatim])
-        fqs = request.filters(plan, whole=plan.scope == "paragraph")
-        params = request.with_params([("q", q), *(("fq", f) for f in fqs)])
+        q = request.bool(must=[request.matching(plan), request.verbatim_any(plan)])
+        params = request.with_params([("q", q), *(("fq", f) for f in request.filters(plan))])
         params += [("sort", f"{F.KEY} asc"), ("fl", f"{F.KEY},{F.TEXT}")]
         counts = {}
         for doc in self.stream(params, KEY_BATCH):
@@ -408,51 +503,83 @@ class SolrEngine:
             counts[doc[F.KEY]] = max(1, sum(text.count(u) for u in units))
         return counts
 
-    def trend(self, plan: QueryPlan) -> Trend:
-        """Per-year reports, towns, paragraphs and occurrences, and a town × year table:
-        counted by the JSON Facet API (texts read for verbatim hits only)."""
-        cells: Counter[tuple[str, str, str]] = Counter()  # (year, town, doc_id) → paragraphs
-        extra: Counter[str] = Counter()  # year → occurrences beyond one a paragraph
-        occurrences = self.occurrences(plan)
-        if plan.scope == "paragraph":
+    def town_table(self, plan: QueryPlan, best: int | None = None) -> TownTable:
+        """Every hit counted by town and report, most paragraphs first; a town's reports in
+        the order of their best hit, and the best hit of the first `best` towns (every town
+        when None). In paragraph scope by facets whatever the number of hits (the counts,
+        each report's best score; texts read only for occurrences the index cannot count),
+        then the hits of the towns shown, best first, until each has its best; in the other
+        scopes hit by hit. A facet's score may use shard-local statistics: reports whose
+        best hits share a tier may then be ordered a little differently from the ranking."""
+        if plan.scope != "paragraph":
+            return self.scoped_town_table(plan)
+        counts = self.counted(plan, [F.TOWN, F.DOC_ID], best=True)
+        towns: dict[str, list[tuple[str, Cell]]] = {}
+        for (town, doc_id), cell in sorted(counts.items(), key=lambda kv: -kv[1].best):
+            towns.setdefault(town, []).append((doc_id, cell))
+        out = [
+            TownUsage(
+                town=town,
+                paragraphs=sum(c.paragraphs for _, c in reports),
+                occurrences=sum(c.occurrences for _, c in reports),
+                reports=[report_entry(d, c) for d, c in reports],
+            )
+            for town, reports in towns.items()
+        ]
+        out.sort(key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
+        self.add_report_fields(out)
+        shown = [u.town for u in out[:best]]
+        firsts = self.best_hits(plan, shown)
+        return TownTable.from_usages(out, self.representatives(plan, [firsts[t] for t in shown]))
+
+    def add_report_fields(self, usages: list[TownUsage]) -> None:
+        """Each report's title, year and type (one paragraph a report, by facets)."""
+        ids = [r["doc_id"] for u in usages for r in u.reports]
+        fields: dict[str, dict[str, str]] = {}
+        for i in range(0, len(ids), KEY_BATCH):
             request = Request()
-            facet = {
-                "y": {"type": "terms", "field": F.YEAR, "limit": -1, "facet": {
-                    "t": {"type": "terms", "field": F.TOWN, "limit": -1, "facet": {
-                        "d": {"type": "terms", "field": F.DOC_ID, "limit": -1}}}}}
-            }  # fmt: skip
+            q = f"{{!terms f={F.DOC_ID} v={request.ref(','.join(ids[i : i + KEY_BATCH]))}}}"
+            firsts = {m: {"type": "terms", "field": m, "limit": 1, "missing": True}
+                      for m in (F.TITLE, F.YEAR, F.DOC_TYPE)}  # fmt: skip
+            facet = {"r": {"type": "terms", "field": F.DOC_ID, "limit": -1, "facet": firsts}}
             found = self.client.select(
-                request.with_params([("q", request.matching(plan)),
-                 *(("fq", f) for f in request.filters(plan, whole=True)), ("rows", "0"),
-                 ("json.facet", json.dumps(facet))])
+                request.with_params([("q", q), ("fq", PARAGRAPHS), ("rows", "0"),
+                                     ("json.facet", json.dumps(facet))])
             )  # fmt: skip
             self.check_complete(found)
-            for year in found.get("facets", {}).get("y", {}).get("buckets", []):
-                for town in year["t"]["buckets"]:
-                    for doc in town["d"]["buckets"]:
-                        cells[(str(year["val"]), town["val"], doc["val"])] += doc["count"]
-            years = self.years_of(list(occurrences))
-            for key, n in occurrences.items():
-                extra[years.get(key, "")] += n - 1
-        else:
-            for row in self.scoped_rows(plan, [F.YEAR, F.TOWN, F.DOC_ID]):
-                year = str(row.fields.get(F.YEAR, ""))
-                cells[(year, row.fields.get(F.TOWN, ""), row.fields[F.DOC_ID])] += 1
-                extra[year] += occurrences.get(row.key, 1) - 1
-        return make_trend(plan, cells, extra)
+            for bucket in found.get("facets", {}).get("r", {}).get("buckets", []):
+                fields[str(bucket["val"])] = {
+                    m: str(b[0]["val"]) if (b := bucket[m]["buckets"]) else "" for m in firsts
+                }
+        for usage in usages:
+            for report in usage.reports:
+                f = fields.get(report["doc_id"], {})
+                year = f.get(F.YEAR, "")
+                report.update(
+                    title=f.get(F.TITLE, ""),
+                    year=int(year) if year.isdigit() else None,
+                    doc_type=f.get(F.DOC_TYPE, ""),
+                )
 
-    def years_of(self, keys: list[str]) -> dict[str, str]:
-        out = {}
-        for i in range(0, len(keys), KEY_BATCH):
-            for doc in self.by_keys(keys[i : i + KEY_BATCH], f"{F.KEY},{F.YEAR}", UNITS):
-                out[doc[F.KEY]] = str(doc.get(F.YEAR, ""))
+    def best_hits(self, plan: QueryPlan, towns: Sequence[str]) -> dict[str, tuple[str, float]]:
+        """The first hit in ranking order of each of these towns: their hits, best first,
+        read until each has shown up."""
+        if not towns:
+            return {}
+        request, params = self.ranked_request(plan)
+        fq = request.any_of([request.term(F.TOWN, town) for town in towns])
+        params = [(k, f"{v},{F.TOWN}" if k == "fl" else v) for k, v in [*params, ("fq", fq)]]
+        out: dict[str, tuple[str, float]] = {}
+        for doc in self.stream(request.with_params(params), BEST_BATCH):
+            out.setdefault(str(doc.get(F.TOWN, "")), (doc[F.KEY], score_of(doc)))
+            if len(out) == len(set(towns)):
+                break
         return out
 
-    def town_table(self, plan: QueryPlan) -> TownTable:
-        """Every hit counted by town and report, most paragraphs first; a town's best hit is
-        its first in ranking order."""
+    def scoped_town_table(self, plan: QueryPlan) -> TownTable:
+        """`town_table` of a sentence- or document-scope plan, hit by hit."""
         names = [F.TOWN, F.DOC_ID, F.TITLE, F.YEAR, F.DOC_TYPE]
-        rows = self.hit_rows(plan, names)
+        rows = self.scoped_rows(plan, names)
         occurrences = self.occurrences(plan)
         towns: dict[str, dict[str, dict[str, Any]]] = {}
         best: dict[str, tuple[str, float]] = {}
@@ -603,6 +730,11 @@ class SolrEngine:
 def score_of(doc: dict[str, Any]) -> float:
     """Lucene's score: EXACT_BOOST × the tier + BM25 (under EXACT_BOOST)."""
     return float(doc.get("score") or 0.0)
+
+
+def report_entry(doc_id: str, cell: Cell) -> dict[str, Any]:
+    """A town's report row before its fields are added (`add_report_fields`)."""
+    return {"doc_id": doc_id, "paragraphs": cell.paragraphs, "occurrences": cell.occurrences}
 
 
 def with_pieces(doc: dict[str, Any], pieces: list[dict[str, Any]]) -> Record:
