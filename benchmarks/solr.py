@@ -32,7 +32,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import QUERIES, all_queries, corpus_bytes, folder_size, percentile  # benchmarks/run.py
+from run import (  # benchmarks/run.py
+    QUERIES,
+    all_queries,
+    author_paragraphs,
+    corpus_bytes,
+    folder_size,
+    percentile,
+)
 
 from searchapp.analysis import exact_key
 from searchapp.cluster import (
@@ -43,7 +50,6 @@ from searchapp.cluster import (
     start_cluster,
     stop_cluster,
 )
-from searchapp.documents import load_corpus
 from searchapp.embedded import build_index
 from searchapp.engine import Engine, open_engine
 from searchapp.results import SearchRequest
@@ -228,13 +234,8 @@ def print_beside(title: str, rows: dict[str, dict[str, list[float]]]) -> None:
 
 
 def phrase_recall(corpus: Path, engines: dict[str, Engine]) -> None:
-    print("\nexact-phrase recall against a brute-force substring scan (phrase mode, every hit)")
-    texts = {
-        f"{doc.doc_id}/{p.para_id}": exact_key(p.text)
-        for _, docs in load_corpus(corpus)
-        for doc in docs
-        for p in doc.paragraphs
-    }
+    print("\nexact-phrase recall against a brute-force scan of author paragraphs (phrase mode)")
+    texts, _ = author_paragraphs(corpus)  # what paragraph scope matches: a cut one as one
     found = dict.fromkeys(engines, 0)
     extra = dict.fromkeys(engines, 0)
     expected = 0
@@ -246,7 +247,7 @@ def phrase_recall(corpus: Path, engines: dict[str, Engine]) -> None:
         cells = []
         for name, engine in engines.items():
             page = run_search(engine, SearchRequest(q=phrase, mode="phrase", all=True))
-            got = {f"{h.doc_id}/{h.para_id}" for h in page.hits}
+            got = {h.block for h in page.hits}
             found[name] += len(truth & got)
             extra[name] += len(got - truth)
             cells.append(f"{name} {len(truth & got)}/{len(got)}")
@@ -334,7 +335,7 @@ def run(args: argparse.Namespace, info: ClusterInfo, work: Path, size_mb: float)
         return func
 
     def towns(engine: Engine) -> Callable[[str], object]:
-        return lambda q: town_usage(engine, SearchRequest(q=q))
+        return lambda q: town_usage(engine, SearchRequest(q=q), best=20)  # /api/towns default
 
     def trend(engine: Engine) -> Callable[[str], object]:
         return lambda q: run_trend(engine, SearchRequest(q=q))
@@ -360,7 +361,7 @@ def run(args: argparse.Namespace, info: ClusterInfo, work: Path, size_mb: float)
         {n: latencies(every_hit(e), slow, ("2-char word",)) for n, e in engines.items()},
     )
     print_beside(
-        "towns view (town_usage, /api/towns)",
+        "towns view (town_usage best=20, /api/towns)",
         {n: latencies(towns(e), slow) for n, e in engines.items()},
     )
     print_beside(

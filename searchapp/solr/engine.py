@@ -60,6 +60,8 @@ RECORD_FIELDS = ",".join(
 )  # fmt: skip
 KEY_BATCH = 500  # records fetched by key per request
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the collection holds
+CURSOR_PAGE = 10_000  # every hit in ranking order: hits read a page at a time
+TEXT_PAGE = 5_000  # texts read a page at a time to count occurrences
 BEST_BATCH = 500  # hits read a page at a time while looking for the towns' best
 META_TTL = 30.0  # seconds before the meta document (and dictionary) is read again
 PARTIAL_NOTICE = "部分索引分片暂时无法访问，结果不完整：总数与分面只计入可访问的分片"
@@ -107,6 +109,7 @@ class SolrEngine:
         self.words: tuple[str, ...] = ()
         self._vocabulary: tuple[str, list[str]] | None = None  # (built_at, words)
         self._headings: tuple[str, list[str]] | None = None  # (built_at, labels)
+        self._reports: tuple[str, dict[str, dict[str, Any]]] | None = None  # (built_at, …)
         self.load_meta()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -294,7 +297,7 @@ class SolrEngine:
                 yield row.key, row.score
             return
         page: list[tuple[str, float]] = []
-        for row in self.rows(plan, (), batch):
+        for row in self.rows(plan, (), max(batch, CURSOR_PAGE)):  # each page ranks every hit
             page.append((row.key, row.score))
             if len(page) >= batch:
                 yield from self.representatives(plan, page)
@@ -423,49 +426,51 @@ class SolrEngine:
         fqs = request.filters(plan, whole=True)
         params = request.with_params([("q", q), *(("fq", f) for f in fqs)])
         params += [("sort", f"{F.KEY} asc"), ("fl", ",".join([F.KEY, F.TEXT, *names]))]
-        for doc in self.stream(params, KEY_BATCH):
+        for doc in self.stream(params, TEXT_PAGE):
             text = exact_key(doc.get(F.TEXT, ""))
             n = max(1, sum(text.count(u) for u in units))
             if n > 1:
                 extra[tuple(str(doc.get(name, "")) for name in names)] += n - 1
         return extra
 
-    def counted(
-        self, plan: QueryPlan, names: Sequence[str], best: bool = False
-    ) -> dict[tuple[str, ...], Cell]:
-        """Paragraph-scope hits counted by the values of `names` (nested terms facets), with
-        (`best`) the best score among each cell's hits. The occurrences come from the index
-        where it can count them, else from the texts; the scores are the ranking's own
-        (the query's score, collection-wide statistics)."""
+    def counted(self, plan: QueryPlan, best: bool = False) -> dict[str, Cell]:
+        """Paragraph-scope hits counted by report (one terms facet), with (`best`) the best
+        score among each report's hits. The occurrences come from the index where it can
+        count them, else from the texts; the scores are the query's own."""
         request = Request()
         occurrence = self.occurrence_function(plan, request)
-        leaf = {"o": f"sum({occurrence})"} if occurrence else {}
+        stats = {"o": f"sum({occurrence})"} if occurrence else {}
         if best:
-            leaf["m"] = f"max(query({request.ref(request.scored(plan))}))"
-        spec: dict[str, Any] = leaf  # the innermost level's statistics, then each level's
-        for name in reversed(names):
-            spec = {"f": {"type": "terms", "field": name, "limit": -1, "facet": spec}}
+            stats["m"] = f"max(query({request.ref(request.scored(plan))}))"
+        spec = {"r": {"type": "terms", "field": F.DOC_ID, "limit": -1, "facet": stats}}
         found = self.client.select(
             request.with_params([("q", request.matching(plan)),
              *(("fq", f) for f in request.filters(plan, whole=True)), ("rows", "0"),
              ("json.facet", json.dumps(spec))])
         )  # fmt: skip
         self.check_complete(found)
-        out: dict[tuple[str, ...], Cell] = {}
-
-        def walk(bucket: dict[str, Any], values: tuple[str, ...]) -> None:
-            if len(values) == len(names):
-                n = int(bucket["count"])
-                out[values] = Cell(n, int(bucket.get("o", n)), float(bucket.get("m", 0.0)))
-                return
-            for child in bucket["f"]["buckets"]:
-                walk(child, (*values, str(child["val"])))
-
-        walk(found.get("facets", {}), ())
+        out = {}
+        for bucket in found.get("facets", {}).get("r", {}).get("buckets", []):
+            n = int(bucket["count"])
+            out[str(bucket["val"])] = Cell(n, int(bucket.get("o", n)), float(bucket.get("m", 0)))
         if not occurrence:
-            for values, more in self.extra_occurrences(plan, names).items():
-                out[values].occurrences += more
+            for (doc_id,), more in self.extra_occurrences(plan, [F.DOC_ID]).items():
+                out[doc_id].occurrences += more
         return out
+
+    def reports(self, wanted: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+        """Each report's town, title, year and type (its first paragraph's), read once a
+        build (again when a report in `wanted` is not known yet)."""
+        built = str(self.meta.get("built_at"))
+        cached = self._reports
+        if cached is not None and cached[0] == built and all(d in cached[1] for d in wanted):
+            return cached[1]
+        fl = ",".join([F.DOC_ID, F.TOWN, F.TITLE, F.YEAR, F.DOC_TYPE])
+        params = [("q", PARAGRAPHS), ("fq", f"{F.ORDINAL}:0"), ("sort", f"{F.KEY} asc"),
+                  ("fl", fl)]  # fmt: skip
+        found = {str(d[F.DOC_ID]): d for d in self.stream(params, CURSOR_PAGE)}
+        self._reports = (built, found)
+        return found
 
     def trend(self, plan: QueryPlan) -> Trend:
         """Per-year reports, towns, paragraphs and occurrences, and a town × year table:
@@ -474,10 +479,12 @@ class SolrEngine:
         cells: Counter[tuple[str, str, str]] = Counter()  # (year, town, doc_id) → paragraphs
         extra: Counter[str] = Counter()  # year → occurrences beyond one a paragraph
         if plan.scope == "paragraph":
-            for (year, town, doc_id), cell in self.counted(
-                plan, [F.YEAR, F.TOWN, F.DOC_ID]
-            ).items():
-                cells[(year, town, doc_id)] += cell.paragraphs
+            counts = self.counted(plan)
+            reports = self.reports(list(counts))
+            for doc_id, cell in counts.items():
+                fields = reports.get(doc_id, {})
+                year = str(fields.get(F.YEAR, ""))
+                cells[(year, str(fields.get(F.TOWN, "")), doc_id)] += cell.paragraphs
                 extra[year] += cell.occurrences - cell.paragraphs
         else:
             occurrences = self.occurrences(plan)
@@ -498,7 +505,7 @@ class SolrEngine:
         params = request.with_params([("q", q), *(("fq", f) for f in request.filters(plan))])
         params += [("sort", f"{F.KEY} asc"), ("fl", f"{F.KEY},{F.TEXT}")]
         counts = {}
-        for doc in self.stream(params, KEY_BATCH):
+        for doc in self.stream(params, TEXT_PAGE):
             text = exact_key(doc.get(F.TEXT, ""))
             counts[doc[F.KEY]] = max(1, sum(text.count(u) for u in units))
         return counts
@@ -513,53 +520,25 @@ class SolrEngine:
         best hits share a tier may then be ordered a little differently from the ranking."""
         if plan.scope != "paragraph":
             return self.scoped_town_table(plan)
-        counts = self.counted(plan, [F.TOWN, F.DOC_ID], best=True)
+        counts = self.counted(plan, best=True)
+        reports = self.reports(list(counts))
         towns: dict[str, list[tuple[str, Cell]]] = {}
-        for (town, doc_id), cell in sorted(counts.items(), key=lambda kv: -kv[1].best):
+        for doc_id, cell in sorted(counts.items(), key=lambda kv: -kv[1].best):
+            town = str(reports.get(doc_id, {}).get(F.TOWN, ""))
             towns.setdefault(town, []).append((doc_id, cell))
         out = [
             TownUsage(
                 town=town,
-                paragraphs=sum(c.paragraphs for _, c in reports),
-                occurrences=sum(c.occurrences for _, c in reports),
-                reports=[report_entry(d, c) for d, c in reports],
+                paragraphs=sum(c.paragraphs for _, c in held),
+                occurrences=sum(c.occurrences for _, c in held),
+                reports=[report_entry(d, c, reports.get(d, {})) for d, c in held],
             )
-            for town, reports in towns.items()
+            for town, held in towns.items()
         ]
         out.sort(key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
-        self.add_report_fields(out)
         shown = [u.town for u in out[:best]]
         firsts = self.best_hits(plan, shown)
         return TownTable.from_usages(out, self.representatives(plan, [firsts[t] for t in shown]))
-
-    def add_report_fields(self, usages: list[TownUsage]) -> None:
-        """Each report's title, year and type (one paragraph a report, by facets)."""
-        ids = [r["doc_id"] for u in usages for r in u.reports]
-        fields: dict[str, dict[str, str]] = {}
-        for i in range(0, len(ids), KEY_BATCH):
-            request = Request()
-            q = f"{{!terms f={F.DOC_ID} v={request.ref(','.join(ids[i : i + KEY_BATCH]))}}}"
-            firsts = {m: {"type": "terms", "field": m, "limit": 1, "missing": True}
-                      for m in (F.TITLE, F.YEAR, F.DOC_TYPE)}  # fmt: skip
-            facet = {"r": {"type": "terms", "field": F.DOC_ID, "limit": -1, "facet": firsts}}
-            found = self.client.select(
-                request.with_params([("q", q), ("fq", PARAGRAPHS), ("rows", "0"),
-                                     ("json.facet", json.dumps(facet))])
-            )  # fmt: skip
-            self.check_complete(found)
-            for bucket in found.get("facets", {}).get("r", {}).get("buckets", []):
-                fields[str(bucket["val"])] = {
-                    m: str(b[0]["val"]) if (b := bucket[m]["buckets"]) else "" for m in firsts
-                }
-        for usage in usages:
-            for report in usage.reports:
-                f = fields.get(report["doc_id"], {})
-                year = f.get(F.YEAR, "")
-                report.update(
-                    title=f.get(F.TITLE, ""),
-                    year=int(year) if year.isdigit() else None,
-                    doc_type=f.get(F.DOC_TYPE, ""),
-                )
 
     def best_hits(self, plan: QueryPlan, towns: Sequence[str]) -> dict[str, tuple[str, float]]:
         """The first hit in ranking order of each of these towns: their hits, best first,
@@ -732,9 +711,17 @@ def score_of(doc: dict[str, Any]) -> float:
     return float(doc.get("score") or 0.0)
 
 
-def report_entry(doc_id: str, cell: Cell) -> dict[str, Any]:
-    """A town's report row before its fields are added (`add_report_fields`)."""
-    return {"doc_id": doc_id, "paragraphs": cell.paragraphs, "occurrences": cell.occurrences}
+def report_entry(doc_id: str, cell: Cell, fields: dict[str, Any]) -> dict[str, Any]:
+    """A town's report row: its fields and its hits' counts."""
+    year = str(fields.get(F.YEAR, ""))
+    return {
+        "doc_id": doc_id,
+        "title": fields.get(F.TITLE, ""),
+        "year": int(year) if year.isdigit() else None,
+        "doc_type": fields.get(F.DOC_TYPE, ""),
+        "paragraphs": cell.paragraphs,
+        "occurrences": cell.occurrences,
+    }
 
 
 def with_pieces(doc: dict[str, Any], pieces: list[dict[str, Any]]) -> Record:
