@@ -76,7 +76,7 @@ class SolrMatches(Matches):
 
 @dataclass
 class Cell:
-    """Hits counted for one combination of facet values."""
+    """A report's hits counted (paragraph scope)."""
 
     paragraphs: int
     occurrences: int
