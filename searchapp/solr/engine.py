@@ -455,7 +455,8 @@ class SolrEngine:
             out[str(bucket["val"])] = Cell(n, int(bucket.get("o", n)), float(bucket.get("m", 0)))
         if not occurrence:
             for (doc_id,), more in self.extra_occurrences(plan, [F.DOC_ID]).items():
-                out[doc_id].occurrences += more
+                if doc_id in out:  # else indexed between the two requests: not counted
+                    out[doc_id].occurrences += more
         return out
 
     def reports(self, wanted: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
@@ -538,7 +539,12 @@ class SolrEngine:
         out.sort(key=lambda u: (-u.paragraphs, -u.occurrences, u.town))
         shown = [u.town for u in out[:best]]
         firsts = self.best_hits(plan, shown)
-        return TownTable.from_usages(out, self.representatives(plan, [firsts[t] for t in shown]))
+        refs = []
+        for town in shown:
+            if town not in firsts:  # its hits went between the requests (an update)
+                break
+            refs.append(firsts[town])
+        return TownTable.from_usages(out, self.representatives(plan, refs))
 
     def best_hits(self, plan: QueryPlan, towns: Sequence[str]) -> dict[str, tuple[str, float]]:
         """The first hit in ranking order of each of these towns: their hits, best first,
