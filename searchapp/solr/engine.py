@@ -43,7 +43,7 @@ from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
 from ..cluster import collection_state, redact_url
 from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
 from ..headings import recurring_headings
-from ..plan import EXACT_BOOST, QueryPlan, in_one_sentence, representative
+from ..plan import QueryPlan, in_one_sentence, representative
 from ..results import Matches, Record, TownTable, TownUsage, Trend, YearCount
 from .client import SolrClient, is_partial
 from .queries import PARAGRAPHS, Request, function_sum
@@ -89,7 +89,6 @@ class Row:
 
     key: str
     score: float
-    tier: int
     fields: dict[str, Any]
 
 
@@ -355,8 +354,7 @@ class SolrEngine:
         extra = [("fq", request_ref) for request_ref in extra_fq]
         params = [(k, f"{v},{','.join(names)}" if k == "fl" and names else v) for k, v in params]
         for doc in self.stream(request.with_params([*params, *extra]), batch):
-            score = score_of(doc)
-            yield Row(doc[F.KEY], score, int(score // EXACT_BOOST), doc)
+            yield Row(doc[F.KEY], score_of(doc), doc)
 
     def scoped_rows(self, plan: QueryPlan, names: Sequence[str]) -> list[Row]:
         """Every hit of a sentence- or document-scope plan, in ranking order (in Python)."""
@@ -402,7 +400,7 @@ class SolrEngine:
         """A paragraph's verbatim occurrences of the plan's terms (at least 1) as a function
         of the index's counts: a term of one character or of two different characters is a
         token whose frequency is its count; None when a term is longer (or "AA", whose pairs
-        overlap): those are counted in the texts (`extra_occurrences`)."""
+        overlap): those are counted in the texts (`verbatim_counts`)."""
         parts = []
         for term in plan.positive:
             units = term.units
@@ -414,24 +412,23 @@ class SolrEngine:
                 return None
         return f"max(1,{function_sum(parts)})" if parts else None
 
-    def extra_occurrences(self, plan: QueryPlan, names: Sequence[str]) -> Counter[tuple[str, ...]]:
-        """Occurrences beyond one a paragraph, by the values of `names`, counted in the texts
-        of the paragraphs holding a positive term verbatim (paragraph scope)."""
+    def verbatim_counts(
+        self, plan: QueryPlan, whole: bool, names: Sequence[str] = ()
+    ) -> Iterator[tuple[dict[str, Any], int]]:
+        """Each hit holding a positive term verbatim (`whole`: the author paragraphs, as
+        paragraph scope matches them; else the pieces), with the fields `names`, and its
+        verbatim occurrences of the plan's terms (at least 1), counted in its text."""
         units = [t.units for t in plan.positive]
-        extra: Counter[tuple[str, ...]] = Counter()
         if not units:
-            return extra
+            return
         request = Request()
         q = request.bool(must=[request.matching(plan), request.verbatim_any(plan)])
-        fqs = request.filters(plan, whole=True)
+        fqs = request.filters(plan, whole=whole)
         params = request.with_params([("q", q), *(("fq", f) for f in fqs)])
         params += [("sort", f"{F.KEY} asc"), ("fl", ",".join([F.KEY, F.TEXT, *names]))]
         for doc in self.stream(params, TEXT_PAGE):
             text = exact_key(doc.get(F.TEXT, ""))
-            n = max(1, sum(text.count(u) for u in units))
-            if n > 1:
-                extra[tuple(str(doc.get(name, "")) for name in names)] += n - 1
-        return extra
+            yield doc, max(1, sum(text.count(u) for u in units))
 
     def counted(self, plan: QueryPlan, best: bool = False) -> dict[str, Cell]:
         """Paragraph-scope hits counted by report (one terms facet), with (`best`) the best
@@ -454,9 +451,9 @@ class SolrEngine:
             n = int(bucket["count"])
             out[str(bucket["val"])] = Cell(n, int(bucket.get("o", n)), float(bucket.get("m", 0)))
         if not occurrence:
-            for (doc_id,), more in self.extra_occurrences(plan, [F.DOC_ID]).items():
-                if doc_id in out:  # else indexed between the two requests: not counted
-                    out[doc_id].occurrences += more
+            for doc, n in self.verbatim_counts(plan, whole=True, names=[F.DOC_ID]):
+                if doc[F.DOC_ID] in out:  # else indexed between the two requests
+                    out[doc[F.DOC_ID]].occurrences += n - 1
         return out
 
     def reports(self, wanted: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
@@ -496,20 +493,9 @@ class SolrEngine:
         return make_trend(plan, cells, extra)
 
     def occurrences(self, plan: QueryPlan) -> dict[str, int]:
-        """Verbatim occurrences of the plan's terms in each verbatim hit of paragraph scope
-        (what the sentence and document scopes count, hit by hit); hits missing count 1."""
-        units = [t.units for t in plan.positive]
-        if not units:
-            return {}
-        request = Request()
-        q = request.bool(must=[request.matching(plan), request.verbatim_any(plan)])
-        params = request.with_params([("q", q), *(("fq", f) for f in request.filters(plan))])
-        params += [("sort", f"{F.KEY} asc"), ("fl", f"{F.KEY},{F.TEXT}")]
-        counts = {}
-        for doc in self.stream(params, TEXT_PAGE):
-            text = exact_key(doc.get(F.TEXT, ""))
-            counts[doc[F.KEY]] = max(1, sum(text.count(u) for u in units))
-        return counts
+        """Verbatim occurrences of the plan's terms in each piece that holds one (what the
+        sentence and document scopes count, hit by hit); hits missing count 1."""
+        return {doc[F.KEY]: n for doc, n in self.verbatim_counts(plan, whole=False)}
 
     def town_table(self, plan: QueryPlan, best: int | None = None) -> TownTable:
         """Every hit counted by town and report, most paragraphs first; a town's reports in
@@ -574,15 +560,7 @@ class SolrEngine:
             best.setdefault(town, (row.key, row.score))
             entry = towns.setdefault(town, {}).get(f[F.DOC_ID])
             if entry is None:
-                year = str(f.get(F.YEAR, ""))
-                entry = towns[town][f[F.DOC_ID]] = {
-                    "doc_id": f[F.DOC_ID],
-                    "title": f.get(F.TITLE, ""),
-                    "year": int(year) if year.isdigit() else None,
-                    "doc_type": f.get(F.DOC_TYPE, ""),
-                    "paragraphs": 0,
-                    "occurrences": 0,
-                }
+                entry = towns[town][f[F.DOC_ID]] = report_entry(f[F.DOC_ID], Cell(0, 0), f)
             entry["paragraphs"] += 1
             entry["occurrences"] += occurrences.get(row.key, 1)
         out = []
