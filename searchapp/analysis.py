@@ -428,6 +428,20 @@ def segment(text: str, words: tuple[str, ...]) -> list[str]:
     return [w for w, _, _ in iter_words(text, words)]
 
 
+def words_among(text: str, wanted: set[str], words: tuple[str, ...]) -> set[str]:
+    """Which of the `wanted` words (word-channel tokens) the text's word channel holds,
+    `set(segment(text, words)) & wanted` with jieba run only on the blocks that contain
+    one of them: jieba cuts every block on its own (`cut_blocks`), so a token lies
+    within one block."""
+    found: set[str] = set()
+    key, memo = cut_memo(words)
+    for block in HAN_BLOCK.split(normalize(text)):
+        if block and any(w in block for w in wanted):
+            cut_block = memo.get(block) or remember_cut(block, words, key, memo)
+            found.update(part for w in cut_block[1] for part in w.split() if part in wanted)
+    return found
+
+
 # --- the domain dictionary ------------------------------------------------------------------
 
 QUOTED = re.compile(r"[“\"「『]([^”\"」』\n]{2,60})[”\"」』]")

@@ -26,7 +26,7 @@ class Engine(Protocol):
     """What every backend offers; thread-safe."""
 
     backend: str
-    meta: dict[str, Any]  # the index's build report (files, counts, corpus folder); may be {}
+    meta: dict[str, Any]  # the index's build report (counts, corpus folder); may be {}
 
     def segment(self, text: str) -> list[str]:
         """A text's words, cut as the index's word channel cuts them."""
@@ -73,6 +73,10 @@ class Engine(Protocol):
         ...
 
     def status(self) -> dict[str, Any]: ...
+
+    def file_reports(self) -> list[dict[str, Any]]:
+        """What the build did with each source file (`FileReport` fields, mtime), by path."""
+        ...
 
     def close(self) -> None: ...
 

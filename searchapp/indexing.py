@@ -8,6 +8,7 @@ Whoosh and grams files, the Solr indexer (solr/indexer.py) sends them to a colle
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -185,6 +186,7 @@ def make_meta(
         "corpus_dir": str(corpus_dir),
         "sidecar": sidecar,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_id": uuid.uuid4().hex,  # unique, where built_at repeats within a second
         "documents": report.documents,
         "paragraphs": report.paragraphs,
         "ocr_files": len(report.scanned),  # files read by OCR: searches may suggest fuzzy mode

@@ -77,7 +77,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import fields as F
-from .analysis import exact_key
+from .analysis import exact_key, without_space
 from .querylang import ParsedQuery
 
 EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
@@ -90,6 +90,7 @@ YEAR_RANGE = re.compile(r"^(?P<lo>\d{4})?\s*[-~～—–至到]\s*(?P<hi>\d{4})?
 YEAR_BOUND = re.compile(r"^(?P<op>[<>]=?|[≥≤])\s*(?P<year>\d{4})$")
 
 Segmenter = Callable[[str], list[str]]
+WordTest = Callable[[str, set[str]], set[str]]  # (text, wanted) → the wanted words it holds
 
 
 @dataclass(frozen=True)
@@ -254,21 +255,32 @@ def in_one_sentence(plan: QueryPlan, units: str, segment: Segmenter) -> bool:
     return False
 
 
-def representative(plan: QueryPlan, pieces: list[dict[str, Any]], segment: Segmenter) -> int:
+def representative(plan: QueryPlan, pieces: list[dict[str, Any]], held_words: WordTest) -> int:
     """Which piece of a matching cut paragraph represents it (the place in `pieces`, which
     are in order with their F.TEXT): the one holding the most positive terms — verbatim,
     across a cut from it, or (unquoted) by all of its words — then the most distinct
     scoring words, then the earliest. The embedded engine applies the same rule with
-    its bitsets (EmbeddedEngine.collapse)."""
+    its bitsets (EmbeddedEngine.collapse).
+
+    `held_words(text, wanted)` is the wanted words that the text holds as words
+    (`analysis.words_among`: jieba only where one of them is written). Pieces are asked
+    only when their words can change the answer: for a term not written in the piece,
+    and for the scoring words of pieces tied on terms (every hit of an export comes
+    here; jieba on every piece was most of its time)."""
     units = [exact_key(piece[F.TEXT]) for piece in pieces]
-    words = [{part for w in segment(piece[F.TEXT]) for part in w.split()} for piece in pieces]
     starts = [sum(len(u) for u in units[:i]) for i in range(len(units))]
     whole = "".join(units)
     held = [0] * len(pieces)
     for term in plan.positive:
+        wanted = set(term.words)
         holds = [
             term.units in units[i]
-            or (not term.quoted and bool(term.words) and set(term.words) <= words[i])
+            or (
+                not term.quoted
+                and bool(wanted)
+                and all(without_space(w) in units[i] for w in wanted)  # else never held
+                and held_words(pieces[i][F.TEXT], wanted) == wanted
+            )
             for i in range(len(pieces))
         ]
         at = whole.find(term.units)
@@ -278,5 +290,9 @@ def representative(plan: QueryPlan, pieces: list[dict[str, Any]], segment: Segme
                 holds[i] = True
             at = whole.find(term.units, at + 1)
         held = [n + h for n, h in zip(held, holds, strict=True)]
+    most = max(held)
+    tied = [i for i in range(len(pieces)) if held[i] == most]
     scoring = set(plan.scoring_words)
-    return min(range(len(pieces)), key=lambda i: (-held[i], -len(scoring & words[i]), i))
+    if len(tied) == 1 or not scoring:
+        return tied[0]
+    return min(tied, key=lambda i: (-len(held_words(pieces[i][F.TEXT], scoring)), i))

@@ -22,12 +22,13 @@ from oracle import author_paragraphs, corpus_paragraphs, hit_key
 from solr_fixture import new_collection
 
 from searchapp import fields as F
-from searchapp.analysis import exact_key, segment
+from searchapp.analysis import exact_key, segment, words_among
 from searchapp.cluster import ClusterInfo
 from searchapp.documents import split_long_paragraph
 from searchapp.embedded import build_index
 from searchapp.embedded import indexer as embedded_indexer
 from searchapp.engine import Engine, open_engine
+from searchapp.plan import make_plan, representative
 from searchapp.querylang import parse_query
 from searchapp.results import SearchRequest
 from searchapp.search import run_search, run_trend, town_table
@@ -266,3 +267,52 @@ def test_both_backends_give_the_same_hits(embedded: Engine, solr: Engine):
             (h.doc_id, h.para_id) for h in theirs.hits
         }, q
         assert ours.facets == theirs.facets, q
+
+
+def segmented_representative(
+    plan: Any, pieces: list[dict[str, Any]], words: tuple[str, ...]
+) -> int:
+    """plan.representative's rule with every piece segmented in full: the most positive
+    terms (verbatim, across a cut from it, or by all words), the most scoring words, the
+    earliest."""
+    units = [exact_key(p[F.TEXT]) for p in pieces]
+    held_words = [{w for t in segment(p[F.TEXT], words) for w in t.split()} for p in pieces]
+    whole, starts = "".join(units), [sum(len(u) for u in units[:i]) for i in range(len(units))]
+    held = [0] * len(pieces)
+    for term in plan.positive:
+        for i in range(len(pieces)):
+            by_words = not term.quoted and term.words and set(term.words) <= held_words[i]
+            across = any(
+                whole.startswith(term.units, at)
+                and at + len(term.units) > starts[i] + len(units[i])
+                for at in range(starts[i], starts[i] + len(units[i]))
+            )
+            held[i] += bool(term.units in units[i] or by_words or across)
+    scoring = set(plan.scoring_words)
+    return min(range(len(pieces)), key=lambda i: (-held[i], -len(scoring & held_words[i]), i))
+
+
+def test_the_representative_piece_needs_no_full_segmentation(
+    embedded: Engine, records: list[dict[str, Any]]
+):
+    """The shortcut (jieba only where a wanted word is written) picks the piece that
+    segmenting every piece picks, for random queries on every cut paragraph they match."""
+    words = embedded.words  # type: ignore[attr-defined]
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r[F.PIECES] > 1:
+            blocks.setdefault(r[F.BLOCK], []).append(r)
+    groups = [sorted(g, key=lambda r: r[F.PIECE]) for g in blocks.values()]
+
+    @PROPERTY
+    @given(queries(records))
+    def check(q: str) -> None:
+        parsed = parse_query(q)
+        if parsed.empty or not parsed.groups:
+            return
+        plan = make_plan(parsed, {}, lambda text: segment(text, words))
+        for pieces in groups:
+            fast = representative(plan, pieces, lambda t, w: words_among(t, w, words))
+            assert fast == segmented_representative(plan, pieces, words), q
+
+    check()

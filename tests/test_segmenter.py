@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searchapp.analysis import HAN_BLOCK, Segmenter, cut, normalize
+from searchapp.analysis import HAN_BLOCK, Segmenter, cut, normalize, words_among
+from searchapp.solr.tokens import word_tokens
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -115,3 +116,18 @@ def test_every_block_of_a_generated_benchmark_corpus_cut_as_jieba_cuts(tmp_path:
         capture_output=True,
     )
     check_blocks(distinct_blocks(corpus_texts(tmp_path / "corpus")), WORDS)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("一是二经济发展建设三清两建乡贤返乡，。 aB1·")), max_size=40
+    ),
+    data=st.data(),
+)
+def test_words_among_is_the_wanted_part_of_the_segmentation(text: str, data: st.DataObject):
+    """jieba only where a wanted word is written gives the same words as jieba on it all."""
+    tokens = set(word_tokens(text, WORDS))
+    extra = ["经济", "发展", "三清两建", "一是", "乡贤", "aB1", "是二"]
+    wanted = set(data.draw(st.lists(st.sampled_from(sorted(tokens) + extra), max_size=5)))
+    assert words_among(text, wanted, WORDS) == tokens & wanted

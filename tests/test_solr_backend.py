@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import os
 import shutil
 import threading
 import time
@@ -40,8 +41,8 @@ from searchapp.cluster import (
     solr_get,
 )
 from searchapp.config import Config
-from searchapp.documents import load_corpus
-from searchapp.embedded import build_index
+from searchapp.documents import iter_corpus_files, load_corpus
+from searchapp.embedded import IndexReport, build_index
 from searchapp.engine import Engine, open_engine
 from searchapp.errors import BackendUnavailable, IncompleteResults, SearchAppError
 from searchapp.plan import EXACT_BOOST, Term, make_plan
@@ -506,6 +507,31 @@ def test_incremental_updates_and_an_interrupted_run(
     assert set(hits(engine, "三清两建", "phrase")) == set(hits(reference, "三清两建", "phrase"))
     reference.close()
     assert index_solr(corpus, url, name, procs=1).mode == "unchanged"
+    check_file_reports(engine, corpus, second)
+
+
+def check_file_reports(engine: SolrEngine, corpus: Path, report: IndexReport) -> None:
+    """Each file's report is a document of its own, not a list in the meta document that
+    grows with the corpus; an incremental run rewrites the reports it changes."""
+    stored = engine.client.get([("id", "_meta"), ("fl", "meta_json")])["doc"]["meta_json"]
+    assert "files" not in json.loads(stored)["meta"]
+    on_disk = sorted(p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus))
+    reports = engine.file_reports()
+    assert [f["path"] for f in reports] == on_disk
+    assert {f["path"]: f["paragraphs"] for f in reports} == {
+        f.path: f.paragraphs for f in report.files
+    }
+    touched, edited = corpus / "new.txt", corpus / on_disk[0]
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    assert index_solr(corpus, engine.solr_url, engine.collection, procs=1).mode == "unchanged"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
+    third = index_solr(corpus, engine.solr_url, engine.collection, procs=1)
+    assert third.mode == "incremental" and third.updated == [edited.name]
+    engine.load_meta()
+    after = {f["path"]: f for f in engine.file_reports()}
+    assert list(after) == on_disk
+    assert after["new.txt"]["mtime"] == [touched.stat().st_size, touched.stat().st_mtime_ns]
+    assert after[edited.name]["paragraphs"] == reports[0]["paragraphs"] + 1
 
 
 # --- faults --------------------------------------------------------------------------------------
@@ -613,7 +639,8 @@ def test_the_meta_and_block_documents_are_never_hits(
     kinds = {b["val"]: b["count"] for b in found["facets"]["k"]["buckets"]}
     records = set(corpus.values())
     blocks = sum(1 for text in units.values() if text not in records)  # the cut ones
-    assert kinds == {"para": paragraphs, "block": blocks, "meta": 1}
+    files = len(solr.file_reports())
+    assert kinds == {"para": paragraphs, "block": blocks, "meta": 1, "file": files}
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest"])

@@ -259,6 +259,9 @@ class EmbeddedEngine:
     def status(self) -> dict[str, Any]:
         return {"backend": self.backend, "generation": self.path.name, "paragraphs": self.size}
 
+    def file_reports(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("files", []))
+
     # --- columns --------------------------------------------------------------------------
 
     def load_reports(self) -> tuple[list[dict[str, str]], np.ndarray]:

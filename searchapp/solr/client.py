@@ -29,11 +29,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..cluster import solr_error_message, split_credentials
-from ..errors import BackendUnavailable, IndexMissing
+from ..errors import BackendUnavailable, IncompleteResults, IndexMissing
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ UPDATE_PAUSE = 2.0  # seconds before the first retry (doubling, up to ~1 minute 
 NODES_TTL = 60.0  # seconds between reads of the cluster's live nodes
 RETRIED = (500, 502, 503, 504)  # answers after which another node is tried
 MIN_SOLR = (9, 0)  # the oldest Solr the configset and the queries are written for
+PARTIAL_NOTICE = "部分索引分片暂时无法访问，结果不完整：总数与分面只计入可访问的分片"
 AUTH_HINT = (
     "Solr 集群要求认证：在地址中给出用户名与密码，如 --solr-url http://用户:密码@主机:8983/solr"
     "（用户名或密码中的 @ : / 写作 %40 %3A %2F），并确认该用户有权访问此集合"
@@ -112,6 +114,31 @@ class SolrClient:
     def select(self, params: Params, handler: str = "/select") -> dict[str, Any]:
         """A search request on the collection (shards.tolerant, JSON answer)."""
         return self.call(f"/{self.collection}{handler}", [*params, ("shards.tolerant", "true")])
+
+    def stream(self, params: Params, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every document of a sorted search (the sort ends with the key), a page of `batch`
+        at a time via cursorMark; IncompleteResults when a shard did not answer. The next
+        page is asked for as soon as a page arrives, so Solr finds it while the caller
+        works through this one."""
+        pool = ThreadPoolExecutor(1, thread_name_prefix="solr-cursor")
+        try:
+            cursor = "*"
+            ahead = pool.submit(self.select, [*params, ("rows", str(batch)), ("cursorMark", "*")])
+            while True:
+                found = ahead.result()
+                check_complete(found)
+                docs = found["response"]["docs"]
+                following = found.get("nextCursorMark", cursor)
+                last = following == cursor or len(docs) < batch  # a short page is the last
+                if not last:
+                    page = [*params, ("rows", str(batch)), ("cursorMark", following)]
+                    ahead = pool.submit(self.select, page)
+                yield from docs
+                if last:
+                    return
+                cursor = following
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def get(self, params: Params) -> dict[str, Any]:
         """Real-time get (/get): documents by key, committed or not."""
@@ -242,6 +269,14 @@ def parse_version(version: str) -> tuple[int, ...]:
             break
         numbers.append(int(digits))
     return tuple(numbers)
+
+
+def check_complete(response: dict[str, Any]) -> None:
+    """IncompleteResults when a shard did not answer the search."""
+    if is_partial(response):
+        raise IncompleteResults(
+            PARTIAL_NOTICE, hint="请稍后重试，或检查集群：searchapp cluster status"
+        )
 
 
 def is_partial(response: dict[str, Any]) -> bool:

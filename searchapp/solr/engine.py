@@ -39,15 +39,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import fields as F
-from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key
+from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key, words_among
 from ..cluster import collection_state, redact_url
-from ..errors import IncompleteResults, IndexIncompatible, IndexMissing, NotFound
+from ..errors import IndexIncompatible, IndexMissing, NotFound
 from ..headings import recurring_headings
 from ..plan import QueryPlan, in_one_sentence, representative
 from ..results import Matches, Record, TownTable, TownUsage, Trend, YearCount
-from .client import SolrClient, is_partial
+from .client import PARTIAL_NOTICE, SolrClient, check_complete, is_partial
 from .queries import PARAGRAPHS, Request, function_sum
-from .tokens import BLOCK_SUFFIX, META_JSON, META_KEY, word_tokens
+from .tokens import BLOCK_SUFFIX, META_JSON, META_KEY, file_reports, word_tokens
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ CURSOR_PAGE = 10_000  # every hit in ranking order: hits read a page at a time
 TEXT_PAGE = 5_000  # texts read a page at a time to count occurrences
 BEST_BATCH = 500  # hits read a page at a time while looking for the towns' best
 META_TTL = 30.0  # seconds before the meta document (and dictionary) is read again
-PARTIAL_NOTICE = "部分索引分片暂时无法访问，结果不完整：总数与分面只计入可访问的分片"
 
 
 @dataclass
@@ -106,9 +105,10 @@ class SolrEngine:
         self._loaded = 0.0
         self._meta: dict[str, Any] = {}
         self.words: tuple[str, ...] = ()
-        self._vocabulary: tuple[str, list[str]] | None = None  # (built_at, words)
-        self._headings: tuple[str, list[str]] | None = None  # (built_at, labels)
-        self._reports: tuple[str, dict[str, dict[str, Any]]] | None = None  # (built_at, …)
+        self._vocabulary: tuple[str, list[str]] | None = None  # (build id, words)
+        self._headings: tuple[str, list[str]] | None = None  # (build id, labels)
+        self._reports: tuple[str, dict[str, dict[str, Any]]] | None = None  # (build id, …)
+        self._files: tuple[str, list[dict[str, Any]]] | None = None  # (build id, reports)
         self.load_meta()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -136,10 +136,27 @@ class SolrEngine:
 
     @property
     def meta(self) -> dict[str, Any]:
-        """The collection's build report (files, counts, built_at, corpus_dir)."""
+        """The collection's build report (counts, built_at, corpus_dir)."""
         if time.monotonic() - self._loaded > META_TTL:
             self.load_meta()
         return self._meta
+
+    def build_id(self) -> str:
+        """What tells one build (or incremental run) of the collection from the next: what
+        the caches of data that changes only with the index are keyed on."""
+        meta = self.meta
+        return str(meta.get("build_id") or meta.get("built_at", ""))
+
+    def file_reports(self) -> list[dict[str, Any]]:
+        """Each source file's report, read once a build (tokens.file_document)."""
+        meta = self.meta
+        if "files" in meta:  # a collection built before the reports were documents
+            return list(meta["files"])
+        built = self.build_id()
+        cached = self._files
+        if cached is None or cached[0] != built:
+            cached = self._files = (built, file_reports(self.client))
+        return list(cached[1])
 
     def close(self) -> None:
         """Nothing to release: every request opens and closes its own connection."""
@@ -147,6 +164,10 @@ class SolrEngine:
     def segment(self, text: str) -> list[str]:
         """Words of a text as the collection's word channel cuts them."""
         return word_tokens(text, self.words)
+
+    def words_among(self, text: str, wanted: set[str]) -> set[str]:
+        """The wanted words that a text's word channel holds."""
+        return words_among(text, wanted, self.words)
 
     def status(self) -> dict[str, Any]:
         """Backend, collection, paragraphs, and each shard's replicas and their states."""
@@ -178,10 +199,7 @@ class SolrEngine:
     # --- plumbing -------------------------------------------------------------------------
 
     def check_complete(self, response: dict[str, Any]) -> None:
-        if is_partial(response):
-            raise IncompleteResults(
-                PARTIAL_NOTICE, hint="请稍后重试，或检查集群：searchapp cluster status"
-            )
+        check_complete(response)
 
     def ranked_request(
         self, plan: QueryPlan, any_group: bool = False
@@ -208,7 +226,7 @@ class SolrEngine:
 
     def headings(self) -> list[str]:
         """headings.py's `section` facet values: reports per distinct heading (once per build)."""
-        built = str(self.meta.get("built_at", ""))
+        built = self.build_id()
         cached = self._headings
         if cached is not None and cached[0] == built:
             return cached[1]
@@ -239,16 +257,7 @@ class SolrEngine:
 
     def stream(self, params: list[tuple[str, str]], batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every document of a sorted request (the sort ends with the key), via cursorMark."""
-        cursor = "*"
-        while True:
-            found = self.client.select([*params, ("rows", str(batch)), ("cursorMark", cursor)])
-            self.check_complete(found)
-            docs = found["response"]["docs"]
-            yield from docs
-            following = found.get("nextCursorMark", cursor)
-            if following == cursor or len(docs) < batch:  # a short page is the last
-                return
-            cursor = following
+        return self.client.stream(params, batch)
 
     # --- search ---------------------------------------------------------------------------
 
@@ -285,8 +294,8 @@ class SolrEngine:
         if stop is None and total:
             ranked = [(r.key, r.score) for r in self.rows(plan)][start:]
         known = {d[F.KEY]: Record.from_fields(d) for d in docs if int(d.get(F.PIECES) or 1) == 1}
-        ranked, pieces = self.chosen_pieces(plan, ranked)
-        known.update(pieces)
+        ranked, chosen = self.chosen_pieces(plan, ranked, RECORD_FIELDS)
+        known.update({key: with_pieces(piece, pieces) for key, (piece, pieces) in chosen.items()})
         return SolrMatches(total, facets, ranked, notices, records=known)
 
     def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[str, float]]:
@@ -296,9 +305,10 @@ class SolrEngine:
                 yield row.key, row.score
             return
         page: list[tuple[str, float]] = []
-        for row in self.rows(plan, (), max(batch, CURSOR_PAGE)):  # each page ranks every hit
+        size = max(batch, CURSOR_PAGE)  # each page ranks every hit; its cut ones in one go
+        for row in self.rows(plan, (), size):
             page.append((row.key, row.score))
-            if len(page) >= batch:
+            if len(page) >= size:
                 yield from self.representatives(plan, page)
                 page = []
         yield from self.representatives(plan, page)
@@ -310,21 +320,22 @@ class SolrEngine:
         represents it: the one holding the most positive terms (an occurrence across a cut
         counting for the piece it starts in), then the most scoring words, then the
         earliest (plan.py)."""
-        return self.chosen_pieces(plan, ranked)[0]
+        return self.chosen_pieces(plan, ranked, F.KEY)[0]  # no records: the fewest fields
 
     def chosen_pieces(
-        self, plan: QueryPlan, ranked: list[tuple[str, float]]
-    ) -> tuple[list[tuple[str, float]], dict[str, Record]]:
-        """`representatives`, with the records of the pieces chosen (read on the way)."""
+        self, plan: QueryPlan, ranked: list[tuple[str, float]], fl: str
+    ) -> tuple[list[tuple[str, float]], dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]]:
+        """`representatives`, with each chosen piece and all the pieces of its paragraph
+        (read on the way, with the fields `fl` and the key, block and text), by key."""
         blocks = [key[: -len(BLOCK_SUFFIX)] for key, _ in ranked if key.endswith(BLOCK_SUFFIX)]
         if not blocks:
             return ranked, {}
-        chosen, records = {}, {}
-        for block, pieces in self.pieces_of(blocks, RECORD_FIELDS).items():
-            piece = pieces[representative(plan, pieces, self.segment)]
+        chosen, found = {}, {}
+        for block, pieces in self.pieces_of(blocks, f"{fl},{F.KEY},{F.BLOCK},{F.TEXT}").items():
+            piece = pieces[representative(plan, pieces, self.words_among)]
             chosen[block + BLOCK_SUFFIX] = piece[F.KEY]
-            records[piece[F.KEY]] = with_pieces(piece, pieces)
-        return [(chosen.get(key, key), score) for key, score in ranked], records
+            found[piece[F.KEY]] = (piece, pieces)
+        return [(chosen.get(key, key), score) for key, score in ranked], found
 
     def pieces_of(self, blocks: Sequence[str], fl: str) -> dict[str, list[dict[str, Any]]]:
         """The pieces of these cut paragraphs, in order, by block name."""
@@ -459,7 +470,7 @@ class SolrEngine:
     def reports(self, wanted: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
         """Each report's town, title, year and type (its first paragraph's), read once a
         build (again when a report in `wanted` is not known yet)."""
-        built = str(self.meta.get("built_at"))
+        built = self.build_id()
         cached = self._reports
         if cached is not None and cached[0] == built and all(d in cached[1] for d in wanted):
             return cached[1]
@@ -674,7 +685,7 @@ class SolrEngine:
 
     def vocabulary(self) -> list[str]:
         """The collection's words of two or more characters (for "did you mean")."""
-        built = str(self.meta.get("built_at"))
+        built = self.build_id()
         cached = self._vocabulary
         if cached is not None and cached[0] == built:
             return cached[1]

@@ -82,7 +82,17 @@ from ..indexing import (
 )
 from ..ocr import Ocr
 from .client import SolrClient
-from .tokens import META_JSON, META_KEY, PARA, block_documents, meta_document, solr_document
+from .tokens import (
+    META_JSON,
+    META_KEY,
+    PARA,
+    block_documents,
+    file_document,
+    file_key,
+    file_reports,
+    meta_document,
+    solr_document,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +101,8 @@ BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time
 IN_FLIGHT = 3  # update requests sent at once
+FILE_BATCH = 2_000  # file reports per update request
+FILE_DOCS = "documents"  # meta["file_reports"]: each file's report is a document of its own
 
 
 BUILD_MARK = "__b"  # a full build's collection: <name>__b<milliseconds since 1970>
@@ -143,12 +155,16 @@ def drop_build(solr_url: str, build: str) -> None:
 
 
 def read_meta(client: SolrClient) -> tuple[dict[str, Any], list[str]] | None:
-    """The collection's meta document (build report, dictionary words), or None."""
+    """The collection's build report (with every file's, under "files") and dictionary
+    words, or None."""
     found = client.get([("id", META_KEY), ("fl", META_JSON)]).get("doc")
     if not found:
         return None
     data = json.loads(found[META_JSON])
-    return data["meta"], list(data["words"])
+    meta = data["meta"]
+    if meta.get("file_reports") == FILE_DOCS:  # else they are in the meta document (older)
+        meta["files"] = file_reports(client)
+    return meta, list(data["words"])
 
 
 def held_files(client: SolrClient) -> dict[str, dict[str, int]]:
@@ -308,8 +324,7 @@ def update_collection(
         report.paragraphs = meta.get("paragraphs", 0)
         return run.finished()
     for rel in report.removed + report.updated:
-        command = {"delete": {"query": f"{{!term f={F.SOURCE}}}{rel}"}}
-        client.update(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        client.update(encode({"delete": {"query": f"{{!term f={F.SOURCE}}}{rel}"}}))
     feed(client, changed, kept, words, meta, client.collection, run)
     return run.finished()
 
@@ -323,9 +338,9 @@ def feed(
     name: str,
     run: Run,
 ) -> None:
-    """Send the changed files' paragraphs, then the meta document (its mined slogans and
-    base dictionary from `old_meta`, `name` the collection as searches name it), and
-    commit."""
+    """Send the changed files' paragraphs, then their file reports and the meta document
+    (its mined slogans and base dictionary from `old_meta`, `name` the collection as
+    searches name it), and commit."""
     get_segmenter(tuple(sorted(set(words))))  # load jieba once; forked workers inherit it
     report = run.report
     feed_files(client, changed, words, run)
@@ -336,10 +351,38 @@ def feed(
     mined = list(old_meta.get("mined", []))
     new_meta = make_meta(run.corpus_dir, run.user_dict, words, mined, report, run.sidecar)
     new_meta.update(base_dictionary=old_meta["base_dictionary"], backend="solr", collection=name)
-    body = json.dumps([meta_document(new_meta, words)], ensure_ascii=False).encode("utf-8")
-    client.update(body)
+    read = {path.relative_to(run.corpus_dir).as_posix() for path in changed}
+    write_file_reports(client, new_meta.pop("files"), read, report.removed, old_meta)
+    new_meta["file_reports"] = FILE_DOCS
+    client.update(encode([meta_document(new_meta, words)]))
     client.update(b'{"commit": {}}', [("waitSearcher", "true")])
     report.generation = new_meta["built_at"]
+
+
+def write_file_reports(
+    client: SolrClient,
+    records: list[dict[str, Any]],
+    read: set[str],
+    removed: list[str],
+    old_meta: dict[str, Any],
+) -> None:
+    """Send the reports of the files `read` this run and of the files kept whose record
+    changed (a new modification time) — all of them when the collection's were in the
+    meta document — and delete those of the `removed` files. Done after the paragraphs
+    and before the commit, so an interrupted run leaves the last complete run's reports."""
+    old = {}
+    if old_meta.get("file_reports") == FILE_DOCS:
+        old = {f["path"]: f for f in old_meta.get("files", [])}
+    changed = [file_document(r) for r in records if r["path"] in read or old.get(r["path"]) != r]
+    for i in range(0, len(changed), FILE_BATCH):
+        client.update(encode(changed[i : i + FILE_BATCH]))
+    for i in range(0, len(removed), FILE_BATCH):
+        client.update(encode({"delete": [file_key(p) for p in removed[i : i + FILE_BATCH]]}))
+
+
+def encode(body: Any) -> bytes:
+    """A JSON update request's body."""
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
 def plan_files(

@@ -12,8 +12,11 @@ One Solr document per paragraph, with the fields of `indexing.paragraph_fields`
 
 A paragraph cut into pieces also gets a document of its own, kind "block" (`block_documents`).
 
-The collection's meta document (key `_meta`, kind "meta") holds the build report and the
-dictionary words as JSON.
+The collection's meta document (key `_meta`, kind "meta") holds the build report (counts,
+settings, `built_at`) and the dictionary words as JSON; each file's own report (status,
+hash, counts, warnings) is a small document of its own (kind "file", `file_document`), so
+that no document grows with the corpus and an incremental run rewrites only the reports of
+the files it read.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from .. import fields as F
 from ..analysis import exact_key, segment
+from .client import SolrClient
 
 KIND = "kind"
 PARA = "para"
@@ -31,6 +35,9 @@ BLOCK_SUFFIX = "~block"  # its key: the block's name and this
 META = "meta"
 META_KEY = "_meta"
 META_JSON = "meta_json"
+FILE = "file"  # a file's build report (`file_document`)
+FILE_PREFIX = "_file/"  # its key: this and the file's path in the corpus
+FILE_PAGE = 5_000  # file reports read a page at a time
 
 
 def pairs(units: str) -> str:
@@ -105,3 +112,26 @@ def meta_document(meta: dict[str, Any], words: list[str]) -> dict[str, Any]:
         F.PARA_ID: META_KEY,
         META_JSON: json.dumps({"meta": meta, "words": words}, ensure_ascii=False),
     }
+
+
+def file_document(record: dict[str, Any]) -> dict[str, Any]:
+    """A file's build report (`make_meta`'s record of it) as a document of kind "file".
+    It has no `source`: deleting a file's paragraphs by source (an incremental run that
+    may be interrupted) leaves the report of the last complete run in place."""
+    return {
+        F.KEY: file_key(record["path"]),
+        KIND: FILE,
+        F.DOC_ID: FILE_PREFIX.rstrip("/"),
+        F.PARA_ID: record["path"],
+        META_JSON: json.dumps(record, ensure_ascii=False),
+    }
+
+
+def file_key(path: str) -> str:
+    return FILE_PREFIX + path
+
+
+def file_reports(client: SolrClient) -> list[dict[str, Any]]:
+    """Every file's report in the collection, by path."""
+    params = [("q", f"{{!term f={KIND}}}{FILE}"), ("fl", META_JSON), ("sort", f"{F.KEY} asc")]
+    return [json.loads(doc[META_JSON]) for doc in client.stream(params, FILE_PAGE)]

@@ -54,7 +54,7 @@ def signed_in() -> User:
 def indexed_files() -> dict[str, str]:
     """path → content hash of every file the live index holds (none before a first build)."""
     try:
-        files = get_engine().meta.get("files", [])
+        files = get_engine().file_reports()
     except IndexMissing:
         return {}
     return {f["path"]: f.get("content_hash", "") for f in files}

@@ -136,7 +136,7 @@ def index_status() -> dict[str, Any]:
         }
         | {"ocr_pages": f.get("ocr_pages", 0), "ocr_confidence": f.get("ocr_confidence", 0.0)}
         | {"warnings": list(f.get("warnings") or [])}
-        for f in meta.get("files", [])
+        for f in engine.file_reports()
     ]
     return {
         "generation": engine.status().get("generation", ""),
