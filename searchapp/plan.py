@@ -77,7 +77,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import fields as F
-from .analysis import exact_key, without_space
+from .analysis import exact_key
 from .querylang import ParsedQuery
 
 EXACT_BOOST = 1000.0  # a verbatim match outranks any number of partial ones
@@ -276,10 +276,7 @@ def representative(plan: QueryPlan, pieces: list[dict[str, Any]], held_words: Wo
         holds = [
             term.units in units[i]
             or (
-                not term.quoted
-                and bool(wanted)
-                and all(without_space(w) in units[i] for w in wanted)  # else never held
-                and held_words(pieces[i][F.TEXT], wanted) == wanted
+                not term.quoted and bool(wanted) and held_words(pieces[i][F.TEXT], wanted) == wanted
             )
             for i in range(len(pieces))
         ]

@@ -149,13 +149,10 @@ class SolrEngine:
 
     def file_reports(self) -> list[dict[str, Any]]:
         """Each source file's report, read once a build (tokens.file_document)."""
-        meta = self.meta
-        if "files" in meta:  # a collection built before the reports were documents
-            return list(meta["files"])
         built = self.build_id()
         cached = self._files
         if cached is None or cached[0] != built:
-            cached = self._files = (built, file_reports(self.client))
+            cached = self._files = (built, file_reports(self.client, self.meta))
         return list(cached[1])
 
     def close(self) -> None:

@@ -83,6 +83,7 @@ from ..indexing import (
 from ..ocr import Ocr
 from .client import SolrClient
 from .tokens import (
+    FILE_DOCS,
     META_JSON,
     META_KEY,
     PARA,
@@ -91,6 +92,7 @@ from .tokens import (
     file_key,
     file_reports,
     meta_document,
+    reports_are_documents,
     solr_document,
 )
 
@@ -102,7 +104,6 @@ BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time
 IN_FLIGHT = 3  # update requests sent at once
 FILE_BATCH = 2_000  # file reports per update request
-FILE_DOCS = "documents"  # meta["file_reports"]: each file's report is a document of its own
 
 
 BUILD_MARK = "__b"  # a full build's collection: <name>__b<milliseconds since 1970>
@@ -162,8 +163,7 @@ def read_meta(client: SolrClient) -> tuple[dict[str, Any], list[str]] | None:
         return None
     data = json.loads(found[META_JSON])
     meta = data["meta"]
-    if meta.get("file_reports") == FILE_DOCS:  # else they are in the meta document (older)
-        meta["files"] = file_reports(client)
+    meta["files"] = file_reports(client, meta)
     return meta, list(data["words"])
 
 
@@ -371,7 +371,7 @@ def write_file_reports(
     meta document — and delete those of the `removed` files. Done after the paragraphs
     and before the commit, so an interrupted run leaves the last complete run's reports."""
     old = {}
-    if old_meta.get("file_reports") == FILE_DOCS:
+    if reports_are_documents(old_meta):
         old = {f["path"]: f for f in old_meta.get("files", [])}
     changed = [file_document(r) for r in records if r["path"] in read or old.get(r["path"]) != r]
     for i in range(0, len(changed), FILE_BATCH):

@@ -38,6 +38,7 @@ META_JSON = "meta_json"
 FILE = "file"  # a file's build report (`file_document`)
 FILE_PREFIX = "_file/"  # its key: this and the file's path in the corpus
 FILE_PAGE = 5_000  # file reports read a page at a time
+FILE_DOCS = "documents"  # meta["file_reports"]: each file's report is a document of its own
 
 
 def pairs(units: str) -> str:
@@ -131,7 +132,15 @@ def file_key(path: str) -> str:
     return FILE_PREFIX + path
 
 
-def file_reports(client: SolrClient) -> list[dict[str, Any]]:
-    """Every file's report in the collection, by path."""
+def file_reports(client: SolrClient, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every file's report in the collection, by path: read from the file documents, or
+    from the meta document `meta` of a collection built before they were documents."""
+    if not reports_are_documents(meta):
+        return list(meta.get("files", []))
     params = [("q", f"{{!term f={KIND}}}{FILE}"), ("fl", META_JSON), ("sort", f"{F.KEY} asc")]
     return [json.loads(doc[META_JSON]) for doc in client.stream(params, FILE_PAGE)]
+
+
+def reports_are_documents(meta: dict[str, Any]) -> bool:
+    """Whether the collection of this meta data keeps its file reports as documents."""
+    return meta.get("file_reports") == FILE_DOCS
