@@ -132,8 +132,7 @@ def solr_docs() -> list[dict[str, Any]]:
             "heading": False,
             "text": text,
             "words": words,
-            "grams": pairs(text),
-            "chars": " ".join(text),
+            "units": text,  # Solr makes grams and chars of it
         }
         for ordinal, (doc_id, para_id, town, year, text, words) in enumerate(PARAGRAPHS)
     ]

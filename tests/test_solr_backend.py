@@ -16,6 +16,7 @@ import math
 import operator
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -52,6 +53,7 @@ from searchapp.search import plan_request, run_search, run_trend, town_usage
 from searchapp.similar import find_similar
 from searchapp.solr import SolrEngine, index_solr, open_solr_engine
 from searchapp.solr import indexer as solr_indexer
+from searchapp.solr import tokens as solr_tokens
 
 pytestmark = pytest.mark.solr
 Key = tuple[str, str]
@@ -156,6 +158,39 @@ def test_every_paragraph_has_the_same_ids_and_fields(
     assert solr.document("no-such-report") == []
     assert solr.meta["paragraphs"] == len(corpus) and solr.meta["corpus_dir"]
     assert solr.segment("推进三清两建工作") == seed_engine.segment("推进三清两建工作")
+
+
+def analysed(solr: SolrEngine, field_type: str, value: str) -> list[tuple[int, str]]:
+    """What the collection's index analyser of `field_type` makes of `value`: (position, token)."""
+    answer = solr.client.call(
+        f"/{solr.client.collection}/analysis/field",
+        [("analysis.fieldtype", field_type), ("analysis.fieldvalue", value)],
+    )
+    stages = answer["analysis"]["field_types"][field_type]["index"]
+    return [(t["position"], t["text"]) for t in stages[-1]]
+
+
+# Characters where Python and Java disagree or that need care: a supplementary-plane CJK
+# character (two UTF-16 units), an emoji, a combining mark, full-width forms, a BOM-like mark.
+ODD_CHARACTERS = "𠀀😀\u0301Ａ１，\ufeff\u200b"
+
+
+@examples(40)
+@given(st.text(alphabet=st.sampled_from("三清两建a1，。" + ODD_CHARACTERS), max_size=40))
+def test_solr_cuts_the_exact_units_into_our_pairs_and_characters(solr: SolrEngine, text: str):
+    # The pair and character channels are made by Solr from `units` (tokens.py); searches
+    # send pairs made by tokens.pairs. They must be the same tokens at the same positions.
+    units = exact_key(text)
+    pairs = solr_tokens.pairs(units).split()
+    assert analysed(solr, "ws_grams", units) == list(enumerate(pairs, 1))
+    assert analysed(solr, "ws_chars", units) == list(enumerate(units, 1))
+
+
+def test_solr_cuts_every_seed_paragraph_into_our_pairs(solr: SolrEngine, corpus: dict[Key, str]):
+    texts = sorted(corpus.values(), key=len)
+    for text in texts[:: max(1, len(texts) // 25)] + texts[-3:]:  # short to the longest
+        units = exact_key(text)
+        assert [t for _, t in analysed(solr, "ws_grams", units)] == solr_tokens.pairs(units).split()
 
 
 # --- matching: the same sets as the embedded engine and a scan -----------------------------------
@@ -542,6 +577,54 @@ def replica_nodes(url: str, collection: str) -> dict[str, set[str]]:
     status = solr_get(url, "/admin/collections", action="CLUSTERSTATUS", collection=collection)
     shards = collection_state(status, collection)["shards"]
     return {s: {r["node_name"] for r in shard["replicas"].values()} for s, shard in shards.items()}
+
+
+def test_a_full_build_reads_each_file_once_and_an_older_schema_is_rebuilt(
+    solr_cluster: ClusterInfo, tmp_path: Path, seed_config: Config, monkeypatch: pytest.MonkeyPatch
+):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_config.corpus_dir, corpus)
+    spool_parent = tmp_path / "tmp"
+    spool_parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_parent))
+    loads: Counter[Path] = Counter()
+    load_file = solr_indexer.load_file
+
+    def counted(path: Path, *args: object) -> object:
+        loads[path] += 1
+        return load_file(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solr_indexer, "load_file", counted)
+    name = new_collection("once")
+    url = solr_cluster.solr_url
+    first = index_solr(corpus, url, name, shards=1, replicas=1, procs=1)
+    # slogan mining and the paragraphs come from one parse of each file, the spool removed
+    assert first.mode == "full" and first.paragraphs == seed_config_paragraphs(seed_config)
+    assert loads == Counter(iter_corpus_files(corpus)) and not list(spool_parent.iterdir())
+
+    # A collection whose meta names no configset (or another one) was made with an older
+    # schema, which lacks the fields sent now: the next run is a full build, not an error.
+    engine = open_solr_engine(url, name)
+    try:
+        meta_json = json.loads(
+            engine.client.get([("id", solr_tokens.META_KEY)])["doc"]["meta_json"]
+        )
+    finally:
+        engine.close()
+    live = solr_indexer.live_collection(url, name)
+    meta_json["meta"].pop("configset")
+    old = solr_tokens.meta_document(meta_json["meta"], meta_json["words"])
+    client = solr_indexer.SolrClient(url, name)
+    client.connect()
+    client.update(json.dumps([old]).encode("utf-8"), [("commit", "true")])
+    second = index_solr(corpus, url, name, shards=1, replicas=1, procs=1)
+    assert second.mode == "full" and second.paragraphs == first.paragraphs
+    assert solr_indexer.live_collection(url, name) != live
+    assert index_solr(corpus, url, name, shards=1, replicas=1, procs=1).mode == "unchanged"
+
+
+def seed_config_paragraphs(config: Config) -> int:
+    return sum(len(d.paragraphs) for _, docs in load_corpus(config.corpus_dir) for d in docs)
 
 
 def test_a_killed_node_leaves_searches_complete_and_a_lost_shard_is_reported(

@@ -15,6 +15,13 @@ A run:
    memory stays bounded), feeds the paragraphs in JSON batches, writes the meta document,
    and commits once.
 
+A full build passes over the files twice, because slogan mining needs every file's
+quotations before the first paragraph can be segmented with the mined words; the first
+pass keeps each file's parse in a temporary spool (pickled, about the corpus's size on
+disk), which the second takes it from, so each file is read and parsed once. A
+collection made with another configset version (the meta's `configset`) takes a full
+build: its schema lacks the fields sent now.
+
 Keys are unique ("<doc_id>/<para_id>", the uniqueKey), so a paragraph sent twice
 overwrites itself: an interrupted run leaves no duplicate, and the next run re-reads
 every file it did not confirm.
@@ -35,9 +42,12 @@ on both backends.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing
+import pickle
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -47,7 +57,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import fields as F
-from ..analysis import QUOTED, get_segmenter, mine_slogans
+from ..analysis import (
+    QUOTED,
+    Dictionary,
+    get_segmenter,
+    load_dictionary,
+    mine_slogans,
+    segmenter_loaded,
+)
 from ..cluster import (
     CONFIGSET_DIR,
     create_alias,
@@ -60,6 +77,7 @@ from ..cluster import (
     upload_configset,
 )
 from ..documents import (
+    Document,
     Entries,
     FileReport,
     entries_by_file,
@@ -98,7 +116,7 @@ from .tokens import (
 
 log = logging.getLogger(__name__)
 
-CONFIGSET = "searchapp-3"  # bump the number when searchapp/solr/configset changes incompatibly
+CONFIGSET = "searchapp-4"  # bump the number when searchapp/solr/configset changes incompatibly
 BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time
@@ -192,21 +210,44 @@ _job: dict[str, Any] = {}  # a worker process's corpus folder, sidecar and dicti
 
 
 def start_worker(
-    corpus_dir: Path, sidecar: dict[str, Any], words: tuple[str, ...], ocr: Ocr
+    corpus_dir: Path, sidecar: dict[str, Any], words: tuple[str, ...], ocr: Ocr, spool: Path | None
 ) -> None:
-    _job.update(corpus_dir=corpus_dir, sidecar=sidecar, words=words, ocr=ocr)
+    _job.update(corpus_dir=corpus_dir, sidecar=sidecar, words=words, ocr=ocr, spool=spool)
+
+
+def spooled(path: Path) -> Path | None:
+    """Where the first pass of a full build keeps a file's parse (None: no spool)."""
+    spool = _job.get("spool")
+    if spool is None:
+        return None
+    return spool / hashlib.sha1(str(path).encode("utf-8")).hexdigest()
 
 
 def quotations(path: Path) -> list[str]:
-    """A file's quotations re-wrapped in quotes (what slogan mining reads), nothing else."""
-    _, docs = load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
-    return [f"“{q}”" for d in docs for p in d.paragraphs for q in QUOTED.findall(p.text)]
+    """A file's quotations re-wrapped in quotes (what slogan mining reads), nothing else;
+    its parse is kept in the spool for the second pass."""
+    loaded = load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
+    spool = spooled(path)
+    if spool is not None:
+        spool.write_bytes(pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
+    return [f"“{q}”" for d in loaded[1] for p in d.paragraphs for q in QUOTED.findall(p.text)]
+
+
+def parsed(path: Path) -> tuple[FileReport, list[Document]]:
+    """A file's report and documents: from the spool when the first pass left them there
+    (taken out of it), else read."""
+    spool = spooled(path)
+    if spool is not None and spool.exists():
+        loaded = pickle.loads(spool.read_bytes())
+        spool.unlink()
+        return loaded  # type: ignore[no-any-return]
+    return load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
 
 
 def read_file(path: Path) -> tuple[FileReport, list[bytes]]:
     """A file's report and its paragraphs as Solr documents in JSON (segmented and encoded
     here, in the worker: the parent only batches bytes)."""
-    report, docs = load_file(path, _job["corpus_dir"], _job["sidecar"], _job["ocr"])
+    report, docs = parsed(path)
     out = [
         solr_document(fields, _job["words"])
         for doc in docs
@@ -247,10 +288,11 @@ class Run:
     progress: Progress | None
     report: IndexReport
     started: float = field(default_factory=time.perf_counter)
+    spool: Path | None = None  # a full build's parses, between its two passes over the files
 
     def worker_setup(self, words: Sequence[str]) -> tuple[Any, ...]:
         """What start_worker takes."""
-        return (self.corpus_dir, self.sidecar, tuple(sorted(set(words))), self.ocr)
+        return (self.corpus_dir, self.sidecar, tuple(sorted(set(words))), self.ocr, self.spool)
 
     def finished(self) -> IndexReport:
         self.report.seconds = time.perf_counter() - self.started
@@ -290,23 +332,37 @@ def index_solr(
         client.connect()
         client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
         found = read_meta(client)
-        if found and not rebuild and can_update(found[0], corpus_dir, user_dict):
+        if found and not rebuild and can_update_collection(found[0], corpus_dir, user_dict):
             return update_collection(client, found, paths, run)
     build = new_build(solr_url, collection, shards, replicas)
     try:
         target = SolrClient(solr_url, build, timeout)
         target.connect()
         report.mode = "full"
-        quoted = run_workers(quotations, paths, procs, run.worker_setup(()))
-        mined = mine_slogans(q for quotes in quoted for q in quotes)
-        words = dictionary_terms(user_dict, mined)
-        meta = {"mined": mined, "base_dictionary": base_dictionary(user_dict)}
-        feed(target, paths, [], words, meta, collection, run)
+        with tempfile.TemporaryDirectory(prefix="searchapp-spool-") as spool:
+            # Slogan mining needs every file's quotations before the first paragraph can
+            # be segmented: the first pass keeps each file's parse for the second, and
+            # jieba's dictionary loads meanwhile.
+            run.spool = Path(spool)
+            with ThreadPoolExecutor(1) as background:
+                base = None if segmenter_loaded() else background.submit(load_dictionary)
+                quoted = run_workers(quotations, paths, procs, run.worker_setup(()))
+                mined = mine_slogans(q for quotes in quoted for q in quotes)
+            words = dictionary_terms(user_dict, mined)
+            meta = {"mined": mined, "base_dictionary": base_dictionary(user_dict)}
+            feed(target, paths, [], words, meta, collection, run, base and base.result())
     except BaseException:
         drop_build(solr_url, build)
         raise
     go_live(solr_url, collection, build, live)  # a failure here keeps the complete build
     return run.finished()
+
+
+def can_update_collection(meta: dict[str, Any], corpus_dir: Path, user_dict: Path | None) -> bool:
+    """An incremental run is possible when the analysis settings are the same and the
+    collection's schema is this version's (an older one takes other fields: a full build
+    makes a new collection, with no outage)."""
+    return meta.get("configset") == CONFIGSET and can_update(meta, corpus_dir, user_dict)
 
 
 def update_collection(
@@ -337,11 +393,12 @@ def feed(
     old_meta: dict[str, Any],
     name: str,
     run: Run,
+    base: Dictionary | None = None,
 ) -> None:
     """Send the changed files' paragraphs, then their file reports and the meta document
     (its mined slogans and base dictionary from `old_meta`, `name` the collection as
-    searches name it), and commit."""
-    get_segmenter(tuple(sorted(set(words))))  # load jieba once; forked workers inherit it
+    searches name it), and commit. `base`: jieba's dictionary, when already loaded."""
+    get_segmenter(tuple(sorted(set(words))), base=base)  # once; forked workers inherit it
     report = run.report
     feed_files(client, changed, words, run)
     report.files.extend(kept)
@@ -350,7 +407,12 @@ def feed(
     report.paragraphs = sum(f.paragraphs for f in report.files)
     mined = list(old_meta.get("mined", []))
     new_meta = make_meta(run.corpus_dir, run.user_dict, words, mined, report, run.sidecar)
-    new_meta.update(base_dictionary=old_meta["base_dictionary"], backend="solr", collection=name)
+    new_meta.update(
+        base_dictionary=old_meta["base_dictionary"],
+        backend="solr",
+        collection=name,
+        configset=CONFIGSET,  # the schema the collection was made with (incremental: the same)
+    )
     read = {path.relative_to(run.corpus_dir).as_posix() for path in changed}
     write_file_reports(client, new_meta.pop("files"), read, report.removed, old_meta)
     new_meta["file_reports"] = FILE_DOCS

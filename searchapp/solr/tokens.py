@@ -1,13 +1,15 @@
-"""Pre-analysed Solr documents: our own analysis makes every token, Solr splits on spaces.
+"""Solr documents: our own analysis makes the words and the normalised text that Solr cuts.
 
 One Solr document per paragraph, with the fields of `indexing.paragraph_fields`
 (the same ids, sort key and metadata) plus the token channels of the configset:
 
 * `words`: the jieba words of the text (`analysis.segment` with the collection's
   dictionary), which Lucene's BM25 ranks by;
-* `grams`: the adjacent character pairs of `exact_key(text)`, in order (consecutive
-  positions), and `chars`: its single characters;
-* `section_grams`/`section_chars`: the same for the section path (for `section:` filters);
+* `units`: `exact_key(text)`, which Solr cuts into `grams` (its adjacent character
+  pairs, in order, at consecutive positions: `pairs`) and `chars` (its single
+  characters), so the text's longest channels are sent once, as one string;
+* `section_units`: the same for the section path (`section_grams`/`section_chars`, for
+  `section:` filters);
 * `kind` ("para"), `year_int` (year ranges), `sort_date`.
 
 A paragraph cut into pieces also gets a document of its own, kind "block" (`block_documents`).
@@ -38,11 +40,14 @@ META_JSON = "meta_json"
 FILE = "file"  # a file's build report (`file_document`)
 FILE_PREFIX = "_file/"  # its key: this and the file's path in the corpus
 FILE_PAGE = 5_000  # file reports read a page at a time
+UNITS = "units"  # the exact-match form of the text; Solr makes `grams` and `chars` of it
+SECTION_UNITS = "section_units"  # the same of the section path
 FILE_DOCS = "documents"  # meta["file_reports"]: each file's report is a document of its own
 
 
 def pairs(units: str) -> str:
-    """The adjacent character pairs of a string (no white space in it), space-separated."""
+    """The adjacent character pairs of a string (no white space in it), space-separated:
+    what Solr's NGramTokenizer makes of it in `grams` (queries are sent this way)."""
     return " ".join(units[i : i + 2] for i in range(len(units) - 1))
 
 
@@ -61,10 +66,8 @@ def solr_document(fields: dict[str, Any], words: tuple[str, ...]) -> dict[str, A
         {
             KIND: PARA,
             F.WORDS: " ".join(tokens),
-            "grams": pairs(units),
-            "chars": " ".join(units),
-            "section_grams": pairs(section),
-            "section_chars": " ".join(section),
+            UNITS: units,
+            SECTION_UNITS: section,
         }
     )
     if doc.pop(F.OCR, ""):  # a boolean field; left out when false, as before it existed
@@ -88,7 +91,7 @@ def block_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for block, group in pieces.items():
         group.sort(key=lambda d: d[F.PIECE])
-        units = "".join(exact_key(d[F.TEXT]) for d in group)
+        units = "".join(d[UNITS] for d in group)
         whole = dict(group[0])
         whole.update(
             {
@@ -96,8 +99,7 @@ def block_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 KIND: BLOCK,
                 F.TEXT: "".join(d[F.TEXT] for d in group),
                 F.WORDS: " ".join(d[F.WORDS] for d in group if d[F.WORDS]),
-                "grams": pairs(units),
-                "chars": " ".join(units),
+                UNITS: units,
             }
         )
         out.append(whole)
