@@ -481,6 +481,7 @@ def cluster_status(directory: Path) -> ClusterStatus:
 
 def kill_node(info: ClusterInfo, index: int) -> NodeInfo:
     """Kill node `index` (0-based) with SIGKILL, as a crash would; return it once it is gone."""
+    info = read_cluster(info.directory) or info  # the pids as they are now, after restarts
     node = info.nodes[index]
     if process_running(node.pid) and owns_process(node.pid, info.directory):
         signal_process(node.pid, signal.SIGKILL)
@@ -494,6 +495,9 @@ def restart_node(info: ClusterInfo, index: int, timeout: float = START_TIMEOUT) 
 
     Returns the cluster with the node's new pid (cluster.json is rewritten).
     """
+    # cluster.json, not the caller's copy: another node restarted since that copy was read
+    # keeps its new pid there (a stale copy written back would orphan that process)
+    info = read_cluster(info.directory) or info
     node = info.nodes[index]
     if process_running(node.pid) and owns_process(node.pid, info.directory):
         raise ClusterError(f"节点 {node.url} 仍在运行（pid {node.pid}）")
