@@ -36,6 +36,7 @@ from searchapp.cluster import (
     collection_state,
     free_port,
     kill_node,
+    list_collections,
     process_running,
     read_cluster,
     restart_node,
@@ -54,6 +55,7 @@ from searchapp.similar import find_similar
 from searchapp.solr import SolrEngine, index_solr, open_solr_engine
 from searchapp.solr import indexer as solr_indexer
 from searchapp.solr import tokens as solr_tokens
+from searchapp.solr.client import RequestRefused, SolrClient
 
 pytestmark = pytest.mark.solr
 Key = tuple[str, str]
@@ -597,10 +599,22 @@ def test_a_full_build_reads_each_file_once_and_an_older_schema_is_rebuilt(
     monkeypatch.setattr(solr_indexer, "load_file", counted)
     name = new_collection("once")
     url = solr_cluster.solr_url
-    first = index_solr(corpus, url, name, shards=1, replicas=1, procs=1)
+
+    def commit_the_build(path: str, done: int, total: int) -> None:
+        # a commit after each file flushes a segment of its own: several before the merge
+        for build in list_collections(url):
+            if build.startswith(f"{name}{solr_indexer.BUILD_MARK}"):
+                SolrClient(url, build).update(b'{"commit": {}}')
+
+    monkeypatch.setattr(solr_indexer, "BATCH_DOCS", 20)
+    first = index_solr(corpus, url, name, shards=1, replicas=1, procs=1, progress=commit_the_build)
     # slogan mining and the paragraphs come from one parse of each file, the spool removed
     assert first.mode == "full" and first.paragraphs == seed_config_paragraphs(seed_config)
     assert loads == Counter(iter_corpus_files(corpus)) and not list(spool_parent.iterdir())
+    client = SolrClient(url, name)
+    client.connect()
+    luke = client.call(f"/{name}/admin/luke", [("numTerms", "0"), ("show", "index")])
+    assert luke["index"]["segmentCount"] == 1  # merged before it went live
 
     # A collection whose meta names no configset (or another one) was made with an older
     # schema, which lacks the fields sent now: the next run is a full build, not an error.
@@ -614,8 +628,6 @@ def test_a_full_build_reads_each_file_once_and_an_older_schema_is_rebuilt(
     live = solr_indexer.live_collection(url, name)
     meta_json["meta"].pop("configset")
     old = solr_tokens.meta_document(meta_json["meta"], meta_json["words"])
-    client = solr_indexer.SolrClient(url, name)
-    client.connect()
     client.update(json.dumps([old]).encode("utf-8"), [("commit", "true")])
     second = index_solr(corpus, url, name, shards=1, replicas=1, procs=1)
     assert second.mode == "full" and second.paragraphs == first.paragraphs
@@ -686,6 +698,17 @@ def test_a_killed_node_leaves_searches_complete_and_a_lost_shard_is_reported(
     finally:
         restarted = restart_node(info, victim)
     assert process_running(restarted.nodes[victim].pid)
+
+
+def test_a_refused_update_is_not_sent_again(solr: SolrEngine, monkeypatch: pytest.MonkeyPatch):
+    client = SolrClient(solr.solr_url, solr.collection)
+    client.connect()
+    sent: list[str] = []
+    post = client.post
+    monkeypatch.setattr(client, "post", lambda url, *rest: sent.append(url) or post(url, *rest))
+    with pytest.raises(RequestRefused, match="bogus"):
+        client.update(b'{"optimize": {"bogus": 1}}')  # a 400: the same on every node, every time
+    assert len(sent) == 1
 
 
 def test_unreachable_solr_gives_a_clear_error(solr: SolrEngine):

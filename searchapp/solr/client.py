@@ -56,6 +56,11 @@ class AuthenticationFailed(BackendUnavailable):
     """Solr refused the credentials (or wants some): trying again would not help."""
 
 
+class RequestRefused(BackendUnavailable):
+    """Solr refused the request itself (a 4xx answer such as 400): sending it again, to
+    this node or another, would get the same answer."""
+
+
 class SolrTooOld(BackendUnavailable):
     """The cluster runs a Solr older than MIN_SOLR."""
 
@@ -157,7 +162,7 @@ class SolrClient:
                 return self.call(
                     f"/{self.collection}/update", params, body=body, content_type="application/json"
                 )
-            except AuthenticationFailed:
+            except (AuthenticationFailed, RequestRefused):
                 raise
             except BackendUnavailable as exc:
                 if attempt == tries:
@@ -250,6 +255,8 @@ class SolrClient:
                 f"Solr 中没有集合 {self.collection}",
                 hint=f"先建立索引：searchapp index --backend solr --collection {self.collection}",
             )
+        if 400 <= exc.code < 500:
+            return RequestRefused(f"Solr 拒绝了请求 {exc.code}（{path}）：{message}", hint=HINT)
         return BackendUnavailable(f"Solr 返回 {exc.code}（{path}）：{message}", hint=HINT)
 
 

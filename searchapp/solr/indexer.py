@@ -418,7 +418,20 @@ def feed(
     new_meta["file_reports"] = FILE_DOCS
     client.update(encode([meta_document(new_meta, words)]))
     client.update(b'{"commit": {}}', [("waitSearcher", "true")])
+    if report.mode == "full":
+        merge_segments(client)
     report.generation = new_meta["built_at"]
+
+
+def merge_segments(client: SolrClient) -> None:
+    """Merge a full build's segments into one a shard before searches see it: a bulk load
+    leaves ~17 segments a shard at 200 MB, and facets and scoring visit each (2-char
+    words' top-10 QTime ~30-40 % lower merged; the merge costs ~7 % of the build). It only
+    speeds searches up, so a failure is logged and the build goes live unmerged."""
+    try:
+        client.update(b'{"optimize": {"maxSegments": 1, "waitSearcher": true}}', tries=1)
+    except SearchAppError as exc:
+        log.warning("segments of %s not merged: %s", client.collection, exc)
 
 
 def write_file_reports(
