@@ -150,6 +150,23 @@ def can_keep(old: dict[str, Any], content_hash: str) -> bool:
     return old.get("content_hash") == content_hash
 
 
+def current_mtimes(corpus_dir: Path, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of the files an "unchanged" run found with their recorded content,
+    whose size and modification time on disk differ from the record (a file touched,
+    copied or checked out again): with the new ones, so that the next run does not hash
+    the file again. Files gone are left out (a run that found them gone is not unchanged)."""
+    moved = []
+    for record in records:
+        path = corpus_dir / record["path"]
+        if not path.exists():
+            continue
+        stat = path.stat()
+        now = [stat.st_size, stat.st_mtime_ns]
+        if record.get("mtime") != now:
+            moved.append({**record, "mtime": now})
+    return moved
+
+
 def quick_hash(path: Path, old: dict[str, Any]) -> str:
     """The file's content hash; size and mtime unchanged means the recorded hash holds."""
     stat = path.stat()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from searchapp import indexing
 from searchapp.embedded import indexer
 from searchapp.embedded.indexer import (
     META_NAME,
@@ -61,6 +62,30 @@ def test_ids_survive_rebuilds_and_other_files(tmp_path: Path):
     (corpus / "000_40916b3ed7792af0.txt.bak").rename(corpus / "000_40916b3ed7792af0.txt")
     build_index(corpus, index, rebuild=True)
     assert set(before) <= set(hit_keys(index, "三清两建"))
+
+
+def test_a_touched_file_is_hashed_once_not_at_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
+    (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇"), encoding="utf-8")
+    index = tmp_path / "index"
+    first = build_index(corpus, index)
+    touched = corpus / "a.txt"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # same content
+    hashed: list[str] = []
+    file_hash = indexing.file_hash
+    monkeypatch.setattr(
+        indexing, "file_hash", lambda path: hashed.append(path.name) or file_hash(path)
+    )
+    for _ in range(3):
+        again = build_index(corpus, index)
+        assert again.mode == "unchanged" and again.generation == first.generation
+    assert hashed == ["a.txt"]  # the first run recorded the new modification time
+    assert hit_keys(index, "三清两建")  # the index is untouched and still opens
 
 
 def test_incremental_update(tmp_path: Path):

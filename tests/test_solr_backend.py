@@ -561,6 +561,9 @@ def check_file_reports(engine: SolrEngine, corpus: Path, report: IndexReport) ->
     touched, edited = corpus / "new.txt", corpus / on_disk[0]
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
     assert index_solr(corpus, engine.solr_url, engine.collection, procs=1).mode == "unchanged"
+    recorded = {f["path"]: f for f in solr_tokens.file_reports(engine.client, engine.meta)}
+    # the unchanged run recorded the touched file's new time: the next run does not hash it
+    assert recorded["new.txt"]["mtime"] == [touched.stat().st_size, touched.stat().st_mtime_ns]
     edited.write_text(edited.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
     third = index_solr(corpus, engine.solr_url, engine.collection, procs=1)
     assert third.mode == "incremental" and third.updated == [edited.name]

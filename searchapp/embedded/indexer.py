@@ -64,6 +64,7 @@ from ..indexing import (
     Progress,
     can_keep,
     can_update,
+    current_mtimes,
     dictionary_terms,
     make_meta,
     paragraph_fields,
@@ -445,6 +446,10 @@ def update_generation(
     if not changed and not report.removed:
         report.mode = "unchanged"
         report.generation = live.name
+        moved = {r["path"]: r for r in current_mtimes(corpus_dir, meta["files"])}
+        if moved:  # only the build report changes: the index is the same
+            meta["files"] = [moved.get(f["path"], f) for f in meta["files"]]
+            write_atomic(live / META_NAME, json.dumps(meta, ensure_ascii=False, indent=1))
         report.files = sorted(kept, key=lambda f: f.path)
         report.documents = meta["documents"]
         report.paragraphs = meta["paragraphs"]

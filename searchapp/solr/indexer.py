@@ -93,6 +93,7 @@ from ..indexing import (
     base_dictionary,
     can_keep,
     can_update,
+    current_mtimes,
     dictionary_terms,
     make_meta,
     paragraph_fields,
@@ -378,6 +379,10 @@ def update_collection(
         report.files = kept
         report.documents = meta.get("documents", 0)
         report.paragraphs = meta.get("paragraphs", 0)
+        moved = current_mtimes(run.corpus_dir, meta.get("files", []))
+        if moved and reports_are_documents(meta):  # only those reports change
+            client.update(encode([file_document(r) for r in moved]))
+            client.update(b'{"commit": {}}', [("waitSearcher", "true")])
         return run.finished()
     for rel in report.removed + report.updated:
         client.update(encode({"delete": {"query": f"{{!term f={F.SOURCE}}}{rel}"}}))
