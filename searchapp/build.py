@@ -28,8 +28,10 @@ def index_corpus(
     progress: Progress | None = None,
     shards: int = 1,
     replicas: int = 1,
+    break_lock: bool = False,
 ) -> IndexReport:
-    """Build or update the index of `config` (embedded, or a Solr collection)."""
+    """Build or update the index of `config` (embedded, or a Solr collection; `break_lock`:
+    Solr's lock of a run known to be gone is removed first)."""
     ocr = Ocr(cache_dir=config.index_dir / OCR_CACHE)
     if config.backend == "solr":
         return index_solr(
@@ -44,6 +46,7 @@ def index_corpus(
             progress=progress,
             ocr=ocr,
             corrections=corrections(config),
+            break_lock=break_lock,
         )
     return build_index(
         config.corpus_dir,

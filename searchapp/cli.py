@@ -131,6 +131,11 @@ def main(verbose: bool) -> None:
 @click.option(
     "--replicas", type=click.IntRange(1, 8), default=1, show_default=True, help="Solr: per shard."
 )
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Solr: remove the lock of an indexing run on another machine that is known to be gone.",
+)
 def index_command(
     corpus_dir: Path | None,
     rebuild: bool,
@@ -138,6 +143,7 @@ def index_command(
     as_json: bool,
     shards: int,
     replicas: int,
+    break_lock: bool,
     where: dict[str, Any],
 ) -> None:
     """Build or update the index from a folder of reports.
@@ -149,14 +155,17 @@ def index_command(
     project's configset, when missing: --shards, --replicas); updates are incremental too.
     A full build (--rebuild, or the first) goes into a new collection that the
     --collection name, an alias, is switched to when it is complete: searches go on
-    meanwhile, on the old one.
+    meanwhile, on the old one. One run at a time writes to a collection: a second
+    one refuses and names the first.
 
     Example: searchapp index --corpus seeds --index index
     """
     config = load_config(corpus_dir=corpus_dir, user_dict=user_dict, **where)
     try:
         show = not as_json and sys.stderr.isatty()
-        report = run_index(config, rebuild, show_progress=show, shards=shards, replicas=replicas)
+        report = run_index(
+            config, rebuild, show, shards=shards, replicas=replicas, break_lock=break_lock
+        )
     except SearchAppError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -168,7 +177,12 @@ def index_command(
 
 
 def run_index(
-    config: Config, rebuild: bool, show_progress: bool, shards: int = 1, replicas: int = 1
+    config: Config,
+    rebuild: bool,
+    show_progress: bool,
+    shards: int = 1,
+    replicas: int = 1,
+    break_lock: bool = False,
 ) -> IndexReport:
     """Build or update the index, with a progress bar on stderr when asked."""
     with ExitStack() as stack:
@@ -182,7 +196,9 @@ def run_index(
                 bar.length = total
                 bar.update(done - bar.pos, current_item=name)
 
-        return index_corpus(config, rebuild, progress, shards=shards, replicas=replicas)
+        return index_corpus(
+            config, rebuild, progress, shards=shards, replicas=replicas, break_lock=break_lock
+        )
 
 
 def format_index_report(report: IndexReport) -> str:

@@ -16,6 +16,9 @@ import math
 import operator
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,7 +49,12 @@ from searchapp.config import Config
 from searchapp.documents import iter_corpus_files, load_corpus
 from searchapp.embedded import IndexReport, build_index
 from searchapp.engine import Engine, open_engine
-from searchapp.errors import BackendUnavailable, IncompleteResults, SearchAppError
+from searchapp.errors import (
+    BackendUnavailable,
+    IncompleteResults,
+    IndexLocked,
+    SearchAppError,
+)
 from searchapp.plan import EXACT_BOOST, Term, make_plan
 from searchapp.querylang import parse_query, strip_outer_quotes
 from searchapp.results import Record, SearchRequest
@@ -54,6 +62,7 @@ from searchapp.search import plan_request, run_search, run_trend, town_usage
 from searchapp.similar import find_similar
 from searchapp.solr import SolrEngine, index_solr, open_solr_engine
 from searchapp.solr import indexer as solr_indexer
+from searchapp.solr import lock as solr_lock
 from searchapp.solr import tokens as solr_tokens
 from searchapp.solr.client import RequestRefused, SolrClient
 
@@ -636,6 +645,51 @@ def test_a_full_build_reads_each_file_once_and_an_older_schema_is_rebuilt(
     assert second.mode == "full" and second.paragraphs == first.paragraphs
     assert solr_indexer.live_collection(url, name) != live
     assert index_solr(corpus, url, name, shards=1, replicas=1, procs=1).mode == "unchanged"
+
+
+def test_one_indexing_run_at_a_time_on_a_name(
+    solr_cluster: ClusterInfo, tmp_path: Path, seed_config: Config
+):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(seed_config.corpus_dir.glob("*.txt"))[:2]:
+        shutil.copy(path, corpus / path.name)
+    name = new_collection("locked")
+    url = solr_cluster.solr_url
+    index_solr(corpus, url, name, procs=1)  # the first build: no live collection, no lock
+    (corpus / "new.txt").write_text(
+        "某某镇2024年政府工作报告\n\n推进三清两建。\n", encoding="utf-8"
+    )
+    refused: list[str] = []
+
+    def meanwhile(path: str, done: int, total: int) -> None:
+        if refused:
+            return
+        for rebuild in (False, True):  # a second run, incremental or full, while this one runs
+            with pytest.raises(IndexLocked, match=f"进程 {os.getpid()}") as raised:
+                index_solr(corpus, url, name, procs=1, rebuild=rebuild)
+            refused.append(raised.value.message)
+
+    builds_before = set(list_collections(url))
+    assert index_solr(corpus, url, name, procs=1, progress=meanwhile).mode == "incremental"
+    assert len(refused) == 2 and set(list_collections(url)) == builds_before  # nothing deleted
+    assert index_solr(corpus, url, name, procs=1).mode == "unchanged"  # released
+
+    client = SolrClient(url, solr_indexer.live_collection(url, name) or name)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+
+    def leave_lock(host: str, pid: int) -> None:
+        who = {"host": host, "pid": pid, "since": "2026-12-01T00:00:00+0000"}
+        client.update(json.dumps([solr_lock.lock_document(who)]).encode("utf-8"))
+
+    leave_lock(socket.gethostname(), ended.pid)  # a run killed outright on this machine
+    assert index_solr(corpus, url, name, procs=1).mode == "unchanged"  # taken over
+    leave_lock("another-machine", 1)  # cannot be checked from here
+    with pytest.raises(IndexLocked, match="another-machine"):
+        index_solr(corpus, url, name, procs=1)
+    assert index_solr(corpus, url, name, procs=1, break_lock=True).mode == "unchanged"
+    assert solr_lock.current_holder(client) is None
 
 
 def seed_config_paragraphs(config: Config) -> int:

@@ -101,6 +101,7 @@ from ..indexing import (
 )
 from ..ocr import Ocr
 from .client import SolrClient
+from .lock import index_lock
 from .tokens import (
     FILE_DOCS,
     META_JSON,
@@ -314,16 +315,42 @@ def index_solr(
     timeout: float = 300.0,
     ocr: Ocr | None = None,
     corrections: Entries | None = None,
+    break_lock: bool = False,
 ) -> IndexReport:
     """Index a corpus folder into a Solr collection: incrementally when the collection was
     built from this folder with the same analysis settings, else in full into a new
     collection that the alias `collection` is switched to. Scanned pages are read by `ocr`
     (pass one with a cache folder, or every full build reads them again). `corrections`
-    are metadata entries made in the browser, applied after the sidecar's.
+    are metadata entries made in the browser, applied after the sidecar's. One run at a
+    time writes to a name (lock.py; `break_lock` removes a lock first).
     """
+    live = live_collection(solr_url, collection)
+    # taken before anything is deleted: a second run would remove the first's new build
+    with index_lock(SolrClient(solr_url, live, timeout) if live else None, break_lock=break_lock):
+        return run_index(
+            corpus_dir, solr_url, collection, live, shards, replicas, user_dict, procs,
+            rebuild, progress, timeout, ocr, corrections,
+        )  # fmt: skip
+
+
+def run_index(
+    corpus_dir: Path,
+    solr_url: str,
+    collection: str,
+    live: str | None,
+    shards: int,
+    replicas: int,
+    user_dict: Path | None,
+    procs: int,
+    rebuild: bool,
+    progress: Progress | None,
+    timeout: float,
+    ocr: Ocr | None,
+    corrections: Entries | None,
+) -> IndexReport:
+    """index_solr's run, under its lock; `live` the collection the alias points at."""
     corpus_dir = corpus_dir.resolve()
     report = IndexReport(str(corpus_dir), f"{redact_url(solr_url).rstrip('/')}/{collection}")
-    live = live_collection(solr_url, collection)
     remove_leftovers(solr_url, collection, live)
     sidecar = load_sidecar(corpus_dir) | (corrections or {})
     run = Run(corpus_dir, sidecar, user_dict, procs, ocr or Ocr(), progress, report)
