@@ -327,13 +327,13 @@ def index_solr(
     live = live_collection(solr_url, collection)
     # taken before anything is deleted: a second run would remove the first's new build
     with index_lock(SolrClient(solr_url, live, timeout) if live else None, break_lock=break_lock):
-        return run_index(
+        return index_under_lock(
             corpus_dir, solr_url, collection, live, shards, replicas, user_dict, procs,
             rebuild, progress, timeout, ocr, corrections,
         )  # fmt: skip
 
 
-def run_index(
+def index_under_lock(
     corpus_dir: Path,
     solr_url: str,
     collection: str,
