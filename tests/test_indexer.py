@@ -64,14 +64,19 @@ def test_ids_survive_rebuilds_and_other_files(tmp_path: Path):
     assert set(before) <= set(hit_keys(index, "三清两建"))
 
 
-def test_a_touched_file_is_hashed_once_not_at_every_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def two_reports(tmp_path: Path) -> tuple[Path, Path]:
+    """A corpus folder of two towns' reports (a.txt, b.txt) and where its index goes."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
     (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇"), encoding="utf-8")
-    index = tmp_path / "index"
+    return corpus, tmp_path / "index"
+
+
+def test_a_touched_file_is_hashed_once_not_at_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    corpus, index = two_reports(tmp_path)
     first = build_index(corpus, index)
     touched = corpus / "a.txt"
     stat = touched.stat()
@@ -89,11 +94,7 @@ def test_a_touched_file_is_hashed_once_not_at_every_run(
 
 
 def test_incremental_update(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
-    (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇"), encoding="utf-8")
-    index = tmp_path / "index"
+    corpus, index = two_reports(tmp_path)
     first = build_index(corpus, index)
     assert first.mode == "full" and first.documents == 2
     old_generation = current_generation(index)
@@ -414,11 +415,7 @@ def test_missing_or_damaged_segment_file_asks_for_a_rebuild(tmp_path: Path):
 def test_an_updated_file_shows_its_new_metadata(tmp_path: Path):
     """The old version of an updated report stays in an older segment, its paragraphs
     deleted: hits and documents must show the new title, never the old one."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text(REPORT, encoding="utf-8")
-    (corpus / "b.txt").write_text(REPORT.replace("某镇", "另镇"), encoding="utf-8")
-    index = tmp_path / "index"
+    corpus, index = two_reports(tmp_path)
     build_index(corpus, index)
     (corpus / "a.txt").write_text(REPORT.replace("2023年", "2024年"), encoding="utf-8")
     assert build_index(corpus, index).mode == "incremental"

@@ -169,7 +169,7 @@ class SolrEngine:
     def status(self) -> dict[str, Any]:
         """Backend, collection, paragraphs, and each shard's replicas and their states."""
         found = self.client.select([("q", PARAGRAPHS), ("rows", "0")])
-        self.check_complete(found)
+        check_complete(found)
         status = self.client.admin(
             "/admin/collections", [("action", "CLUSTERSTATUS"), ("collection", self.collection)]
         )
@@ -194,9 +194,6 @@ class SolrEngine:
         }
 
     # --- plumbing -------------------------------------------------------------------------
-
-    def check_complete(self, response: dict[str, Any]) -> None:
-        check_complete(response)
 
     def ranked_request(
         self, plan: QueryPlan, any_group: bool = False
@@ -238,7 +235,7 @@ class SolrEngine:
         found = self.client.select(
             [("q", PARAGRAPHS), ("rows", "0"), ("json.facet", json.dumps(facet))]
         )
-        self.check_complete(found)
+        check_complete(found)
         buckets = found.get("facets", {}).get("h", {}).get("buckets", [])
         labels = recurring_headings(
             (str(b["val"]), len(b.get("r", {}).get("buckets", []))) for b in buckets
@@ -391,7 +388,7 @@ class SolrEngine:
                 request.with_params([("q", q), *(("fq", f) for f in request.filters(plan)),
                  ("rows", "0"), ("json.facet", json.dumps(facet))])
             )  # fmt: skip
-            self.check_complete(found)
+            check_complete(found)
             ids = {b["val"] for b in found.get("facets", {}).get("r", {}).get("buckets", [])}
             reports = ids if reports is None else reports & ids
         if not reports:
@@ -453,7 +450,7 @@ class SolrEngine:
              *(("fq", f) for f in request.filters(plan, whole=True)), ("rows", "0"),
              ("json.facet", json.dumps(spec))])
         )  # fmt: skip
-        self.check_complete(found)
+        check_complete(found)
         out = {}
         for bucket in found.get("facets", {}).get("r", {}).get("buckets", []):
             n = int(bucket["count"])
@@ -595,7 +592,7 @@ class SolrEngine:
         found = self.client.select(
             request.with_params([("q", q), ("fq", fq), ("rows", str(len(keys))), ("fl", fl)])
         )
-        self.check_complete(found)
+        check_complete(found)
         return found["response"]["docs"]
 
     def records(self, refs: Sequence[str]) -> list[Record]:
@@ -633,7 +630,7 @@ class SolrEngine:
         found = self.client.select(
             request.with_params([("q", request.exact(units)), ("fq", PARAGRAPHS), ("rows", "0")])
         )
-        self.check_complete(found)
+        check_complete(found)
         return int(found["response"]["numFound"])
 
     # --- fuzzy and similar wording ------------------------------------------------------------
@@ -650,7 +647,7 @@ class SolrEngine:
         params += [("fq", f) for f in request.filters(plan)]
         params += [("sort", f"{shared} desc,{F.SORT_KEY} asc,{F.KEY} asc"), ("fl", F.KEY)]
         found = self.client.select([*params, ("rows", str(limit))])
-        self.check_complete(found)
+        check_complete(found)
         return [doc[F.KEY] for doc in found["response"]["docs"]]
 
     def candidate_grams(self, key: str) -> list[str]:
@@ -676,7 +673,7 @@ class SolrEngine:
                 [("q", PARAGRAPHS), ("rows", "0"), ("json.facet", json.dumps(facet))]
             )
         )
-        self.check_complete(found)
+        check_complete(found)
         facets = found.get("facets", {})
         return {g: int(facets.get(f"g{i}", {}).get("count", 0)) for i, g in enumerate(grams)}
 
@@ -691,7 +688,7 @@ class SolrEngine:
              ("terms.sort", "index"), ("json.nl", "flat")],
             handler="/terms",
         )  # fmt: skip
-        self.check_complete(found)
+        check_complete(found)
         flat = found.get("terms", {}).get(F.WORDS, [])
         words = sorted({w for w in flat[::2] if len(w) >= 2 and not w.isdigit()})
         self._vocabulary = (built, words)

@@ -324,66 +324,48 @@ def index_solr(
     are metadata entries made in the browser, applied after the sidecar's. One run at a
     time writes to a name (lock.py; `break_lock` removes a lock first).
     """
+    corpus_dir = corpus_dir.resolve()
+    report = IndexReport(str(corpus_dir), f"{redact_url(solr_url).rstrip('/')}/{collection}")
     live = live_collection(solr_url, collection)
     # taken before anything is deleted: a second run would remove the first's new build
     with index_lock(SolrClient(solr_url, live, timeout) if live else None, break_lock=break_lock):
-        return index_under_lock(
-            corpus_dir, solr_url, collection, live, shards, replicas, user_dict, procs,
-            rebuild, progress, timeout, ocr, corrections,
-        )  # fmt: skip
+        remove_leftovers(solr_url, collection, live)
+        sidecar = load_sidecar(corpus_dir) | (corrections or {})
+        run = Run(corpus_dir, sidecar, user_dict, procs, ocr or Ocr(), progress, report)
+        paths = iter_corpus_files(corpus_dir)
+        if live:
+            client = SolrClient(solr_url, collection, timeout)
+            client.connect()
+            client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
+            found = read_meta(client)
+            if found and not rebuild and can_update_collection(found[0], corpus_dir, user_dict):
+                return update_collection(client, found, paths, run)
+        build = new_build(solr_url, collection, shards, replicas)
+        try:
+            full_build(SolrClient(solr_url, build, timeout), collection, paths, run)
+        except BaseException:
+            drop_build(solr_url, build)
+            raise
+        go_live(solr_url, collection, build, live)  # a failure here keeps the complete build
+        return run.finished()
 
 
-def index_under_lock(
-    corpus_dir: Path,
-    solr_url: str,
-    collection: str,
-    live: str | None,
-    shards: int,
-    replicas: int,
-    user_dict: Path | None,
-    procs: int,
-    rebuild: bool,
-    progress: Progress | None,
-    timeout: float,
-    ocr: Ocr | None,
-    corrections: Entries | None,
-) -> IndexReport:
-    """index_solr's run, under its lock; `live` the collection the alias points at."""
-    corpus_dir = corpus_dir.resolve()
-    report = IndexReport(str(corpus_dir), f"{redact_url(solr_url).rstrip('/')}/{collection}")
-    remove_leftovers(solr_url, collection, live)
-    sidecar = load_sidecar(corpus_dir) | (corrections or {})
-    run = Run(corpus_dir, sidecar, user_dict, procs, ocr or Ocr(), progress, report)
-    paths = iter_corpus_files(corpus_dir)
-    if live:
-        client = SolrClient(solr_url, collection, timeout)
-        client.connect()
-        client.update(b'{"commit": {}}')  # an interrupted run's leftovers become visible
-        found = read_meta(client)
-        if found and not rebuild and can_update_collection(found[0], corpus_dir, user_dict):
-            return update_collection(client, found, paths, run)
-    build = new_build(solr_url, collection, shards, replicas)
-    try:
-        target = SolrClient(solr_url, build, timeout)
-        target.connect()
-        report.mode = "full"
-        with tempfile.TemporaryDirectory(prefix="searchapp-spool-") as spool:
-            # Slogan mining needs every file's quotations before the first paragraph can
-            # be segmented: the first pass keeps each file's parse for the second, and
-            # jieba's dictionary loads meanwhile.
-            run.spool = Path(spool)
-            with ThreadPoolExecutor(1) as background:
-                base = None if segmenter_loaded() else background.submit(load_dictionary)
-                quoted = run_workers(quotations, paths, procs, run.worker_setup(()))
-                mined = mine_slogans(q for quotes in quoted for q in quotes)
-            words = dictionary_terms(user_dict, mined)
-            meta = {"mined": mined, "base_dictionary": base_dictionary(user_dict)}
-            feed(target, paths, [], words, meta, collection, run, base and base.result())
-    except BaseException:
-        drop_build(solr_url, build)
-        raise
-    go_live(solr_url, collection, build, live)  # a failure here keeps the complete build
-    return run.finished()
+def full_build(target: SolrClient, name: str, paths: list[Path], run: Run) -> None:
+    """Every file into `target`, a new collection that searches will know as `name`."""
+    target.connect()
+    run.report.mode = "full"
+    with tempfile.TemporaryDirectory(prefix="searchapp-spool-") as spool:
+        # Slogan mining needs every file's quotations before the first paragraph can be
+        # segmented: the first pass keeps each file's parse for the second, and jieba's
+        # dictionary loads meanwhile.
+        run.spool = Path(spool)
+        with ThreadPoolExecutor(1) as background:
+            base = None if segmenter_loaded() else background.submit(load_dictionary)
+            quoted = run_workers(quotations, paths, run.procs, run.worker_setup(()))
+            mined = mine_slogans(q for quotes in quoted for q in quotes)
+        words = dictionary_terms(run.user_dict, mined)
+        meta = {"mined": mined, "base_dictionary": base_dictionary(run.user_dict)}
+        feed(target, paths, [], words, meta, name, run, base and base.result())
 
 
 def can_update_collection(meta: dict[str, Any], corpus_dir: Path, user_dict: Path | None) -> bool:

@@ -24,11 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .. import fields as F
 from ..cluster import process_running
 from ..errors import IndexLocked, IndexMissing, SearchAppError
 from .client import RequestRefused, SolrClient
-from .tokens import KIND, META_JSON
+from .tokens import META_JSON, json_document
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +42,7 @@ def holder() -> dict[str, Any]:
 
 
 def lock_document(who: dict[str, Any]) -> dict[str, Any]:
-    return {
-        F.KEY: LOCK_KEY,
-        KIND: LOCK,
-        F.DOC_ID: LOCK_KEY,
-        F.PARA_ID: LOCK_KEY,
-        META_JSON: json.dumps(who, ensure_ascii=False),
-        "_version_": -1,  # only if no lock exists
-    }
+    return json_document(LOCK_KEY, LOCK, who) | {"_version_": -1}  # only if none exists
 
 
 def current_holder(client: SolrClient) -> tuple[dict[str, Any], int] | None:

@@ -106,28 +106,32 @@ def block_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def json_document(
+    key: str, kind: str, payload: Any, doc_id: str = "", para_id: str = ""
+) -> dict[str, Any]:
+    """A document of the collection's own (meta, file report, lock): `payload` as stored
+    JSON, the ids the schema requires (the key, unless given), and a kind that no search
+    asks for."""
+    return {
+        F.KEY: key,
+        KIND: kind,
+        F.DOC_ID: doc_id or key,
+        F.PARA_ID: para_id or key,
+        META_JSON: json.dumps(payload, ensure_ascii=False),
+    }
+
+
 def meta_document(meta: dict[str, Any], words: list[str]) -> dict[str, Any]:
     """The collection's meta document: build report and dictionary words."""
-    return {
-        F.KEY: META_KEY,
-        KIND: META,
-        F.DOC_ID: META_KEY,
-        F.PARA_ID: META_KEY,
-        META_JSON: json.dumps({"meta": meta, "words": words}, ensure_ascii=False),
-    }
+    return json_document(META_KEY, META, {"meta": meta, "words": words})
 
 
 def file_document(record: dict[str, Any]) -> dict[str, Any]:
     """A file's build report (`make_meta`'s record of it) as a document of kind "file".
     It has no `source`: deleting a file's paragraphs by source (an incremental run that
     may be interrupted) leaves the report of the last complete run in place."""
-    return {
-        F.KEY: file_key(record["path"]),
-        KIND: FILE,
-        F.DOC_ID: FILE_PREFIX.rstrip("/"),
-        F.PARA_ID: record["path"],
-        META_JSON: json.dumps(record, ensure_ascii=False),
-    }
+    path = record["path"]
+    return json_document(file_key(path), FILE, record, FILE_PREFIX.rstrip("/"), path)
 
 
 def file_key(path: str) -> str:
