@@ -1,55 +1,81 @@
-"""Memory of a server-like process: open the embedded index, answer every benchmark
-query the way the web app does (page, every hit, towns, trend, export), print the RSS.
+"""Memory of a server: open the embedded index in the web app, ask it every benchmark
+query as a browser or script would (the results page's JSON, the towns view, the trend,
+a CSV export of every hit), print the RSS and what it is made of.
 
-    python benchmarks/server_rss.py --index /tmp/b20/searchapp
+    python benchmarks/server_rss.py --index /tmp/b20/searchapp [--corpus /tmp/corpus20]
 
-`run.py` starts it after its own queries, so the figure is one engine's, not the
-benchmark process's (which also holds the corpus and the tutorial index).
+`run.py` starts it after its own queries, so the figure is one server's, not the
+benchmark process's (which also holds the corpus and the tutorial index). Requests go
+through Flask's test client, so the app's own hooks run (memory.py: heap handed back
+after large answers); `--no-release` measures without them.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+import time
 from pathlib import Path
+from unittest import mock
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import all_queries
 
-from searchapp.engine import open_engine
-from searchapp.export import write_csv
-from searchapp.results import SearchRequest
-from searchapp.search import iter_export_rows, run_search, run_trend, town_usage
+from searchapp.config import Config
+from searchapp.web import create_app
 
 
-def status_mb(field: str) -> float:
-    """A memory figure of this process from /proc (VmRSS now, VmHWM its peak since exec)."""
+def status_mb() -> dict[str, float]:
+    """This process's memory from /proc: VmRSS now, VmHWM its peak since exec, and
+    RSS split into anonymous memory and mapped files (the index's sidecar files)."""
+    figures = {}
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                figures[name] = int(value.split()[0]) / 1024
+    return figures
+
+
+def describe(figures: dict[str, float]) -> str:
+    return (
+        f"RSS {figures['VmRSS']:.0f} MB (anonymous {figures['RssAnon']:.0f},"
+        f" mapped files {figures['RssFile']:.0f})"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--no-release", action="store_true", help="without memory.py's trims")
     args = parser.parse_args()
-    engine = open_engine(args.index)
-    opened = status_mb("VmRSS")
+    config = Config(index_dir=args.index, **({"corpus_dir": args.corpus} if args.corpus else {}))
+    if args.no_release:
+        mock.patch("searchapp.web.release_memory", lambda: False).start()
+    client = create_app(config).test_client()
+    client.get("/api/search?q=测试").close()  # the index opened, jieba loaded
+    opened = status_mb()
+    start = time.perf_counter()
     for _, q in all_queries():
-        run_search(engine, SearchRequest(q=q, page_size=10))
-        run_search(engine, SearchRequest(q=q, all=True))
-        town_usage(engine, SearchRequest(q=q))
-        run_trend(engine, SearchRequest(q=q))
-        with open(os.devnull, "wb") as sink:
-            write_csv(iter_export_rows(engine, SearchRequest(q=q)), sink)
-    after, peak = status_mb("VmRSS"), status_mb("VmHWM")
+        text = quote(q)
+        for url in (
+            f"/api/search?q={text}",
+            f"/api/towns?q={text}",
+            f"/api/trend?q={text}",
+            f"/export?q={text}&format=csv",
+        ):
+            answer = client.get(url)
+            assert answer.status_code == 200, (url, answer.status_code)
+            answer.get_data()
+            answer.close()  # a streamed answer's close hooks run here, as after sending
+    after = status_mb()
+    print(f"server: {describe(opened)} with the index open")
     print(
-        f"server-like process: RSS {opened:.0f} MB after opening the index, "
-        f"{after:.0f} MB after every benchmark query (peak {peak:.0f} MB)"
+        f"server: {describe(after)} after every benchmark query"
+        f" ({time.perf_counter() - start:.0f} s; peak {after['VmHWM']:.0f} MB)"
     )
 
 

@@ -815,3 +815,43 @@ def test_api_json_survives_a_lone_surrogate(seed_config):
         answer = app.json.response({"title": "报告\ud800", "n": [1, 2]})
     assert json.loads(answer.get_data()) == {"title": "报告\ud800", "n": [1, 2]}
     assert app.json.loads(app.json.dumps({"a": "镇"})) == {"a": "镇"}
+
+
+def test_the_heap_is_handed_back_after_a_large_answer_only(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+):
+    """An export (streamed) returns freed memory once it has been sent (memory.py); a
+    quick search or a static file does not pay for a trim."""
+    calls: list[str] = []
+    monkeypatch.setattr("searchapp.web.release_memory", lambda: calls.append("trim"))
+    for url in ("/api/search?q=乡村振兴", "/static/app.css", "/search?q=乡村振兴"):
+        with client.get(url) as answer:
+            assert answer.status_code == 200, url
+    assert calls == []
+    with client.get("/export?q=乡村振兴&format=csv") as answer:
+        assert answer.status_code == 200
+        answer.get_data()
+        assert calls == []  # not while the download is being written
+    assert calls == ["trim"]
+
+
+def test_a_trim_returns_freed_heap_and_runs_at_most_once_an_interval():
+    from searchapp.memory import Releaser, malloc_trim
+
+    if malloc_trim() is None:
+        pytest.skip("no glibc malloc_trim here")
+
+    def anonymous_mb() -> int:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("RssAnon"))
+
+    chunks = [bytes(1000) + bytes([i % 256]) for i in range(150_000)]  # malloc'd, not pymalloc
+    pin = bytes(2000)  # above them: the heap's top cannot shrink on its own
+    held = anonymous_mb()
+    del chunks
+    assert Releaser(interval=0.0)() is True
+    assert anonymous_mb() < held - 100  # the ~150 MB freed went back to the system
+    release = Releaser(interval=60.0)
+    assert release() is True
+    assert release() is False  # within the interval
+    assert pin

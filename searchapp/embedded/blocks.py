@@ -53,7 +53,8 @@ class Blocks:
         self.members, self.starts, self.counts = self.find_groups(
             pieces.astype(np.int64), ordinals.astype(np.int64), reports.astype(np.int64), live
         )
-        self.group_of[self.members] = np.repeat(np.arange(len(self.counts)), self.counts)
+        self.owners = np.repeat(np.arange(len(self.counts)), self.counts)  # each member's
+        self.group_of[self.members] = self.owners
         self.bits = bits_from_ids(self.members, nbytes) if len(self.members) else 0
         self.text = ""  # the cut paragraphs' exact-match forms, one after another
         self.offsets = np.zeros(0, dtype=np.int64)  # where each member starts in `text`
@@ -117,7 +118,7 @@ class Blocks:
 
     def groups(self, docs: np.ndarray) -> np.ndarray:
         """Each record's cut paragraph (-1 where it is not a piece of one)."""
-        return self.group_of[docs.astype(np.int64)]
+        return self.group_of[docs]
 
     def pieces_of(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every piece of these cut paragraphs, and the place in `groups` of each one's."""
@@ -169,13 +170,10 @@ class Blocks:
         end = int(self.offsets[last]) if last < len(self.offsets) else len(self.text)
         return self.text[int(self.offsets[first]) : end]
 
-    def sums(self, docs: np.ndarray, values: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """For each of `docs` (pieces of cut paragraphs), the sum of `values` over every
-        piece of its author paragraph."""
-        groups, inverse = np.unique(self.groups(docs), return_inverse=True)
-        members, owner = self.pieces_of(groups)
-        totals = np.bincount(owner, weights=values(members), minlength=len(groups))
-        return totals[inverse.reshape(-1)]
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        """For each cut paragraph, the sum of `values` (one per member, as `members`)
+        over its pieces, in piece order."""
+        return np.bincount(self.owners, weights=values, minlength=len(self.counts))
 
 
 def spread_ids(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:

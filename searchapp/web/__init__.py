@@ -18,13 +18,15 @@ module. Both are found through the installed package, never through the working 
 
 from __future__ import annotations
 
+import time
 from importlib import resources
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 
 from ..build import index_corpus
 from ..config import Config
+from ..memory import release_memory
 from ..office.jobs import Runner
 from ..office.service import Office
 from ..results import MODES
@@ -93,6 +95,8 @@ def create_app(
     )
     app.context_processor(template_context)
     app.after_request(add_security_headers)
+    app.before_request(note_start)
+    app.after_request(release_after_large_answers)
     return app
 
 
@@ -110,6 +114,24 @@ def template_context() -> dict[str, Any]:
         ),
         "max_query_chars": current_app.config["SEARCHAPP"].max_query_chars,
     }
+
+
+LARGE_ANSWER_SECONDS = 0.5  # an answer this slow went over many hits (towns, trend)
+
+
+def note_start() -> None:
+    g.started = time.perf_counter()
+
+
+def release_after_large_answers(response: Response) -> Response:
+    """Once a slow or streamed answer (an export) has gone, hand the memory it freed
+    back to the system (memory.py): else the server keeps its largest answer's peak."""
+    if request.endpoint == "static":
+        return response
+    slow = time.perf_counter() - g.get("started", time.perf_counter()) > LARGE_ANSWER_SECONDS
+    if slow or response.is_streamed:
+        response.call_on_close(release_memory)
+    return response
 
 
 def add_security_headers(response: Response) -> Response:

@@ -1,0 +1,67 @@
+"""Handing memory freed by a large answer back to the system.
+
+An every-hit answer (an export, the towns view, a trend) builds and drops hundreds of
+megabytes of short-lived objects and arrays at 1 GB. glibc keeps most of what they
+freed in its heap for later allocations, so a long-running server's RSS stays at
+its highest answer's peak: measured at 1 GB, 450 MB of free heap after the benchmark
+queries, all of it returned by `malloc_trim` (benchmarks/RESULTS.md). The web app
+calls `release_memory` after such answers (web/__init__.py); elsewhere (glibc absent,
+another C library) it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL = 1.0  # seconds between two trims: many large answers at once trim once
+
+
+@functools.cache
+def malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+class Releaser:
+    """`release_memory`'s state: when it last ran (one trim at a time)."""
+
+    def __init__(self, interval: float = MIN_INTERVAL) -> None:
+        self.interval = interval
+        self.last = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        """Return the heap's free memory to the system unless that was done under
+        `interval` seconds ago; True when it was done now."""
+        trim = malloc_trim()
+        if trim is None or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            now = time.monotonic()
+            if now - self.last < self.interval:
+                return False
+            trim(0)  # walks the heap: ~10-100 ms at 1 GB, after the answer has gone
+            self.last = time.monotonic()
+            log.debug("heap trimmed in %.0f ms", (self.last - now) * 1000)
+            return True
+        finally:
+            self._lock.release()
+
+
+release_memory = Releaser()
