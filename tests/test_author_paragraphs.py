@@ -321,3 +321,32 @@ def test_the_representative_piece_needs_no_full_segmentation(
             assert fast == segmented_representative(plan, pieces, words), q
 
     check()
+
+
+@pytest.mark.parametrize("scope", ["paragraph", "sentence"])
+def test_one_words_best_hits_from_its_postings_equal_scoring_every_hit(
+    embedded: Engine, scattered: Engine, scope: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The top-k of a one-word query taken from the word's postings (the pieces of cut
+    paragraphs scored apart, as their paragraph) is exactly the order of scoring every
+    hit: the same hits, the same scores, ties by document order."""
+    from searchapp.embedded import engine as embedded_engine
+
+    compared = 0
+    for engine in (embedded, scattered):
+        words = sorted({w for f in engine.files for w in f.vocabulary if len(w) >= 2})  # type: ignore[attr-defined]
+        for word in words[:: max(1, len(words) // 150)]:
+            plan = make_plan(parse_query(word), {}, engine.segment, scope=scope)  # type: ignore[attr-defined]
+            hits = engine.hit_bits(plan)  # type: ignore[attr-defined]
+            for _, tier in engine.verbatim_tiers(plan, hits):  # type: ignore[attr-defined]
+                for k in (1, 3, 10):
+                    fast = engine.one_word_order(plan, tier, 7.0, k)  # type: ignore[attr-defined]
+                    if fast is None:
+                        continue
+                    with monkeypatch.context() as patch:
+                        patch.setattr(embedded_engine, "FEW_HITS", 10**9)  # every hit scored
+                        slow = engine.tier_order(plan, tier, 7.0, k)  # type: ignore[attr-defined]
+                    assert fast[0].tolist() == slow[0].tolist(), (word, k)
+                    assert fast[1].tolist() == slow[1].tolist(), (word, k)
+                    compared += 1
+    assert compared > 100

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .codec import bit_flags, bits_from_ids, id_array
+from .codec import bit_flags, bits_at, bits_from_ids, id_array
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class Blocks:
         self.owners = np.repeat(np.arange(len(self.counts)), self.counts)  # each member's
         self.group_of[self.members] = self.owners
         self.bits = bits_from_ids(self.members, nbytes) if len(self.members) else 0
+        self.flags = bit_flags(self.bits, nbytes).view(bool)  # each record: a piece?
+        self.ascending = np.sort(self.members)
         self.text = ""  # the cut paragraphs' exact-match forms, one after another
         self.offsets = np.zeros(0, dtype=np.int64)  # where each member starts in `text`
         self.cut_pairs: dict[str, list[tuple[int, int, int]]] = {}  # (cut, start, end)
@@ -119,6 +121,10 @@ class Blocks:
     def groups(self, docs: np.ndarray) -> np.ndarray:
         """Each record's cut paragraph (-1 where it is not a piece of one)."""
         return self.group_of[docs]
+
+    def held(self, bits: int) -> np.ndarray:
+        """The pieces of cut paragraphs in a bitset, ascending."""
+        return self.ascending[bits_at(bits, self.nbytes, self.ascending).view(bool)]
 
     def pieces_of(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every piece of these cut paragraphs, and the place in `groups` of each one's."""

@@ -59,6 +59,13 @@ def bit_flags(bits: int, nbytes: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
 
 
+def bits_at(bits: int, nbytes: int, docs: np.ndarray) -> np.ndarray:
+    """Bit `doc` of a bitset for each of `docs`, as 0/1 bytes (few docs: cheaper than
+    `bit_flags` of all)."""
+    raw = np.frombuffer(bits.to_bytes(nbytes, "little"), dtype=np.uint8)
+    return (raw[docs >> 3] >> (docs & 7).astype(np.uint8)) & 1
+
+
 def ids_from_bits(bits: int) -> list[int]:
     """The set bits of a bitset, ascending."""
     return id_array(bits).tolist()

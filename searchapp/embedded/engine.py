@@ -38,7 +38,7 @@ from ..headings import recurring_headings
 from ..plan import EXACT_BOOST, K1, B, QueryPlan, Term, in_one_sentence
 from ..results import Matches, Record, ReportRows, Shared, TownTable, Trend, YearCount
 from .blocks import Blocks
-from .codec import bit_flags, bits_from_ids, id_array, ids_from_bits
+from .codec import bit_flags, bits_at, bits_from_ids, id_array, ids_from_bits
 from .indexer import open_generation
 from .sidecar import SegmentFile, open_segment, query_grams
 from .whoosh_io import Leaf, check_reader, column_values, term_docs
@@ -410,18 +410,18 @@ class EmbeddedEngine:
         touched = bits & self.blocks.bits
         if not touched:
             return bits
-        docs = id_array(touched).astype(np.int64)
+        docs = self.blocks.held(touched)
         held = np.zeros(len(docs), dtype=np.int64)
         for term in plan.positive:
-            held += bit_flags(self.piece_term_bits(term), self.nbytes)[docs]
+            held += bits_at(self.piece_term_bits(term), self.nbytes, docs)
         words = np.zeros(len(docs), dtype=np.int64)
         for word in plan.scoring_words:
-            words += bit_flags(self.word(word).bits, self.nbytes)[docs]
-        _, groups = np.unique(self.blocks.groups(docs), return_inverse=True)
-        groups = groups.reshape(-1)
-        keys = (held, words, -self.blocks.piece[docs])
-        best = best_in_groups(groups, keys, int(groups.max()) + 1)
-        return (bits & ~self.blocks.bits) | bits_from_ids(docs[best], self.nbytes)
+            words += bits_at(self.word(word).bits, self.nbytes, docs)
+        # the three keys as one (each under 2**20): one pass of best_in_groups, not three
+        key = (held << 40) | (words << 20) | ((1 << 20) - 1 - self.blocks.piece[docs])
+        best = best_in_groups(self.blocks.groups(docs), (key,), len(self.blocks.counts))
+        chosen = docs[best[best >= 0]]
+        return (bits & ~self.blocks.bits) | bits_from_ids(chosen, self.nbytes)
 
     def column(self, name: str) -> FacetColumn | None:
         if name == F.SECTION_KEY:
@@ -670,6 +670,10 @@ class EmbeddedEngine:
         self, plan: QueryPlan, tier: int, bonus: float, k: int, ids: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """`best_in_tier` as arrays of docnums and scores."""
+        if len(plan.scoring_words) == 1 and k * FEW_HITS < tier.bit_count():
+            found = self.one_word_order(plan, tier, bonus, k)
+            if found is not None:
+                return found
         docs = (id_array(tier) if ids is None else ids).astype(np.uint32)
         values = bonus + self.word_sums(plan, docs)
         ranks = self.rank_array[docs]
@@ -679,6 +683,35 @@ class EmbeddedEngine:
             docs, values, ranks = docs[keep], values[keep], ranks[keep]
         order = np.lexsort((ranks, -values))[:k]
         return docs[order], values[order]
+
+    def one_word_order(
+        self, plan: QueryPlan, tier: int, bonus: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """`tier_order` for a plan with one scoring word, from that word's postings: the
+        k best postings in the tier that are not pieces of a cut paragraph, and the k
+        best such pieces (scored as their author paragraph), merged. A hit without the
+        word scores `bonus` alone, under any posting; None (use the general way) when
+        fewer than k hits score above it. ~3x less work than scoring every hit."""
+        postings = self.word(plan.scoring_words[0])
+        in_tier = bit_flags(tier, self.nbytes).view(bool)
+        values = np.where(in_tier[postings.ids], bonus + postings.scores, -np.inf)
+        by_block = self.by_block(plan)
+        if by_block:
+            values[self.blocks.flags[postings.ids]] = -np.inf  # scored below, as paragraphs
+        if len(values) > k:
+            cut = np.partition(values, len(values) - k)[len(values) - k]
+            keep = np.flatnonzero(values >= max(cut, bonus))  # ties at the cut included
+        else:
+            keep = np.flatnonzero(values > -np.inf)
+        docs, found = postings.ids[keep].astype(np.uint32), values[keep]
+        if by_block:
+            pieces = id_array(tier & self.blocks.bits).astype(np.uint32)
+            docs = np.concatenate((docs, pieces))
+            found = np.concatenate((found, bonus + self.block_sums(plan, pieces)))
+        order = np.lexsort((self.rank_array[docs], -found))[:k]
+        if len(order) < k or found[order[-1]] <= bonus:
+            return None
+        return docs[order], found[order]
 
     def by_report(self, plan: QueryPlan, hits: int, k: int) -> list[tuple[int, float]]:
         """Hits grouped by report: reports in the order of their best hit, each report's
@@ -784,7 +817,7 @@ class EmbeddedEngine:
         for word in plan.scoring_words:
             sums += self.word(word).scores_at(docs, self.size)
         if self.by_block(plan) and len(docs):
-            cut = np.flatnonzero(self.blocks.groups(docs) >= 0)
+            cut = np.flatnonzero(self.blocks.flags[docs])
             if len(cut):
                 sums[cut] = self.block_sums(plan, docs[cut])
         return sums
@@ -897,7 +930,7 @@ class EmbeddedEngine:
         for units in needles:
             counts += self.occurrences_of(units)[docs]
         if self.by_block(plan) and len(docs):  # a cut paragraph's in its whole text
-            for i in np.flatnonzero(self.blocks.groups(docs) >= 0).tolist():
+            for i in np.flatnonzero(self.blocks.flags[docs]).tolist():
                 block = self.blocks.block_units(int(docs[i]))
                 counts[i] = sum(block.count(units) for units in needles)
         return np.maximum(counts, 1)
