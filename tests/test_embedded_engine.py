@@ -17,6 +17,7 @@ from oracle import author_paragraphs, corpus_paragraphs, hit_key
 from searchapp import fields as F
 from searchapp.analysis import exact_key, exact_units, segment
 from searchapp.embedded import EmbeddedEngine, build_index, open_live, whoosh_io
+from searchapp.embedded import engine as embedded_engine
 from searchapp.embedded.codec import ids_from_bits
 from searchapp.embedded.engine import LruCache
 from searchapp.embedded.indexer import open_index
@@ -120,11 +121,16 @@ def queries(draw: st.DrawFn, rows: list[dict[str, Any]]) -> str:
     return " ".join(parts)
 
 
-@pytest.mark.parametrize("which", ["multi", "deleted"])
+@pytest.mark.parametrize("which", ["multi", "deleted", "multi, facets on threads"])
 def test_hits_totals_facets_and_pages_equal_a_scan(
-    which: str, multi_segment_index: Path, deleted_docs_index: Path
+    which: str,
+    multi_segment_index: Path,
+    deleted_docs_index: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ):
-    index_dir = multi_segment_index if which == "multi" else deleted_docs_index
+    if which.endswith("threads"):  # every search counts its facets beside its ranking
+        monkeypatch.setattr(embedded_engine, "PARALLEL_HITS", 0)
+    index_dir = deleted_docs_index if which == "deleted" else multi_segment_index
     engine = EmbeddedEngine(Path(open_index(index_dir)[0].storage.folder))
     assert len(engine.leaves) > 1
     if which == "deleted":
