@@ -6,7 +6,9 @@ freed in its heap for later allocations, so a long-running server's RSS stays at
 its highest answer's peak: measured at 1 GB, 450 MB of free heap after the benchmark
 queries, all of it returned by `malloc_trim` (benchmarks/RESULTS.md). The web app
 calls `release_memory` after such answers (web/__init__.py); elsewhere (glibc absent,
-another C library) it does nothing.
+another C library) it does nothing. The same answers read every text of the segment
+files through their mappings; `release_pages` unmaps those again (the kernel keeps them
+cached), so that RSS shows what the server holds, not what it once read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +68,10 @@ class Releaser:
 
 
 release_memory = Releaser()
+
+
+def release_pages(engine: Any) -> None:
+    """An engine's mapped texts unmapped, if it maps any (the embedded one)."""
+    release = getattr(engine, "release_pages", None)
+    if release is not None:
+        release()

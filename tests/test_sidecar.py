@@ -277,3 +277,29 @@ def test_gram_occurrences_past_the_stored_cap(tmp_path: Path):
     assert tfs.max() == grams.MAX_TF and len(docs) == grams.CHUNK // 2 + 1
     docs, tfs = segment_file.repeats("清两")
     assert tfs.max() == grams.MAX_TF and len(docs) == 2 * (grams.CHUNK // 2 + 1)
+
+
+def mapped_kb(path: Path) -> int:
+    """This process's resident pages of a mapped file, from /proc/self/smaps."""
+    total, inside = 0, False
+    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            first = line.split(maxsplit=1)[0]
+            if "-" in first and not first.endswith(":"):
+                inside = line.rstrip().endswith(str(path))
+            elif inside and first == "Rss:":
+                total += int(line.split()[1])
+    return total
+
+
+def test_released_texts_leave_the_process_and_read_back_the_same(tmp_path: Path):
+    texts = [f"第{i}段：" + "发展乡村产业，推进三清两建。" * 40 for i in range(3000)]  # ~3.5 MB
+    segment = write(tmp_path / grams.file_name("MAIN_big"), texts)
+    assert [segment.text(d) for d in range(len(texts))] == texts  # every text read: mapped
+    assert segment.occurrences("三清两建", np.arange(len(texts))).tolist() == [40] * len(texts)
+    resident = mapped_kb(segment.path)
+    segment.release_texts()
+    assert mapped_kb(segment.path) < resident - 2000  # the texts' pages unmapped
+    assert [segment.text(d) for d in range(len(texts))] == texts  # and read again alike
+    assert segment.exact_ids(exact_key("三清两建乡村")) == []
+    assert segment.exact_ids(exact_key("产业，推进三清")) == list(range(len(texts)))

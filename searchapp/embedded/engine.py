@@ -242,6 +242,11 @@ class EmbeddedEngine:
         self.cache.clear()
         close_reader(self.reader)
 
+    def release_pages(self) -> None:
+        """Unmap the segment files' texts after an answer that read them all (sidecar.py)."""
+        for segment_file in self.files:
+            segment_file.release_texts()
+
     def warm(self) -> None:
         """Make now the tables that the first towns, trend and facet answers would make
         (~0.2 s at 200 MB): a served engine's first users should not wait for them, a

@@ -565,6 +565,20 @@ class SegmentFile:
         if not complete:
             raise ValueError(f"{path} is truncated or damaged")
 
+    def release_texts(self) -> None:
+        """Unmap the texts' pages from this process (they stay in the kernel's page
+        cache, and come back on the next read as a minor fault): an every-hit answer
+        reads all of them once, and mapped they would count in the server's RSS for good
+        (1 GB: ~1 GB of it)."""
+        for name in ("texts", "patches"):
+            at, size = self._places[name]
+            start = at - at % mmap.PAGESIZE
+            if size:
+                try:
+                    self._map.madvise(mmap.MADV_DONTNEED, start, at + size - start)
+                except ValueError:  # closed with its engine meanwhile
+                    return
+
     def _section(self, name: str) -> memoryview | bytes:
         at, size = self._places[name]
         return memoryview(self._map)[at : at + size] if size else b""

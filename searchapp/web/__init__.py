@@ -26,7 +26,7 @@ from flask import Flask, Response, current_app, g, request
 
 from ..build import index_corpus
 from ..config import Config
-from ..memory import release_memory
+from ..memory import release_memory, release_pages
 from ..office.jobs import Runner
 from ..office.service import Office
 from ..results import MODES
@@ -130,7 +130,8 @@ def release_after_large_answers(response: Response) -> Response:
         return response
     slow = time.perf_counter() - g.get("started", time.perf_counter()) > LARGE_ANSWER_SECONDS
     if slow or response.is_streamed:
-        response.call_on_close(release_memory)
+        engine = g.get("engine")  # the one this answer read (web/store.py)
+        response.call_on_close(lambda: (release_pages(engine), release_memory()))
     return response
 
 
