@@ -2,12 +2,12 @@
 query as a browser or script would (the results page's JSON, the towns view, the trend,
 a CSV export of every hit), print the RSS and what it is made of.
 
-    python benchmarks/server_rss.py --index /tmp/b20/searchapp [--corpus /tmp/corpus20]
+    python benchmarks/server_rss.py --index /tmp/b20/searchapp
 
 `run.py` starts it after its own queries, so the figure is one server's, not the
 benchmark process's (which also holds the corpus and the tutorial index). Requests go
 through Flask's test client, so the app's own hooks run (memory.py: heap handed back
-after large answers); `--no-release` measures without them.
+and texts unmapped after large answers); `--no-release` measures without them.
 """
 
 from __future__ import annotations
@@ -49,13 +49,11 @@ def describe(figures: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--corpus", type=Path, default=None)
-    parser.add_argument("--no-release", action="store_true", help="without memory.py's trims")
+    parser.add_argument("--no-release", action="store_true", help="without memory.py's hooks")
     args = parser.parse_args()
-    config = Config(index_dir=args.index, **({"corpus_dir": args.corpus} if args.corpus else {}))
     if args.no_release:
-        mock.patch("searchapp.web.release_memory", lambda: False).start()
-    client = create_app(config).test_client()
+        mock.patch("searchapp.web.release_after_answer", lambda _: None).start()
+    client = create_app(Config(index_dir=args.index)).test_client()
     client.get("/api/search?q=测试").close()  # the index opened, jieba loaded
     opened = status_mb()
     start = time.perf_counter()

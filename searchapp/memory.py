@@ -5,9 +5,9 @@ megabytes of short-lived objects and arrays at 1 GB. glibc keeps most of what th
 freed in its heap for later allocations, so a long-running server's RSS stays at
 its highest answer's peak: measured at 1 GB, 450 MB of free heap after the benchmark
 queries, all of it returned by `malloc_trim` (benchmarks/RESULTS.md). The web app
-calls `release_memory` after such answers (web/__init__.py); elsewhere (glibc absent,
+calls `release_after_answer` after such answers (web/__init__.py); elsewhere (glibc absent,
 another C library) it does nothing. The same answers read every text of the segment
-files through their mappings; `release_pages` unmaps those again (the kernel keeps them
+files through their mappings; the engine's `release_pages` unmaps those again (the kernel keeps them
 cached), so that RSS shows what the server holds, not what it once read.
 """
 
@@ -70,8 +70,10 @@ class Releaser:
 release_memory = Releaser()
 
 
-def release_pages(engine: Any) -> None:
-    """An engine's mapped texts unmapped, if it maps any (the embedded one)."""
-    release = getattr(engine, "release_pages", None)
-    if release is not None:
-        release()
+def release_after_answer(engine: Any) -> None:
+    """After a large answer: unmap the texts the engine read, if it maps any (the
+    embedded one does), and hand the freed heap back."""
+    release_pages = getattr(engine, "release_pages", None)
+    if release_pages is not None:
+        release_pages()
+    release_memory()

@@ -823,7 +823,7 @@ def test_the_heap_is_handed_back_after_a_large_answer_only(
     """An export (streamed) returns freed memory once it has been sent (memory.py); a
     quick search or a static file does not pay for a trim."""
     calls: list[str] = []
-    monkeypatch.setattr("searchapp.web.release_memory", lambda: calls.append("trim"))
+    monkeypatch.setattr("searchapp.web.release_after_answer", lambda _: calls.append("trim"))
     for url in ("/api/search?q=乡村振兴", "/static/app.css", "/search?q=乡村振兴"):
         with client.get(url) as answer:
             assert answer.status_code == 200, url

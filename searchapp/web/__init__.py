@@ -26,7 +26,7 @@ from flask import Flask, Response, current_app, g, request
 
 from ..build import index_corpus
 from ..config import Config
-from ..memory import release_memory, release_pages
+from ..memory import release_after_answer
 from ..office.jobs import Runner
 from ..office.service import Office
 from ..results import MODES
@@ -131,7 +131,7 @@ def release_after_large_answers(response: Response) -> Response:
     slow = time.perf_counter() - g.get("started", time.perf_counter()) > LARGE_ANSWER_SECONDS
     if slow or response.is_streamed:
         engine = g.get("engine")  # the one this answer read (web/store.py)
-        response.call_on_close(lambda: (release_pages(engine), release_memory()))
+        response.call_on_close(lambda: release_after_answer(engine))
     return response
 
 
