@@ -53,6 +53,7 @@ from searchapp.errors import (
     BackendUnavailable,
     IncompleteResults,
     IndexLocked,
+    IndexMissing,
     SearchAppError,
 )
 from searchapp.plan import EXACT_BOOST, Term, make_plan
@@ -782,7 +783,6 @@ def test_unreachable_solr_gives_a_clear_error(solr: SolrEngine):
 
 
 def test_a_missing_collection_says_how_to_build_it(solr_cluster: ClusterInfo):
-    from searchapp.errors import IndexMissing
 
     with pytest.raises(IndexMissing, match="searchapp index --backend solr"):
         open_solr_engine(solr_cluster.solr_url, "no_such_collection")
@@ -821,3 +821,45 @@ def test_reports_without_a_year_sort_last(solr_cluster: ClusterInfo, tmp_path: P
         assert sources_in_date_order(engine, sort) == SORTED_SOURCES[sort]
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize(("q", "options"), [(q, o) for q, o in QUERIES if "scope" not in o])
+def test_facets_counted_by_report_equal_one_terms_facet_a_column(
+    q: str, options: dict, solr: SolrEngine
+):
+    request = SearchRequest(q=q, **options)
+    by_report = run_search(solr, request)
+    built = solr.build_id()
+    assert solr._counted[built] is True  # the local cluster's nodes serve /counted
+    solr._counted[built] = False  # as on a cluster without searchapp's jar
+    try:
+        by_column = run_search(solr, request)
+    finally:
+        solr._counted[built] = True
+    assert by_report.total == by_column.total > 0
+    assert by_report.facets == by_column.facets
+    for name, counts in by_report.facets.items():
+        assert list(counts.items()) == list(by_column.facets[name].items())  # order too
+
+
+def test_a_cluster_without_the_counted_handler_gets_the_same_facets(
+    solr: SolrEngine, monkeypatch: pytest.MonkeyPatch
+):
+    request = SearchRequest(q="发展")
+    expected = run_search(solr, request).facets
+    built = solr.build_id()
+    monkeypatch.delitem(solr._counted, built)
+    plain = solr.client.select
+    handlers = []
+
+    def select(params: list, handler: str = "/select") -> dict:
+        handlers.append(handler)
+        if handler == "/counted":  # what Solr answers when the configset has no such handler
+            raise IndexMissing("no /counted")
+        return plain(params, handler)
+
+    monkeypatch.setattr(solr.client, "select", select)
+    assert run_search(solr, request).facets == expected
+    assert run_search(solr, request).facets == expected
+    assert handlers == ["/counted", "/select", "/select"]  # asked once, then not again
+    assert solr._counted[built] is False

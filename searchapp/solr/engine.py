@@ -14,7 +14,10 @@ paragraphs were. The plan's rules (plan.py) map onto Solr as follows (queries.py
   but the BM25 is Lucene's (idf ln(1 + (N − df + 0.5)/(df + 0.5)), lengths in one lossy
   byte, N and df over every document with words, pieces and cut paragraphs' block documents
   alike), so within a tier the order can differ from the embedded engine's.
-* facets: the JSON Facet API over `fields.COLUMNS` (counts desc, then value);
+* facets: the columns (`fields.COLUMNS`) are the report's, so the hits are counted by report
+  (searchapp.ReportHits on `/counted`, in the page's request) and summed into every column
+  from the table of reports (`ReportColumns`); where the nodes lack that plugin, the JSON
+  Facet API, a terms facet a column. Counts desc, then value; the headings as query facets;
   every hit: `cursorMark` over the same sort (the key last).
 * sentence and document scopes are applied in Python over every paragraph-scope hit.
 
@@ -37,6 +40,8 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from .. import fields as F
 from ..analysis import ANALYSIS_VERSION, SEGMENTER, exact_key, words_among
@@ -109,6 +114,9 @@ class SolrEngine:
         self._headings: tuple[str, list[str]] | None = None  # (build id, labels)
         self._reports: tuple[str, dict[str, dict[str, Any]]] | None = None  # (build id, …)
         self._files: tuple[str, list[dict[str, Any]]] | None = None  # (build id, reports)
+        self._absent: tuple[str, set[str]] = ("", set())  # (build id, reports not found)
+        self._columns: ReportColumns | None = None
+        self._counted: dict[str, bool] = {}  # build id → the collection has /counted
         self.load_meta()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -206,11 +214,12 @@ class SolrEngine:
         params += [("sort", request.sort(plan)), ("fl", f"{F.KEY},score")]
         return request, params
 
-    def facet_spec(self, request: Request) -> str:
-        """Terms facets over the columns, and a query facet per recurring heading."""
+    def facet_spec(self, request: Request, columns: bool = True) -> str:
+        """Terms facets over the columns (unless `columns` is False: counted by report), and a
+        query facet per recurring heading."""
         spec: dict[str, Any] = {
             name: {"type": "terms", "field": name, "limit": -1, "mincount": 1, "sort": "count desc"}
-            for name in F.COLUMNS
+            for name in (F.COLUMNS if columns else ())
         }
         for i, label in enumerate(self.headings()):
             units = exact_key(label)
@@ -275,13 +284,10 @@ class SolrEngine:
         rows_wanted = 0 if stop is None or stop <= start else stop - start
         # one request: the page with its records, the total and the facets
         params = [(k, f"{v},{RECORD_FIELDS}" if k == "fl" else v) for k, v in params]
-        found = self.client.select(
-            request.with_params([*params, ("start", str(start)), ("rows", str(rows_wanted)),
-             ("json.facet", self.facet_spec(request))])
-        )  # fmt: skip
+        params += [("start", str(start)), ("rows", str(rows_wanted))]
+        found, facets = self.page_with_facets(request, params)
         total = int(found["response"]["numFound"])
         notices = [PARTIAL_NOTICE] if is_partial(found) else []
-        facets = parse_facets(found.get("facets", {}))
         facets[F.SECTION] = self.section_counts(found.get("facets", {}))
         docs = found["response"]["docs"]
         ranked = [(d[F.KEY], score_of(d)) for d in docs]
@@ -291,6 +297,54 @@ class SolrEngine:
         ranked, chosen = self.chosen_pieces(plan, ranked, RECORD_FIELDS)
         known.update({key: with_pieces(piece, pieces) for key, (piece, pieces) in chosen.items()})
         return SolrMatches(total, facets, ranked, notices, records=known)
+
+    def page_with_facets(
+        self, request: Request, params: list[tuple[str, str]]
+    ) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
+        """The answer to a page request with the column facets. Where the collection has the
+        `/counted` handler (searchapp.ReportHits), the hits come counted by report and every
+        column is summed from the reports' table; else one terms facet a column."""
+        built = self.build_id()
+        counted = self._counted.get(built, True)
+        if counted:
+            try:
+                found = self.client.select(
+                    request.with_params([*params, ("reportHits", "true"),
+                     ("json.facet", self.facet_spec(request, columns=False))]),
+                    handler="/counted",
+                )  # fmt: skip
+            except IndexMissing:  # Solr's 404: no such handler (or no such collection)
+                log.info("collection %s has no /counted handler: facets by column", self.collection)
+                self._counted[built] = False
+            else:
+                self._counted[built] = True
+                hits = found.get("reportHits") or {}
+                facets = self.report_facets(hits.get("values", []), hits.get("counts", []))
+                return found, facets
+        found = self.client.select(
+            request.with_params([*params, ("json.facet", self.facet_spec(request))])
+        )
+        return found, parse_facets(found.get("facets", {}))
+
+    def report_facets(self, reports: list[str], counts: list[int]) -> dict[str, dict[str, int]]:
+        """The column facets of hits counted by report: each report's count to its values."""
+        table = self.report_columns()
+        at = [table.index.get(r, -1) for r in reports]
+        if -1 in at:  # a report indexed since the table was read
+            table = self.report_columns([r for r, i in zip(reports, at, strict=True) if i < 0])
+            at = [table.index.get(r, -1) for r in reports]
+        rows = np.array(at, np.int64)
+        weights = np.array(counts, np.int64)[rows >= 0]
+        rows = rows[rows >= 0]
+        return {name: column.counted(rows, weights) for name, column in table.columns.items()}
+
+    def report_columns(self, wanted: Sequence[str] = ()) -> ReportColumns:
+        """The reports' column values as codes (see `reports`), made once a build."""
+        reports = self.reports(wanted)
+        cached = self._columns
+        if cached is None or cached.reports is not reports:
+            cached = self._columns = ReportColumns.make(reports)
+        return cached
 
     def iter_matches(self, plan: QueryPlan, batch: int = 1000) -> Iterator[tuple[str, float]]:
         """Every hit as (key, score), best first, fetched `batch` at a time."""
@@ -462,17 +516,21 @@ class SolrEngine:
         return out
 
     def reports(self, wanted: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
-        """Each report's town, title, year and type (its first paragraph's), read once a
-        build (again when a report in `wanted` is not known yet)."""
+        """Each report's title and columns (its first paragraph's), read once a build (again
+        when a report in `wanted` is not known yet, once: a report still missing then was
+        deleted since it was counted)."""
         built = self.build_id()
         cached = self._reports
-        if cached is not None and cached[0] == built and all(d in cached[1] for d in wanted):
-            return cached[1]
-        fl = ",".join([F.DOC_ID, F.TOWN, F.TITLE, F.YEAR, F.DOC_TYPE])
+        known = cached[1] if cached is not None and cached[0] == built else None
+        absent = self._absent[1] if self._absent[0] == built else set()
+        if known is not None and all(d in known or d in absent for d in wanted):
+            return known
+        fl = ",".join([F.DOC_ID, F.TITLE, *F.COLUMNS])
         params = [("q", PARAGRAPHS), ("fq", f"{F.ORDINAL}:0"), ("sort", f"{F.KEY} asc"),
                   ("fl", fl)]  # fmt: skip
         found = {str(d[F.DOC_ID]): d for d in self.stream(params, CURSOR_PAGE)}
         self._reports = (built, found)
+        self._absent = (built, {d for d in wanted if d not in found})
         return found
 
     def trend(self, plan: QueryPlan) -> Trend:
@@ -723,6 +781,51 @@ def with_pieces(doc: dict[str, Any], pieces: list[dict[str, Any]]) -> Record:
         piece_ids=tuple(d[F.PARA_ID] for d in pieces),
         piece_texts=tuple(d[F.TEXT] for d in pieces),
     )
+
+
+@dataclass
+class Column:
+    """One column's value of each report, as a code into `values` (-1: the report has none)."""
+
+    codes: np.ndarray
+    values: list[str]
+    rank: np.ndarray  # each value's place in sorted order (ties of a facet's counts)
+
+    @classmethod
+    def make(cls, values: Sequence[Any]) -> Column:
+        known: dict[str, int] = {}
+        codes = [-1 if v is None else known.setdefault(str(v), len(known)) for v in values]
+        names = list(known)
+        rank = np.empty(len(names), np.int64)
+        rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        return cls(np.array(codes, np.int64), names, rank)
+
+    def counted(self, rows: np.ndarray, weights: np.ndarray) -> dict[str, int]:
+        """The facet of reports `rows` with `weights` hits each: most first, then by value
+        (as `ordered`)."""
+        codes = self.codes[rows]
+        held = codes >= 0
+        summed = np.bincount(codes[held], weights[held], len(self.values)).astype(np.int64)
+        hit = np.flatnonzero(summed)
+        order = hit[np.lexsort((self.rank[hit], -summed[hit]))]
+        values = self.values
+        return {values[v]: n for v, n in zip(order.tolist(), summed[order].tolist(), strict=True)}
+
+
+@dataclass
+class ReportColumns:
+    """Each report's value of each column, so hits counted by report sum to the column
+    facets in numpy (`Column.counted`)."""
+
+    reports: dict[str, dict[str, Any]]
+    index: dict[str, int]
+    columns: dict[str, Column]
+
+    @classmethod
+    def make(cls, reports: dict[str, dict[str, Any]]) -> ReportColumns:
+        docs = list(reports.values())
+        columns = {name: Column.make([doc.get(name) for doc in docs]) for name in F.COLUMNS}
+        return cls(reports, {r: i for i, r in enumerate(reports)}, columns)
 
 
 def ordered(counts: Counter[str]) -> dict[str, int]:

@@ -118,7 +118,8 @@ from .tokens import (
 
 log = logging.getLogger(__name__)
 
-CONFIGSET = "searchapp-4"  # bump the number when searchapp/solr/configset changes incompatibly
+CONFIGSET = "searchapp-5"  # bump the number when searchapp/solr/configset changes
+SAME_SCHEMA = {"searchapp-4"}  # older configsets whose collections take the same documents
 BATCH_DOCS = 500  # paragraphs per update request
 BATCH_BYTES = 4 * 2**20  # or fewer, when the paragraphs are long
 WINDOW = 4  # files handed to each worker process at a time
@@ -372,7 +373,10 @@ def can_update_collection(meta: dict[str, Any], corpus_dir: Path, user_dict: Pat
     """An incremental run is possible when the analysis settings are the same and the
     collection's schema is this version's (an older one takes other fields: a full build
     makes a new collection, with no outage)."""
-    return meta.get("configset") == CONFIGSET and can_update(meta, corpus_dir, user_dict)
+    made_with = meta.get("configset")
+    return (made_with == CONFIGSET or made_with in SAME_SCHEMA) and can_update(
+        meta, corpus_dir, user_dict
+    )
 
 
 def update_collection(

@@ -83,6 +83,8 @@ public final class ClusterNode {
   /** Run one SolrCloud node on 127.0.0.1:port (context /solr) joined to the ZooKeeper zkHost. */
   static void runSolrNode(int port, String zkHost, Path home) throws Exception {
     Files.createDirectories(home);
+    // This JVM has ReportHits on its class path: the configset's `/counted` handler is on.
+    System.setProperty("searchapp.plugin", "true");
     Path solrXml = home.resolve("solr.xml");
     if (!Files.exists(solrXml)) {
       try (var in = ClusterNode.class.getResourceAsStream("/searchapp-solr.xml")) {
