@@ -65,7 +65,7 @@ RECORD_FIELDS = ",".join(
 )  # fmt: skip
 KEY_BATCH = 500  # records fetched by key per request
 RARE_GRAMS = 12  # fuzzy candidates: the query's rarest pairs that the collection holds
-CURSOR_PAGE = 10_000  # every hit in ranking order: hits read a page at a time
+CURSOR_PAGE = 25_000  # every hit in ranking order: hits read a page at a time
 TEXT_PAGE = 5_000  # texts read a page at a time to count occurrences
 BEST_BATCH = 500  # hits read a page at a time while looking for the towns' best
 META_TTL = 30.0  # seconds before the meta document (and dictionary) is read again
@@ -378,22 +378,41 @@ class SolrEngine:
         blocks = [key[: -len(BLOCK_SUFFIX)] for key, _ in ranked if key.endswith(BLOCK_SUFFIX)]
         if not blocks:
             return ranked, {}
+        # the words the rule may ask about, counted in each piece by Solr (its `words` are
+        # the word channel's tokens): no jieba here, for every cut hit of an export
+        asked = sorted({w for t in plan.positive if not t.quoted for w in t.words}
+                       | set(plan.scoring_words))  # fmt: skip
+        fl = f"{fl},{F.KEY},{F.BLOCK},{F.TEXT}"
+        counted: dict[str, set[str]] = {}
+
+        def held_words(text: str, wanted: set[str]) -> set[str]:
+            held = counted.get(text)
+            if held is None or not wanted <= set(asked):
+                return self.words_among(text, wanted)
+            return held & wanted
+
         chosen, found = {}, {}
-        for block, pieces in self.pieces_of(blocks, f"{fl},{F.KEY},{F.BLOCK},{F.TEXT}").items():
-            piece = pieces[representative(plan, pieces, self.words_among)]
+        for block, pieces in self.pieces_of(blocks, fl, asked).items():
+            for piece in pieces:
+                counted[piece[F.TEXT]] = {w for i, w in enumerate(asked) if piece.pop(f"tf{i}")}
+            piece = pieces[representative(plan, pieces, held_words)]
             chosen[block + BLOCK_SUFFIX] = piece[F.KEY]
             found[piece[F.KEY]] = (piece, pieces)
         return [(chosen.get(key, key), score) for key, score in ranked], found
 
-    def pieces_of(self, blocks: Sequence[str], fl: str) -> dict[str, list[dict[str, Any]]]:
-        """The pieces of these cut paragraphs, in order, by block name."""
+    def pieces_of(
+        self, blocks: Sequence[str], fl: str, words: Sequence[str] = ()
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The pieces of these cut paragraphs, in order, by block name; with the term
+        frequency in `words` of each of `words` as the field tf0, tf1, …"""
         out: dict[str, list[dict[str, Any]]] = {}
         blocks = list(dict.fromkeys(blocks))
         for i in range(0, len(blocks), KEY_BATCH):
             request = Request()
             q = f"{{!terms f={F.BLOCK} v={request.ref(','.join(blocks[i : i + KEY_BATCH]))}}}"
+            tfs = [f"tf{j}:termfreq({F.WORDS},{request.ref(w)})" for j, w in enumerate(words)]
             params = request.with_params([("q", q), ("fq", PARAGRAPHS)])
-            params += [("sort", f"{F.KEY} asc"), ("fl", f"{fl},{F.PIECE}")]
+            params += [("sort", f"{F.KEY} asc"), ("fl", ",".join([fl, F.PIECE, *tfs]))]
             for doc in self.stream(params):
                 out.setdefault(doc[F.BLOCK], []).append(doc)
         for pieces in out.values():
