@@ -192,7 +192,7 @@ def build_solr(
     index_solr(
         corpus, info.solr_url, name, shards=shards, replicas=replicas, procs=procs, rebuild=True
     )
-    seconds = time.perf_counter() - start  # with ALIAS_GRACE: the old build's deletion waits
+    seconds = time.perf_counter() - start  # to live and merged (the replaced build is kept)
     index, tlog = collection_bytes(info, live_collection(info.solr_url, name) or name)
     return Build(seconds, own_cpu() - cpu0, solr_cpu(info) - solr0, index, tlog)
 

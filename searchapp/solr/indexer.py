@@ -20,7 +20,8 @@ quotations before the first paragraph can be segmented with the mined words; the
 pass keeps each file's parse in a temporary spool (pickled, about the corpus's size on
 disk), which the second takes it from, so each file is read and parsed once. A
 collection made with another configset version (the meta's `configset`) takes a full
-build: its schema lacks the fields sent now.
+build: its schema lacks the fields sent now (SAME_SCHEMA lists the configsets that only
+changed solrconfig.xml).
 
 Keys are unique ("<doc_id>/<para_id>", the uniqueKey), so a paragraph sent twice
 overwrites itself: an interrupted run leaves no duplicate, and the next run re-reads
@@ -29,7 +30,8 @@ every file it did not confirm.
 The name searches use is an alias. A full build (the first, `--rebuild`, or one whose
 analysis settings changed) goes into a collection of its own, `<name>__b<time>`, and
 the alias is switched to it only once it is complete and committed; the collection it
-replaces is deleted a few seconds later. Searches during a rebuild therefore see the old
+replaces is kept until the next run of the name, which deletes it first: searches
+already sent to it finish, however long they take. Searches during a rebuild therefore see the old
 collection, whole, until they see the new one, whole. A full build that fails or is
 interrupted deletes its collection; one killed outright leaves it behind, and the next
 run deletes it. Incremental runs update the live collection through the alias. A
@@ -50,9 +52,10 @@ import pickle
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +131,6 @@ FILE_BATCH = 2_000  # file reports per update request
 
 
 BUILD_MARK = "__b"  # a full build's collection: <name>__b<milliseconds since 1970>
-ALIAS_GRACE = 5.0  # seconds the replaced collection lives on for searches already sent to it
 
 
 def live_collection(solr_url: str, name: str) -> str | None:
@@ -140,32 +142,37 @@ def live_collection(solr_url: str, name: str) -> str | None:
     return name if name in list_collections(solr_url) else None
 
 
-def new_build(solr_url: str, name: str, shards: int, replicas: int) -> str:
-    """Create the collection of a full build of `name` (the configset uploaded if missing)."""
+def build_name(name: str) -> str:
+    """A new full build's collection name for `name`."""
+    return f"{name}{BUILD_MARK}{time.time_ns() // 1_000_000}"
+
+
+def new_build(solr_url: str, build: str, shards: int, replicas: int) -> None:
+    """Create the collection of a full build (the configset uploaded if missing)."""
     if CONFIGSET not in list_configsets(solr_url):
         upload_configset(solr_url, CONFIGSET, CONFIGSET_DIR)
-    build = f"{name}{BUILD_MARK}{time.time_ns() // 1_000_000}"
     create_collection(solr_url, build, CONFIGSET, shards, replicas)
-    log.info("created collection %s (%d×%d) for a full build of %s", build, shards, replicas, name)
-    return build
+    log.info("created collection %s (%d×%d) for a full build", build, shards, replicas)
 
 
 def remove_leftovers(solr_url: str, name: str, live: str | None) -> None:
-    """Delete the collections of full builds of `name` that never went live."""
+    """Delete the collections of full builds of `name` that are not live: the one the last
+    full build replaced, and any that an interrupted build left."""
     for other in list_collections(solr_url):
         if other.startswith(name + BUILD_MARK) and other != live:
-            log.warning("deleting %s, left by an interrupted full build of %s", other, name)
+            log.info("deleting %s, a replaced or interrupted full build of %s", other, name)
             delete_collection(solr_url, other)
 
 
-def go_live(solr_url: str, name: str, build: str, old: str | None) -> None:
-    """Point the alias `name` at a complete build; delete the collection it replaces."""
+def go_live(solr_url: str, name: str, target: SolrClient, old: str | None) -> None:
+    """Point the alias `name` at a complete build (`target`) and merge its segments. The
+    collection it replaces stays until the next run of `name` (`remove_leftovers`):
+    searches already sent to it finish however long they take, and the alias can be
+    pointed back at it."""
     if old == name:  # a collection of the alias's name: it must go first
         delete_collection(solr_url, name)
-    create_alias(solr_url, name, build)
-    if old and old != name:
-        time.sleep(ALIAS_GRACE)  # requests already routed to it finish; nodes see the alias
-        drop_build(solr_url, old)  # live already: a failure here is the next run's leftover
+    create_alias(solr_url, name, target.collection)
+    merge_segments(target)
 
 
 def drop_build(solr_url: str, build: str) -> None:
@@ -341,29 +348,36 @@ def index_solr(
             found = read_meta(client)
             if found and not rebuild and can_update_collection(found[0], corpus_dir, user_dict):
                 return update_collection(client, found, paths, run)
-        build = new_build(solr_url, collection, shards, replicas)
+        build = build_name(collection)
+        target = SolrClient(solr_url, build, timeout)
         try:
-            full_build(SolrClient(solr_url, build, timeout), collection, paths, run)
+            create = partial(new_build, solr_url, build, shards, replicas)
+            full_build(target, collection, paths, run, create)
         except BaseException:
             drop_build(solr_url, build)
             raise
-        go_live(solr_url, collection, build, live)  # a failure here keeps the complete build
+        go_live(solr_url, collection, target, live)  # a failure here keeps the complete build
         return run.finished()
 
 
-def full_build(target: SolrClient, name: str, paths: list[Path], run: Run) -> None:
-    """Every file into `target`, a new collection that searches will know as `name`."""
-    target.connect()
+def full_build(
+    target: SolrClient, name: str, paths: list[Path], run: Run, create: Callable[[], None]
+) -> None:
+    """Every file into `target`, a new collection (made by `create`) that searches will
+    know as `name`."""
     run.report.mode = "full"
     with tempfile.TemporaryDirectory(prefix="searchapp-spool-") as spool:
         # Slogan mining needs every file's quotations before the first paragraph can be
         # segmented: the first pass keeps each file's parse for the second, and jieba's
-        # dictionary loads meanwhile.
+        # dictionary loads and the collection is made meanwhile.
         run.spool = Path(spool)
-        with ThreadPoolExecutor(1) as background:
+        with ThreadPoolExecutor(2) as background:
+            made = background.submit(create)
             base = None if segmenter_loaded() else background.submit(load_dictionary)
             quoted = run_workers(quotations, paths, run.procs, run.worker_setup(()))
             mined = mine_slogans(q for quotes in quoted for q in quotes)
+            made.result()
+        target.connect()
         words = dictionary_terms(run.user_dict, mined)
         meta = {"mined": mined, "base_dictionary": base_dictionary(run.user_dict)}
         feed(target, paths, [], words, meta, name, run, base and base.result())
@@ -436,17 +450,16 @@ def feed(
     new_meta["file_reports"] = FILE_DOCS
     client.update(encode([meta_document(new_meta, words)]))
     client.update(b'{"commit": {}}', [("waitSearcher", "true")])
-    if report.mode == "full":
-        merge_segments(client)
     report.generation = new_meta["built_at"]
 
 
 def merge_segments(client: SolrClient) -> None:
-    """Merge a full build's segments into one a shard before searches see it: a bulk load
-    leaves ~17 segments a shard at 200 MB, and facets and scoring visit each (merged, at
-    200 MB: every hit ~20 % faster, top-10 of 3-/4-char words ~10 ms faster; the merge
-    costs ~10 % of the build). It only speeds searches up, so a failure (a timeout on a
-    very large shard: Solr goes on merging) is logged and the build goes live as it is."""
+    """Merge a full build's segments into one a shard, just after it went live (searches
+    use the segments as loaded until the merged searcher opens): a bulk load leaves ~17
+    segments a shard at 200 MB, and facets and scoring visit each (merged, at 200 MB:
+    every hit ~20 % faster, top-10 of 3-/4-char words ~10 ms faster; the merge takes
+    ~10 % of the build). It only speeds searches up, so a failure (a timeout on a very
+    large shard: Solr goes on merging) is logged and the build stays as it is."""
     try:
         client.update(b'{"optimize": {"maxSegments": 1, "waitSearcher": true}}', tries=1)
     except SearchAppError as exc:
