@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from oracle import author_paragraphs, corpus_paragraphs, hit_key
 from solr_fixture import new_collection
@@ -66,6 +66,7 @@ from searchapp.solr import indexer as solr_indexer
 from searchapp.solr import lock as solr_lock
 from searchapp.solr import tokens as solr_tokens
 from searchapp.solr.client import RequestRefused, SolrClient
+from searchapp.solr.engine import overlaps_itself
 
 pytestmark = pytest.mark.solr
 Key = tuple[str, str]
@@ -486,6 +487,45 @@ def test_trend_and_towns_equal_the_embedded_engine(
     for usage in ours[1]:
         tiers = [tier[r["doc_id"]] for r in usage.reports]
         assert tiers == sorted(tiers, reverse=True)
+
+
+def test_occurrences_counted_by_the_index_equal_the_embedded_engine(
+    solr: SolrEngine, seed_engine: Engine, units: dict[Key, str], monkeypatch: pytest.MonkeyPatch
+):
+    """Phrases of 3+ characters (and several terms): searchapp.ReportHits counts their
+    occurrences by phrase frequency, not in the texts; the trend and the towns' counts are
+    still the embedded engine's, for random phrases of the corpus and ones that overlap."""
+    texts_read: list[str] = []
+    plain = solr.verbatim_counts
+
+    def verbatim_counts(plan: object, *args: object, **kwargs: object) -> object:
+        texts_read.append(" ".join(t.units for t in plan.positive))  # type: ignore[attr-defined]
+        return plain(plan, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solr, "verbatim_counts", verbatim_counts)
+
+    def same(request: SearchRequest) -> None:
+        assert run_trend(solr, request).to_json() == run_trend(seed_engine, request).to_json()
+        ours, theirs = town_usage(solr, request), town_usage(seed_engine, request)
+        assert [(u.town, u.paragraphs, u.occurrences) for u in ours[1]] == [
+            (u.town, u.paragraphs, u.occurrences) for u in theirs[1]
+        ]
+
+    @examples(40)
+    @given(st.lists(substrings(sorted(units.values()), 8), min_size=1, max_size=2), st.booleans())
+    def check(parts: list[str], quoted: bool) -> None:
+        terms = [exact_key(p) for p in parts]
+        assume(all(len(t) >= 3 and not overlaps_itself(t) for t in terms))
+        assume(len(set(terms)) == len(terms) and all(t.isalnum() for t in terms))
+        # unquoted, a term also matches by its words: hits without an occurrence count 1
+        q = " ".join(f'"{t}"' if quoted else t for t in terms)
+        same(SearchRequest(q=q, mode="keyword"))
+
+    check()
+    assert texts_read == []  # every count above came from the index
+    for q in ["工作工作", "发展 乡村振兴", "乡村振兴 人居环境"]:  # the first overlaps itself
+        same(SearchRequest(q=q))
+    assert set(texts_read) == {"工作工作"}  # for the trend and the towns
 
 
 # --- incremental updates, interrupted runs -------------------------------------------------------

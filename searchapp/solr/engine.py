@@ -301,30 +301,36 @@ class SolrEngine:
     def page_with_facets(
         self, request: Request, params: list[tuple[str, str]]
     ) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
-        """The answer to a page request with the column facets. Where the collection has the
-        `/counted` handler (searchapp.ReportHits), the hits come counted by report and every
-        column is summed from the reports' table; else one terms facet a column."""
-        built = self.build_id()
-        counted = self._counted.get(built, True)
-        if counted:
-            try:
-                found = self.client.select(
-                    request.with_params([*params, ("reportHits", "true"),
-                     ("json.facet", self.facet_spec(request, columns=False))]),
-                    handler="/counted",
-                )  # fmt: skip
-            except IndexMissing:  # Solr's 404: no such handler (or no such collection)
-                log.info("collection %s has no /counted handler: facets by column", self.collection)
-                self._counted[built] = False
-            else:
-                self._counted[built] = True
-                hits = found.get("reportHits") or {}
-                facets = self.report_facets(hits.get("values", []), hits.get("counts", []))
-                return found, facets
+        """The answer to a page request with the column facets: from the hits counted by
+        report where the collection has `/counted` (every column summed from the reports'
+        table), else one terms facet a column."""
+        found = self.select_counted(
+            request.with_params([*params, ("reportHits", "true"),
+             ("json.facet", self.facet_spec(request, columns=False))])
+        )  # fmt: skip
+        if found is not None:
+            hits = found.get("reportHits") or {}
+            return found, self.report_facets(hits.get("values", []), hits.get("counts", []))
         found = self.client.select(
             request.with_params([*params, ("json.facet", self.facet_spec(request))])
         )
         return found, parse_facets(found.get("facets", {}))
+
+    def select_counted(self, params: list[tuple[str, str]]) -> dict[str, Any] | None:
+        """The answer of the `/counted` handler (searchapp.ReportHits counts the hits by
+        report), or None where the collection has no such handler (its nodes lack the
+        plugin: remembered for the build)."""
+        built = self.build_id()
+        if not self._counted.get(built, True):
+            return None
+        try:
+            found = self.client.select(params, handler="/counted")
+        except IndexMissing:  # Solr's 404: no such handler (or no such collection)
+            log.info("collection %s has no /counted handler: facets by column", self.collection)
+            self._counted[built] = False
+            return None
+        self._counted[built] = True
+        return found
 
     def report_facets(self, reports: list[str], counts: list[int]) -> dict[str, dict[str, int]]:
         """The column facets of hits counted by report: each report's count to its values."""
@@ -511,27 +517,42 @@ class SolrEngine:
     def counted(self, plan: QueryPlan, best: bool = False) -> dict[str, Cell]:
         """Paragraph-scope hits counted by report (one terms facet), with (`best`) the best
         score among each report's hits. The occurrences come from the index where it can
-        count them, else from the texts; the scores are the query's own."""
+        count them (a term of one character or two different ones: term frequencies; a
+        longer term that cannot overlap itself: phrase frequencies, by searchapp.ReportHits),
+        else from the texts; the scores are the query's own."""
         request = Request()
         occurrence = self.occurrence_function(plan, request)
         stats = {"o": f"sum({occurrence})"} if occurrence else {}
         if best:
             stats["m"] = f"max(query({request.ref(request.scored(plan))}))"
         spec = {"r": {"type": "terms", "field": F.DOC_ID, "limit": -1, "facet": stats}}
-        found = self.client.select(
-            request.with_params([("q", request.matching(plan)),
+        params = request.with_params([("q", request.matching(plan)),
              *(("fq", f) for f in request.filters(plan, whole=True)), ("rows", "0"),
-             ("json.facet", json.dumps(spec))])
-        )  # fmt: skip
+             ("json.facet", json.dumps(spec))])  # fmt: skip
+        phrases = [] if occurrence else [t.units for t in plan.positive]
+        found = None
+        if phrases and not any(overlaps_itself(u) for u in phrases):
+            found = self.select_counted(
+                [*params, ("reportHits", "true"), *(("reportHits.phrase", u) for u in phrases)]
+            )
+        if found is None:
+            found = self.client.select(params)
         check_complete(found)
         out = {}
         for bucket in found.get("facets", {}).get("r", {}).get("buckets", []):
             n = int(bucket["count"])
             out[str(bucket["val"])] = Cell(n, int(bucket.get("o", n)), float(bucket.get("m", 0)))
-        if not occurrence:
-            for doc, n in self.verbatim_counts(plan, whole=True, names=[F.DOC_ID]):
-                if doc[F.DOC_ID] in out:  # else indexed between the two requests
-                    out[doc[F.DOC_ID]].occurrences += n - 1
+        if occurrence:
+            return out
+        hits = found.get("reportHits") or {}
+        if "occurrences" in hits:
+            for doc_id, n in zip(hits["values"], hits["occurrences"], strict=True):
+                if doc_id in out:
+                    out[doc_id].occurrences = int(n)
+            return out
+        for doc, n in self.verbatim_counts(plan, whole=True, names=[F.DOC_ID]):
+            if doc[F.DOC_ID] in out:  # else indexed between the two requests
+                out[doc[F.DOC_ID]].occurrences += n - 1
         return out
 
     def reports(self, wanted: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
@@ -845,6 +866,12 @@ class ReportColumns:
         docs = list(reports.values())
         columns = {name: Column.make([doc.get(name) for doc in docs]) for name in F.COLUMNS}
         return cls(reports, {r: i for i, r in enumerate(reports)}, columns)
+
+
+def overlaps_itself(units: str) -> bool:
+    """Whether two occurrences of `units` can overlap (a proper prefix is also a suffix, as
+    in 工作工作 or 啊啊): then the index's count of starts exceeds str.count's."""
+    return any(units[:k] == units[-k:] for k in range(1, len(units)))
 
 
 def ordered(counts: Counter[str]) -> dict[str, int]:
