@@ -18,12 +18,15 @@ from searchapp.cluster import (
     CONFIGSET_DIR,
     ClusterInfo,
     create_collection,
+    delete_collection,
     list_aliases,
     list_collections,
     list_configsets,
+    solr_request,
     upload_configset,
 )
 from searchapp.config import Config
+from searchapp.errors import SearchAppError
 from searchapp.results import SearchRequest
 from searchapp.search import run_search
 from searchapp.solr import CONFIGSET, index_solr, open_solr_engine
@@ -145,3 +148,37 @@ def test_a_collection_of_the_name_itself_becomes_an_alias(solr_cluster: ClusterI
     assert run_search(engine, QUERIES[1]).total > 0
     assert engine.status()["build"] == live_collection(url, name)
     engine.close()
+
+
+def test_the_counted_handler_exists_only_where_the_nodes_have_the_plugin(
+    solr_cluster: ClusterInfo,
+):
+    """The configset's `/counted` (searchapp.ReportHits) is on where `searchapp.plugin` is
+    true (the local cluster's nodes set it) and absent elsewhere, where Solr answers 404
+    and the engine counts facets by column instead (test_solr_backend.py)."""
+    url = solr_cluster.solr_url
+    if CONFIGSET not in list_configsets(url):
+        upload_configset(url, CONFIGSET, CONFIGSET_DIR)
+    with_plugin, without = new_collection("plugin"), new_collection("noplugin")
+    create_collection(url, with_plugin, CONFIGSET)
+    solr_request(
+        url,
+        "/admin/collections",
+        {
+            "action": "CREATE",
+            "name": without,
+            "collection.configName": CONFIGSET,
+            "numShards": 1,
+            "waitForFinalState": "true",
+            "property.searchapp.plugin": "false",
+        },
+    )  # fmt: skip — a core property wins
+    try:
+        found = solr_request(url, f"/{with_plugin}/counted", {"q": "*:*", "reportHits": "true"})
+        assert found["reportHits"] == {"values": [], "counts": []}
+        with pytest.raises(SearchAppError, match="404"):
+            solr_request(url, f"/{without}/counted", {"q": "*:*", "reportHits": "true"})
+        assert solr_request(url, f"/{without}/select", {"q": "*:*"})["response"]["numFound"] == 0
+    finally:
+        delete_collection(url, with_plugin)
+        delete_collection(url, without)
