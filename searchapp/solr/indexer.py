@@ -31,8 +31,8 @@ The name searches use is an alias. A full build (the first, `--rebuild`, or one 
 analysis settings changed) goes into a collection of its own, `<name>__b<time>`, and
 the alias is switched to it only once it is complete and committed; the collection it
 replaces is kept until the next run of the name, which deletes it first: searches
-already sent to it finish, however long they take. Searches during a rebuild therefore see the old
-collection, whole, until they see the new one, whole. A full build that fails or is
+already sent to it finish, however long they take. Searches during a rebuild therefore
+see the old collection, whole, until they see the new one, whole. A full build that fails or is
 interrupted deletes its collection; one killed outright leaves it behind, and the next
 run deletes it. Incremental runs update the live collection through the alias. A
 collection of the name itself (built before aliases) is replaced by the first full
