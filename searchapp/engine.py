@@ -78,6 +78,11 @@ class Engine(Protocol):
         """What the build did with each source file (`FileReport` fields, mtime), by path."""
         ...
 
+    def release_pages(self) -> None:
+        """After an answer that read every text: give back the pages of mapped files it
+        read (memory.py), where the engine maps any."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -7,8 +7,9 @@ its highest answer's peak: measured at 1 GB, 450 MB of free heap after the bench
 queries, all of it returned by `malloc_trim` (benchmarks/RESULTS.md). The web app
 calls `release_after_answer` after such answers (web/__init__.py); elsewhere (glibc absent,
 another C library) it does nothing. The same answers read every text of the segment
-files through their mappings; the engine's `release_pages` unmaps those again (the kernel keeps them
-cached), so that RSS shows what the server holds, not what it once read.
+files through their mappings; the engine's `release_pages` unmaps those again (the
+kernel keeps them cached), so that RSS shows what the server holds, not what it once
+read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # engine.py imports the backends; this module only calls one
+    from .engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +74,9 @@ class Releaser:
 release_memory = Releaser()
 
 
-def release_after_answer(engine: Any) -> None:
-    """After a large answer: unmap the texts the engine read, if it maps any (the
-    embedded one does), and hand the freed heap back."""
-    release_pages = getattr(engine, "release_pages", None)
-    if release_pages is not None:
-        release_pages()
+def release_after_answer(engine: Engine | None) -> None:
+    """After a large answer: unmap the texts the engine read (the embedded one maps
+    them) and hand the freed heap back."""
+    if engine is not None:
+        engine.release_pages()
     release_memory()

@@ -166,6 +166,9 @@ class SolrEngine:
     def close(self) -> None:
         """Nothing to release: every request opens and closes its own connection."""
 
+    def release_pages(self) -> None:
+        """Nothing mapped here: the texts live in Solr."""
+
     def segment(self, text: str) -> list[str]:
         """Words of a text as the collection's word channel cuts them."""
         return word_tokens(text, self.words)
@@ -388,12 +391,13 @@ class SolrEngine:
         # the word channel's tokens): no jieba here, for every cut hit of an export
         asked = sorted({w for t in plan.positive if not t.quoted for w in t.words}
                        | set(plan.scoring_words))  # fmt: skip
+        known = set(asked)
         fl = f"{fl},{F.KEY},{F.BLOCK},{F.TEXT}"
         counted: dict[str, set[str]] = {}
 
         def held_words(text: str, wanted: set[str]) -> set[str]:
             held = counted.get(text)
-            if held is None or not wanted <= set(asked):
+            if held is None or not wanted <= known:
                 return self.words_among(text, wanted)
             return held & wanted
 
